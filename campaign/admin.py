@@ -1,0 +1,215 @@
+from collections import Counter
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from campaign.enrolment import ENROLLED, enrolment_evaluate
+from campaign.models import Campaign, Signup
+from campaign.selectors import enrolment_map
+from campaign.services import campaign_import_file
+from traders.admin import TraderAdmin
+from traders.models import ImportRun, Trader
+
+ENROLMENT_LABELS = {
+    "enrolled": _("enrolled"),
+    "no_registration": _("no lead-trader registration"),
+    "registration_pending": _("registration pending"),
+    "registration_rejected": _("registration rejected"),
+    "registration_revoked": _("registration revoked"),
+    "spot_market": _("registered for spot, not futures"),
+    "no_signup": _("no campaign sign-up"),
+    "signup_outside_window": _("sign-up outside the window"),
+}
+
+
+def enrolment_badge(reason):
+    colour = "#1a7f37" if reason == ENROLLED else "#cf222e"
+    return format_html('<b style="color:{}">{}</b>', colour, ENROLMENT_LABELS.get(reason, reason))
+
+
+class ImportFileForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of records"), choices=ImportRun.Kind.choices)
+    file = forms.FileField(label=_("UTF-8 file"))
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "starts_at", "ends_at", "leaderboard_strategy", "signup_count"]
+    search_fields = ["name", "name_zh", "slug"]
+    date_hierarchy = "starts_at"
+    readonly_fields = ["created_at", "updated_at", "periods"]
+    prepopulated_fields = {"slug": ["name"]}
+    fieldsets = [
+        (None, {"fields": ["name", "name_zh", "slug", "starts_at", "ends_at", "grace_hours", "content_period_days", "week_days", "periods"]}),
+        (_("Qualification"), {"fields": ["min_length", "score_cap", "duplicate_threshold", "latin_terms", "cjk_terms"]}),
+        (_("First-post bonus"), {"fields": ["first_post_asset", "first_post_amount"]}),
+        (_("Biweekly content pool"), {"fields": ["pool_asset", "pool_amount", "pool_cap", "pool_min_score", "pool_top_posts"]}),
+        (_("Leaderboard"), {"fields": ["leaderboard_asset", "leaderboard_min_posts", "leaderboard_strategy", "leaderboard_tiers", "leaderboard_pool", "copier_weight", "pnl_weight"]}),
+        (_("Traffic support"), {"fields": ["featured_per_day", "weekly_stars"]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description=_("sign-ups"))
+    def signup_count(self, obj):
+        return obj.signups.count()
+
+    @admin.display(description=_("periods"))
+    def periods(self, obj):
+        if not obj.pk:
+            return "—"
+        return ", ".join(f"{p.code}: {p.starts_at:%Y-%m-%d %H:%M} → {p.ends_at:%Y-%m-%d %H:%M} UTC" for p in obj.content_periods())
+
+    def get_urls(self):
+        custom = [
+            path("<int:pk>/import/", self.admin_site.admin_view(self.import_view), name="campaign_campaign_import"),
+            path("<int:pk>/enrolment/", self.admin_site.admin_view(self.enrolment_view), name="campaign_campaign_enrolment"),
+        ]
+        return custom + super().get_urls()
+
+    def import_view(self, request, pk):
+        """Import a file into this campaign through the same service as the commands."""
+        if not request.user.has_perm("traders.add_importrun") and not request.user.is_superuser:
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        form = ImportFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            report = campaign_import_file(
+                campaign=campaign,
+                kind=form.cleaned_data["kind"],
+                data=upload.read(),
+                filename=upload.name,
+                source=ImportRun.Source.ADMIN,
+                created_by=request.user.get_username(),
+            )
+            level = messages.SUCCESS if report.ok else messages.WARNING
+            self.message_user(request, report.summary(), level)
+            return redirect(reverse("admin:traders_importrun_change", args=[report.run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import a file into %(name)s") % {"name": campaign.name},
+            "campaign": campaign,
+            "form": form,
+            "opts": self.model._meta,
+            "recent_runs": ImportRun.objects.filter(campaign_slug=campaign.slug)[:10],
+        }
+        return TemplateResponse(request, "admin/campaign/campaign/import.html", context)
+
+    def enrolment_view(self, request, pk):
+        """Every trader the campaign knows, with enrolment state and reason; filter by reason."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        enrolments = enrolment_map(campaign=campaign)
+        counts = Counter(e.reason for e in enrolments.values())
+        reason = request.GET.get("reason", "")
+        query = request.GET.get("q", "").strip()
+        uids = sorted(uid for uid, e in enrolments.items() if not reason or e.reason == reason)
+        nicknames = dict(Trader.objects.filter(uid__in=uids).values_list("uid", "nickname"))
+        if query:
+            uids = [uid for uid in uids if query == str(uid) or query.lower() in nicknames.get(uid, "").lower()]
+        rows = [(uid, nicknames.get(uid, ""), enrolment_badge(enrolments[uid].reason)) for uid in uids[:2000]]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Enrolment in %(name)s") % {"name": campaign.name},
+            "campaign": campaign,
+            "opts": self.model._meta,
+            "rows": rows,
+            "shown": len(rows),
+            "matching": len(uids),
+            "reason": reason,
+            "query": query,
+            "reasons": [(code, label, counts.get(code, 0)) for code, label in ENROLMENT_LABELS.items()],
+        }
+        return TemplateResponse(request, "admin/campaign/campaign/enrolment.html", context)
+
+
+class EnrolmentListFilter(admin.SimpleListFilter):
+    title = _("sign-up in window")
+    parameter_name = "in_window"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("yes")), ("no", _("no"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(signed_up_in_window=self.value() == "yes")
+        return queryset
+
+
+@admin.register(Signup)
+class SignupAdmin(admin.ModelAdmin):
+    list_display = ["trader", "trader_nickname", "campaign", "submitted_at", "square_handle", "enrolment"]
+    list_filter = ["campaign", EnrolmentListFilter, "trader__registration__status", "trader__registration__market"]
+    search_fields = ["=trader__uid", "trader__nickname", "square_handle"]
+    list_select_related = ["trader", "trader__registration", "campaign"]
+    raw_id_fields = ["trader", "import_run"]
+    readonly_fields = ["import_run", "source_line", "updated_at"]
+    date_hierarchy = "submitted_at"
+
+    def get_queryset(self, request):
+        in_window = Signup.objects.filter(
+            campaign=OuterRef("campaign"),
+            trader=OuterRef("trader"),
+            submitted_at__gte=OuterRef("campaign__starts_at"),
+            submitted_at__lt=OuterRef("campaign__ends_at"),
+        )
+        return super().get_queryset(request).annotate(signed_up_in_window=Exists(in_window))
+
+    @admin.display(description=_("nickname"), ordering="trader__nickname")
+    def trader_nickname(self, obj):
+        return obj.trader.nickname
+
+    @admin.display(description=_("enrolment"))
+    def enrolment(self, obj):
+        registration = getattr(obj.trader, "registration", None)
+        campaign = obj.campaign
+        # The annotation says whether any of the trader's sign-ups is inside; stand in one instant.
+        signups = [campaign.starts_at] if obj.signed_up_in_window else [obj.submitted_at]
+        result = enrolment_evaluate(
+            uid=obj.trader.uid,
+            registration=(registration.status, registration.market) if registration else None,
+            signups=signups,
+            starts_at=campaign.starts_at,
+            ends_at=campaign.ends_at,
+        )
+        return enrolment_badge(result.reason)
+
+
+class SignupInline(admin.TabularInline):
+    model = Signup
+    extra = 0
+    fields = ["campaign", "submitted_at", "square_handle", "contact"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+# Traders sit in a lower layer that knows no campaigns; here their admin page gains the
+# campaign-side facts: sign-ups and the enrolment state in each campaign.
+admin.site.unregister(Trader)
+
+
+@admin.register(Trader)
+class CampaignTraderAdmin(TraderAdmin):
+    readonly_fields = [*TraderAdmin.readonly_fields, "enrolment_by_campaign"]
+    inlines = [*TraderAdmin.inlines, SignupInline]
+
+    @admin.display(description=_("enrolment"))
+    def enrolment_by_campaign(self, obj):
+        if not obj.pk:
+            return "—"
+        rows = [
+            (campaign.name, enrolment_badge(enrolment_map(campaign=campaign, uids=[obj.uid])[obj.uid].reason))
+            for campaign in Campaign.objects.all()
+        ]
+        return format_html_join("", "{}: {}<br>", rows) if rows else "—"

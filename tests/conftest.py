@@ -1,0 +1,46 @@
+"""Shared fixtures, and the rule for tests that need a real service.
+
+A test marked `postgres` or `redis` is skipped with the reason when that service is not configured
+(the fresh-machine run on SQLite), but when `CI` is set a missing service fails the test instead.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from campaign.models import Campaign
+
+CAMPAIGN_SLUG = "star-lead-traders-2"
+
+
+def _redis_ok():
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        return False
+
+
+def _missing(reason):
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("this test needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if request.node.get_closest_marker("redis") and not _redis_ok():
+        _missing("this test needs Redis: set REDIS_URL=redis://... to a running server")
+
+
+@pytest.fixture
+def campaign(db):
+    """The preloaded campaign, as the data migration creates it."""
+    return Campaign.objects.get(slug=CAMPAIGN_SLUG)

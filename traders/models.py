@@ -1,0 +1,146 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Trader(models.Model):
+    """A person on the exchange, known by their Gate UID.
+
+    A row exists for every UID any import has mentioned, registered or not, so that a sign-up or a
+    post that arrives before its registration is kept and starts to count when it lands.
+    """
+
+    uid = models.PositiveBigIntegerField(_("UID"), unique=True)
+    nickname = models.CharField(_("nickname"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["uid"]
+        verbose_name = _("trader")
+        verbose_name_plural = _("traders")
+        constraints = [models.CheckConstraint(condition=Q(uid__gt=0), name="trader_uid_positive")]
+
+    def __str__(self):
+        return f"{self.uid} {self.nickname}".strip()
+
+
+class LeadTraderRegistration(models.Model):
+    """The trader's current futures/spot lead-trader registration (RULES.md section 2).
+
+    One row per trader: the newest import replaces the older one whole.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        REVOKED = "revoked", _("revoked")
+
+    class Market(models.TextChoices):
+        FUTURES = "futures", _("futures")
+        SPOT = "spot", _("spot")
+
+    trader = models.OneToOneField(Trader, on_delete=models.CASCADE, related_name="registration")
+    market = models.CharField(_("market"), max_length=10, choices=Market.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    applied_at = models.DateTimeField(_("applied at"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    import_run = models.ForeignKey("ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    source_line = models.PositiveIntegerField(_("source line"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("lead-trader registration")
+        verbose_name_plural = _("lead-trader registrations")
+
+    def __str__(self):
+        return f"{self.trader.uid} {self.market}/{self.status}"
+
+    @property
+    def counts(self):
+        return self.status == self.Status.APPROVED and self.market == self.Market.FUTURES
+
+
+class TradingStats(models.Model):
+    """A copy-trading snapshot for a trader as of an instant (RULES.md section 6).
+
+    (trader, as_of) is unique: importing a snapshot with an equal `as_of` again replaces it, which is
+    how "equal as_of: the later import wins" holds and why re-importing a file changes nothing.
+    """
+
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="stats")
+    as_of = models.DateTimeField(_("as of"))
+    new_copiers = models.PositiveIntegerField(_("new copiers"))
+    copier_pnl_usdt = models.DecimalField(_("copier PnL (USDT)"), max_digits=24, decimal_places=8)
+    import_run = models.ForeignKey("ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    source_line = models.PositiveIntegerField(_("source line"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["trader__uid", "-as_of"]
+        verbose_name = _("trading stats snapshot")
+        verbose_name_plural = _("trading stats snapshots")
+        constraints = [models.UniqueConstraint(fields=["trader", "as_of"], name="tradingstats_one_per_instant")]
+
+    def __str__(self):
+        return f"{self.trader.uid} @ {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class ImportRun(models.Model):
+    """One import of one file or batch, through whichever door it came (command, admin, API, feed).
+
+    Keeps counts and the rejected records, so ops can see what was not taken and why.
+    """
+
+    class Kind(models.TextChoices):
+        REGISTRATIONS = "registrations", _("registrations")
+        SIGNUPS = "signups", _("sign-ups")
+        TRADER_STATS = "trader_stats", _("trading stats")
+        POSTS = "posts", _("posts")
+        REFERENCE_TEXTS = "reference_texts", _("reference texts")
+
+    class Source(models.TextChoices):
+        COMMAND = "command", _("command")
+        ADMIN = "admin", _("admin")
+        API = "api", _("API")
+        WEBHOOK = "webhook", _("webhook")
+        FEED = "feed", _("feed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    # A slug, not a foreign key: campaigns live in a higher layer that this one never imports.
+    campaign_slug = models.SlugField(_("campaign"), max_length=64, blank=True)
+    filename = models.CharField(_("file"), max_length=255, blank=True)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    total = models.PositiveIntegerField(_("records"), default=0)
+    accepted = models.PositiveIntegerField(_("accepted"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    created_by = models.CharField(_("by"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.accepted}/{self.total})"
+
+
+class RejectedRecord(models.Model):
+    """A record an import refused, kept whole with the line it came from and the reason."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejected_records")
+    line = models.PositiveIntegerField(_("line"))
+    reason = models.TextField(_("reason"))
+    raw = models.TextField(_("record as received"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "line", "id"]
+        verbose_name = _("rejected record")
+        verbose_name_plural = _("rejected records")
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"
