@@ -1,0 +1,37 @@
+"""First-post bonus (RULES.md section 4).
+
+Each enrolled trader's earliest qualifying post earns one copy-trading trial fund: asset
+``TRIAL_FUND``, amount ``30.00``, period ``ALL``. "At most one per trader per campaign, ever" is
+the ledger's unique key (campaign, kind, period, uid); this rule only picks the post.
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from rewards.rules.types import QualifiedPost, unique_posts
+
+FIRST_POST_ASSET = "TRIAL_FUND"
+FIRST_POST_AMOUNT = Decimal("30.00")
+FIRST_POST_PERIOD = "ALL"
+
+
+def first_post_awards(
+    posts: Iterable[QualifiedPost], *, enrolled: set[int] | None = None
+) -> dict[int, QualifiedPost]:
+    """Return, per trader, the post that earns the first-post bonus.
+
+    ``posts`` are qualifying posts (any period of the window). The winner for a trader is the
+    least ``(created_at instant, post_id as a string)``; ``post_id`` is unique, so the key never
+    ties and the result (keyed and iterated by uid) is independent of input order. With
+    ``enrolled`` given, posts of other traders are ignored (a defence: qualification already
+    requires enrolment). A repeated ``post_id`` raises ``ValueError``. No money is computed
+    here, so there is no rounding.
+    """
+    awards: dict[int, QualifiedPost] = {}
+    for post in unique_posts(posts):
+        if enrolled is not None and post.uid not in enrolled:
+            continue
+        best = awards.get(post.uid)
+        if best is None or post.order_key < best.order_key:
+            awards[post.uid] = post
+    return dict(sorted(awards.items()))
