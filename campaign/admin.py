@@ -11,9 +11,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from campaign.enrolment import ENROLLED, enrolment_evaluate
-from campaign.models import Campaign, Signup
+from campaign.models import Campaign, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
 from campaign.selectors import enrolment_map
-from campaign.services import campaign_import_file
+from campaign.services import campaign_import_file, posts_judge, posts_moderate
 from traders.admin import TraderAdmin
 from traders.models import ImportRun, Trader
 
@@ -213,3 +213,153 @@ class CampaignTraderAdmin(TraderAdmin):
             for campaign in Campaign.objects.all()
         ]
         return format_html_join("", "{}: {}<br>", rows) if rows else "—"
+
+
+class ModerationForm(forms.Form):
+    note = forms.CharField(label=_("Note (required, kept in the audit trail)"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ModerationDecisionInline(admin.TabularInline):
+    model = ModerationDecision
+    extra = 0
+    can_delete = False
+    fields = ["decided_at", "decided_by", "action", "verdict_before", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ["post_id", "author", "created_at", "verdict_badge", "score", "moderation", "likes", "comments", "shares", "views", "deleted", "excerpt"]
+    list_filter = ["campaign", "verdict", "moderation", "deleted", "featured", "homepage"]
+    search_fields = ["=post_id", "=author__uid", "author__nickname", "text"]
+    list_select_related = ["author", "campaign"]
+    raw_id_fields = ["author", "duplicate_of", "duplicate_of_reference"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "campaign", "post_id", "author", "created_at", "text", "likes", "comments", "shares", "views", "deleted",
+        "content_hash", "first_seen_at", "last_seen_at", "duplicate_of", "duplicate_of_reference", "moderation",
+        "verdict", "score", "judged_at",
+    ]  # fmt: skip
+    fields = [*readonly_fields, "featured", "homepage"]
+    inlines = [ModerationDecisionInline]
+    actions = ["approve_posts", "reject_posts", "clear_moderation", "rejudge_posts"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("verdict"), ordering="verdict")
+    def verdict_badge(self, obj):
+        colour = "#1a7f37" if obj.verdict == Post.Verdict.QUALIFIED else "#cf222e"
+        return format_html('<b style="color:{}" title="{}">{}</b>', colour, obj.get_verdict_display(), obj.verdict)
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj):
+        return obj.text if len(obj.text) <= 60 else obj.text[:57] + "..."
+
+    def _moderate(self, request, queryset, action, verb):
+        if "apply" in request.POST:
+            form = ModerationForm(request.POST)
+            if form.is_valid():
+                by_campaign = {}
+                for post in queryset.select_related("campaign"):
+                    by_campaign.setdefault(post.campaign, []).append(post.id)
+                done_count = 0
+                for campaign, ids in by_campaign.items():
+                    done, refused = posts_moderate(campaign=campaign, post_ids=ids, action=action, note=form.cleaned_data["note"], user=request.user.get_username())
+                    done_count += len(done)
+                    for _post, reason in refused:
+                        self.message_user(request, reason, messages.WARNING)
+                self.message_user(request, _("%(verb)s: %(n)d post(s).") % {"verb": verb, "n": done_count}, messages.SUCCESS)
+                return None
+        else:
+            form = ModerationForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": verb,
+            "form": form,
+            "queryset": queryset,
+            "action": request.POST.get("action"),
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/campaign/post/moderate.html", context)
+
+    @admin.action(description=_("Approve selected posts (overrides too short, not trading, duplicate)"), permissions=["moderate"])
+    def approve_posts(self, request, queryset):
+        return self._moderate(request, queryset, "approved", _("Approve"))
+
+    @admin.action(description=_("Reject selected posts"), permissions=["moderate"])
+    def reject_posts(self, request, queryset):
+        return self._moderate(request, queryset, "rejected", _("Reject"))
+
+    @admin.action(description=_("Clear moderation of selected posts"), permissions=["moderate"])
+    def clear_moderation(self, request, queryset):
+        return self._moderate(request, queryset, "", _("Clear moderation"))
+
+    @admin.action(description=_("Re-judge selected posts now"))
+    def rejudge_posts(self, request, queryset):
+        changed = 0
+        for campaign in Campaign.objects.filter(posts__in=queryset).distinct():
+            changed += posts_judge(campaign=campaign, post_ids=list(queryset.filter(campaign=campaign).values_list("id", flat=True)))
+        self.message_user(request, _("%(n)d verdict(s) changed.") % {"n": changed})
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("campaign.moderate_post")
+
+
+@admin.register(ModerationDecision)
+class ModerationDecisionAdmin(admin.ModelAdmin):
+    list_display = ["decided_at", "post", "action", "decided_by", "verdict_before", "note"]
+    list_filter = ["action", "decided_by"]
+    search_fields = ["=post__post_id", "decided_by", "note"]
+    list_select_related = ["post"]
+    date_hierarchy = "decided_at"
+    readonly_fields = ["post", "action", "note", "decided_by", "decided_at", "verdict_before"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReferenceText)
+class ReferenceTextAdmin(admin.ModelAdmin):
+    list_display = ["id", "campaign", "excerpt", "created_at"]
+    list_filter = ["campaign"]
+    search_fields = ["text"]
+    list_select_related = ["campaign"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["campaign", "text", "content_hash", "import_run", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj):
+        return obj.text[:80]
+
+
+@admin.register(FeedCursor)
+class FeedCursorAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "cursor", "pages", "items", "last_pulled_at", "lease_until", "last_error"]
+    list_select_related = ["campaign"]
+    readonly_fields = ["campaign", "pages", "items", "last_pulled_at", "lease_until", "last_error"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["delivery_id", "received_at", "import_run"]
+    search_fields = ["delivery_id"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["delivery_id", "received_at", "import_run"]
+
+    def has_add_permission(self, request):
+        return False

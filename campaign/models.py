@@ -69,7 +69,10 @@ class Campaign(models.Model):
         max_digits=4,
         decimal_places=3,
         default=Decimal("0.800"),
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        validators=[MinValueValidator(Decimal("0.8")), MaxValueValidator(Decimal("1"))],
+        # The LSH index (40 bands of 5) is tuned so that a pair at 0.8 is missed with probability
+        # 1e-7; below 0.8 candidates would be lost silently, so the setting does not go lower.
+        help_text=_("0.8 to 1. The rulebook default is 0.8."),
     )
     latin_terms = models.JSONField(_("trading terms (whole words)"), default=default_latin_terms)
     cjk_terms = models.JSONField(_("trading terms (substrings)"), default=default_cjk_terms)
@@ -187,3 +190,165 @@ class Signup(models.Model):
 
     def __str__(self):
         return f"{self.trader.uid} @ {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class Post(models.Model):
+    """A Gate Square post as last ingested, with its cached verdict and score.
+
+    The verdict and score are a cache of `campaign.qualification.judge` over the data as it is
+    now; `posts_judge` recomputes them at any time and settlement always does so first.
+    """
+
+    class Verdict(models.TextChoices):
+        PENDING = "pending", _("not judged yet")
+        QUALIFIED = "qualified", _("qualified")
+        OUTSIDE_WINDOW = "outside_window", _("created outside the window")
+        NOT_ENROLLED = "not_enrolled", _("author not enrolled")
+        DELETED = "deleted", _("deleted")
+        TOO_SHORT = "too_short", _("too short")
+        NOT_TRADING = "not_trading", _("not about trading")
+        DUPLICATE = "duplicate", _("near-duplicate of an earlier text")
+        REJECTED = "rejected", _("rejected by ops")
+
+    class Moderation(models.TextChoices):
+        NONE = "", _("none")
+        APPROVED = "approved", _("approved by ops")
+        REJECTED = "rejected", _("rejected by ops")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="posts")
+    post_id = models.CharField(_("post ID"), max_length=128)
+    author = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="posts")
+    created_at = models.DateTimeField(_("created at"))
+    text = models.TextField(_("text"))
+    likes = models.PositiveIntegerField(_("likes"), default=0)
+    comments = models.PositiveIntegerField(_("comments"), default=0)
+    shares = models.PositiveIntegerField(_("shares"), default=0)
+    views = models.PositiveBigIntegerField(_("views"), default=0)
+    deleted = models.BooleanField(_("deleted"), default=False)
+    content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+
+    signature = models.BinaryField(_("MinHash signature"), editable=False, default=bytes)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    duplicate_of_reference = models.ForeignKey("ReferenceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    moderation = models.CharField(_("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.NONE, blank=True)
+    verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict.choices, default=Verdict.PENDING, db_index=True)
+    score = models.PositiveIntegerField(_("score"), default=0)
+    judged_at = models.DateTimeField(_("judged"), null=True, blank=True)
+    featured = models.BooleanField(_("featured by hand"), null=True, blank=True, help_text=_("Empty: automatic."))
+    homepage = models.BooleanField(_("homepage recommendation"), default=False)
+
+    class Meta:
+        ordering = ["campaign", "created_at", "post_id"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        permissions = [("moderate_post", _("Can approve or reject posts"))]
+        constraints = [models.UniqueConstraint(fields=["campaign", "post_id"], name="post_unique_per_campaign")]
+        indexes = [
+            models.Index(fields=["campaign", "author", "created_at"], name="post_author_time"),
+            models.Index(fields=["campaign", "verdict", "created_at"], name="post_verdict_time"),
+        ]
+
+    def __str__(self):
+        return self.post_id
+
+    @property
+    def order_key(self):
+        """Earlier by created_at, then by post_id as a string (RULES.md section 3, check 6)."""
+        return (self.created_at, self.post_id)
+
+
+class ReferenceText(models.Model):
+    """A text ops loaded for the duplicate check; every post is later than every reference."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reference_texts")
+    text = models.TextField(_("text"))
+    content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
+    signature = models.BinaryField(editable=False, default=bytes)
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        verbose_name = _("reference text")
+        verbose_name_plural = _("reference texts")
+        constraints = [models.UniqueConstraint(fields=["campaign", "content_hash"], name="reference_text_unique")]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class DuplicateBand(models.Model):
+    """One LSH band key of a post or reference text: the persistent near-duplicate index.
+
+    Looking up a text's band keys finds its candidates in any process without rebuilding an index;
+    the decision is still the exact Jaccard value.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    key = models.BigIntegerField()
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True, related_name="bands")
+    reference = models.ForeignKey(ReferenceText, on_delete=models.CASCADE, null=True, blank=True, related_name="bands")
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "key"], name="duplicateband_lookup")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(post__isnull=False, reference__isnull=True) | Q(post__isnull=True, reference__isnull=False),
+                name="duplicateband_one_owner",
+            )
+        ]
+
+
+class ModerationDecision(models.Model):
+    """The audit trail of moderation: who approved or rejected which post, when and why."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="decisions")
+    action = models.CharField(_("action"), max_length=10, choices=[("approved", _("approve")), ("rejected", _("reject")), ("", _("clear"))], blank=True)
+    note = models.TextField(_("note"))
+    decided_by = models.CharField(_("by"), max_length=150)
+    decided_at = models.DateTimeField(_("at"), auto_now_add=True)
+    verdict_before = models.CharField(_("verdict before"), max_length=20)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        verbose_name = _("moderation decision")
+        verbose_name_plural = _("moderation decisions")
+
+    def __str__(self):
+        return f"{self.post.post_id}: {self.action or 'clear'} by {self.decided_by}"
+
+
+class FeedCursor(models.Model):
+    """Where the feed pull of a campaign stopped: saved with each page in one transaction."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="feed_cursor")
+    cursor = models.CharField(max_length=500, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    items = models.PositiveBigIntegerField(default=0)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # A pull claims the cursor with a conditional UPDATE of this lease, so two workers (or beat and
+    # a hand-run command) never page the feed at once; an expired lease is free to take.
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("feed cursor")
+        verbose_name_plural = _("feed cursors")
+
+    def __str__(self):
+        return f"{self.campaign.slug}: {self.cursor or '(start)'}"
+
+
+class WebhookDelivery(models.Model):
+    """A webhook delivery already taken; its unique key refuses a replay."""
+
+    delivery_id = models.CharField(max_length=200, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")

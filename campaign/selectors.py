@@ -44,3 +44,11 @@ def enrolment_map(*, campaign: Campaign, uids=None) -> dict[int, Enrolment]:
 
 def enrolment_get(*, campaign: Campaign, trader: Trader) -> Enrolment:
     return enrolment_map(campaign=campaign, uids=[trader.uid])[trader.uid]
+
+
+def campaigns_collecting(*, at=None):
+    """Campaigns whose posts still change: window open, or closed for less than the grace time."""
+    from django.utils import timezone
+
+    at = at or timezone.now()
+    return [c for c in Campaign.objects.filter(starts_at__lte=at) if at < c.ends_at + c.grace]

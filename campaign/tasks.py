@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import requests
 from celery import shared_task
 from django.db import OperationalError
 
@@ -20,3 +21,27 @@ def campaign_import_file(campaign_id: int, kind: str, path: str, created_by: str
     file = Path(path)
     report = service(campaign=campaign, kind=kind, data=file.read_bytes(), filename=file.name, source=ImportRun.Source.API, created_by=created_by)
     return {"run": report.run.pk, "total": report.run.total, "accepted": report.run.accepted, "rejected": report.run.rejected}
+
+
+@shared_task(autoretry_for=(OperationalError, requests.ConnectionError, requests.Timeout), retry_backoff=True, max_retries=5, acks_late=True)
+def feed_pull_open_campaigns() -> dict:
+    """Beat, every 5 minutes: pull the feed for each campaign whose window is open, or closed for
+    less than its grace time (engagement still counts until settlement). Overlapping runs are
+    harmless: the cursor lease lets one pull per campaign through."""
+    from django.conf import settings
+
+    from campaign.feed_client import FeedError
+    from campaign.selectors import campaigns_collecting
+    from campaign.services import feed_pull
+
+    if not settings.GATE_FEED_BASE_URL:
+        return {"skipped": "GATE_FEED_BASE_URL is not set"}
+    results = {}
+    for campaign in campaigns_collecting():
+        try:
+            result = feed_pull(campaign=campaign)
+        except FeedError as exc:  # one campaign's feed trouble must not starve the others
+            results[campaign.slug] = f"error: {exc}"
+            continue
+        results[campaign.slug] = result.skipped or f"{result.pages} pages, {result.items} items"
+    return results

@@ -1,4 +1,4 @@
-"""Writes for the campaign app: sign-ups (and, in campaign/posts, posts)."""
+"""Sign-up imports, and the one entry point the admin uses to import any kind of file."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,10 +86,14 @@ def _importers():
     def trader_stats(campaign, **kwargs):
         return trader_stats_import(campaign_slug=campaign.slug, **kwargs)
 
+    from campaign.services.posts import posts_import_file, reference_texts_import
+
     importers = {
         ImportRun.Kind.REGISTRATIONS: registrations,
         ImportRun.Kind.SIGNUPS: lambda campaign, **kwargs: signups_import(campaign=campaign, **kwargs),
         ImportRun.Kind.TRADER_STATS: trader_stats,
+        ImportRun.Kind.POSTS: lambda campaign, **kwargs: posts_import_file(campaign=campaign, **kwargs),
+        ImportRun.Kind.REFERENCE_TEXTS: lambda campaign, **kwargs: reference_texts_import(campaign=campaign, **kwargs),
     }
     return importers
 

@@ -1,0 +1,465 @@
+"""Near-duplicate detection for check 6 of RULES.md section 3 (MinHash LSH, exact decision).
+
+Pure: no Django, no ORM, no clock, no I/O. A post is a duplicate when an earlier stored post
+(any author, any verdict, any time) or an ops reference text has exact Jaccard >= 4/5 on the
+character 5-grams of `qualification.normalize_for_shingles`. The MinHash index below only
+proposes candidates; every verdict is `qualification.jaccard_at_least` on the real 5-gram sets.
+The relation is not transitive: A ~ B and B ~ C says nothing about A and C.
+
+MinHash. Each distinct 5-gram gets a stable 32-bit hash computed with numpy from its code points
+(FNV-style multiply/xor over the UTF-32 code points, then the splitmix64 finalizer; never
+Python's salted `hash()`). `NUM_PERM` permutations `x -> (a*x + b) mod 2**32` (a odd, so each
+is a bijection) take the minimum. The a's and b's come from a fixed splitmix64 sequence in pure
+Python, so a signature is identical in every process, machine and numpy version and can be stored
+(`signature` -> `NUM_PERM` little-endian uint32, 800 bytes). An empty 5-gram set (normalized text
+under 5 characters) has the empty signature and no band keys: it never matches anything.
+
+LSH. `BANDS` = 40 bands of `ROWS` = 5 values. A band key is a signed 64-bit mix of the band
+number and its 5 values (fits a PostgreSQL bigint). A pair at Jaccard J shares at least one band
+with probability 1 - (1 - J**5)**40:
+    J = 0.8 -> missed with probability (1 - 0.8**5)**40 = 1.27e-7   (J = 0.9 -> 3.1e-16)
+    J = 0.3 -> candidate 9.3%,  J = 0.1 -> 4.0e-4,  J = 0.05 -> 1.25e-5.
+Candidates are then prefiltered on signature agreement: a pair whose signatures agree in fewer
+than `MIN_AGREEMENT` = 100 of 200 positions (estimated J < 0.5) is dropped without building
+its 5-gram sets. At J = 0.8 that drops a true pair with probability P(Bin(200, 0.8) < 100) =
+7.6e-22, so the miss probability stays 1.27e-7 per pair at J = 0.8 and falls fast above it;
+at J = 0.3 only 2.6e-9 of the colliding pairs survive to the exact check.
+
+Order. `add(key, text, order)` takes any comparable value; "earlier" is "smaller order" and equal
+orders are never earlier than each other. Use `post_order(created_at, post_id)` =
+`(1, created_at in UTC, post_id)` for posts (RULES.md: by `created_at` as an instant, then by
+`post_id` as a string) and `reference_order(reference_id)` = `(0, reference_id)` for reference
+texts, which therefore come before every post.
+
+Persistence (for the caller): store `signature(...)` on the post and one row per
+`(band, key)` from `band_keys(...)`; a new post's candidates are the rows sharing any of its
+`(band, key)`, kept when `signatures_may_match`, then decided by `jaccard_at_least`. When a post
+text changes, re-judge `later_duplicates_of` both before and after the change.
+"""
+
+import os
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from fractions import Fraction
+
+import numpy as np
+
+from campaign.qualification import SHINGLE_SIZE, jaccard_at_least, normalize_for_shingles
+
+DEFAULT_THRESHOLD = Fraction(4, 5)
+NUM_PERM = 200
+BANDS = 40
+ROWS = 5
+MIN_AGREEMENT = 100
+SIGNATURE_BYTES = 4 * NUM_PERM
+
+REFERENCE_TIER = 0
+POST_TIER = 1
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+_FNV_PRIME = 0x100000001B3
+_SHINGLE_SEED = 0xCBF29CE484222325
+_BAND_SEED = 0x2545F4914F6CDD1D
+_SET_CACHE_SIZE = 512
+_BLOCK = 1024
+_BULK_AT = 64
+_MAX_THREADS = 4
+
+_U64 = np.uint64
+
+
+def _splitmix64(state: int):
+    while True:
+        state = (state + _GOLDEN) & _MASK64
+        z = state
+        z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
+        z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
+        yield z ^ (z >> 31)
+
+
+def _permutation_params() -> tuple[np.ndarray, np.ndarray]:
+    # Pure-Python generator: numpy's Generator streams may change between numpy versions,
+    # and stored signatures must not.
+    stream = _splitmix64(20260212)
+    a = [(next(stream) & 0xFFFFFFFF) | 1 for _ in range(NUM_PERM)]
+    b = [next(stream) & 0xFFFFFFFF for _ in range(NUM_PERM)]
+    return np.array(a, dtype=np.uint32)[:, None], np.array(b, dtype=np.uint32)[:, None]
+
+
+_PERM_A, _PERM_B = _permutation_params()
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    h ^= h >> _U64(30)
+    h *= _U64(_MIX1)
+    h ^= h >> _U64(27)
+    h *= _U64(_MIX2)
+    h ^= h >> _U64(31)
+    return h
+
+
+def _kgram_hashes(columns: list[np.ndarray]) -> np.ndarray:
+    """32-bit hash of each k-gram, given column j = the j-th code point of every k-gram."""
+    h = np.full(len(columns[0]), _SHINGLE_SEED, dtype=np.uint64)
+    for column in columns:
+        h ^= column
+        h *= _U64(_FNV_PRIME)
+    return (_fmix64(h) >> _U64(32)).astype(np.uint32)
+
+
+def _codepoints(text: str) -> np.ndarray:
+    # surrogatepass: a lone surrogate from a JSON feed is still one character of the text.
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+
+
+def _minhash(hashes: np.ndarray) -> np.ndarray:
+    values = np.multiply.outer(_PERM_A[:, 0], hashes)
+    values += _PERM_B
+    return values.min(axis=1)
+
+
+def _normalized_signature(normalized: str, k: int) -> np.ndarray | None:
+    windows = len(normalized) - k + 1
+    if windows <= 0:
+        return None
+    points = _codepoints(normalized)
+    return _minhash(_kgram_hashes([points[j : j + windows] for j in range(k)]))
+
+
+def _kgrams(normalized: str, k: int) -> frozenset[str]:
+    return frozenset(normalized[i : i + k] for i in range(len(normalized) - k + 1))
+
+
+def signature(shingle_set: Iterable[str]) -> bytes:
+    """MinHash signature of a set of equal-length shingles: `NUM_PERM` little-endian uint32.
+
+    Deterministic across processes, machines and numpy versions. The empty set gives `b""`.
+    Equal to `text_signature(text)` when `shingle_set == shingles(text)`.
+    """
+    items = list(shingle_set)
+    if not items:
+        return b""
+    k = len(items[0])
+    if k == 0 or any(len(item) != k for item in items):
+        raise ValueError("shingles must be non-empty strings of one length")
+    points = _codepoints("".join(items)).reshape(len(items), k)
+    return _minhash(_kgram_hashes([points[:, j] for j in range(k)])).astype("<u4").tobytes()
+
+
+def text_signature(text: str, k: int = SHINGLE_SIZE) -> bytes:
+    """`signature(shingles(text, k))` computed without building the set of strings (fast path)."""
+    sig = _normalized_signature(normalize_for_shingles(text), k)
+    return b"" if sig is None else sig.astype("<u4").tobytes()
+
+
+def _band_key_matrix(signatures: np.ndarray) -> np.ndarray:
+    """(n, NUM_PERM) uint32 signatures -> (n, BANDS) int64 band keys."""
+    rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    seeds = (np.arange(1, BANDS + 1, dtype=np.uint64) * _U64(_BAND_SEED))[None, :]
+    h = np.repeat(_fmix64(seeds), len(signatures), axis=0)
+    for row in range(ROWS):
+        h ^= rows[:, :, row]
+        h *= _U64(_FNV_PRIME)
+        h = _fmix64(h)
+    return h.view(np.int64)
+
+
+def _decode_signature(sig: bytes) -> np.ndarray:
+    if len(sig) != SIGNATURE_BYTES:
+        raise ValueError(f"a signature has {SIGNATURE_BYTES} bytes, got {len(sig)}")
+    return np.frombuffer(sig, dtype="<u4").astype(np.uint32)
+
+
+def band_keys(signature: bytes) -> list[int]:
+    """One signed 64-bit key per LSH band (`BANDS` keys; none for the empty signature).
+
+    Key i mixes the band number i with the band's `ROWS` values, so equal values in different
+    bands give different keys. Two texts become candidates when they share any key.
+    """
+    if not signature:
+        return []
+    return [int(key) for key in _band_key_matrix(_decode_signature(signature)[None, :])[0]]
+
+
+def signature_agreement(a: bytes, b: bytes) -> int:
+    """How many of the `NUM_PERM` MinHash values two signatures share (0 if either is empty)."""
+    if not a or not b:
+        return 0
+    return int(np.count_nonzero(_decode_signature(a) == _decode_signature(b)))
+
+
+def signatures_may_match(a: bytes, b: bytes) -> bool:
+    """Candidate prefilter: False when the signatures make J >= 0.8 implausible (see module doc).
+
+    True never decides anything: the caller still applies `jaccard_at_least` on the real sets.
+    """
+    return signature_agreement(a, b) >= MIN_AGREEMENT
+
+
+def reference_order(reference_id) -> tuple:
+    """Order of an ops reference text: before every post."""
+    return (REFERENCE_TIER, reference_id)
+
+
+def post_order(created_at: datetime, post_id: str) -> tuple:
+    """Order of a post: by `created_at` as an instant, then `post_id` as a string."""
+    if created_at.utcoffset() is None:
+        raise ValueError("created_at must be timezone-aware")
+    return (POST_TIER, created_at.astimezone(timezone.utc), str(post_id))
+
+
+def _signature_rows(normalized_texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, NUM_PERM) uint32 signatures and the mask of texts that have any k-gram."""
+    sigs = np.zeros((len(normalized_texts), NUM_PERM), dtype=np.uint32)
+    has = np.zeros(len(normalized_texts), dtype=bool)
+
+    def fill(start: int, stop: int) -> None:
+        for row in range(start, stop):
+            sig = _normalized_signature(normalized_texts[row], k)
+            if sig is not None:
+                sigs[row], has[row] = sig, True
+
+    workers = min(_MAX_THREADS, os.cpu_count() or 1)
+    if len(normalized_texts) < 1024 or workers < 2:
+        fill(0, len(normalized_texts))
+        return sigs, has
+    # numpy releases the GIL inside the MinHash loops, so threads nearly double the throughput
+    # on two cores; threads rather than processes because Celery's prefork workers are
+    # daemonic and may not start child processes.
+    bounds = np.linspace(0, len(normalized_texts), workers * 4 + 1).astype(int).tolist()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fill, bounds[:-1], bounds[1:]))
+    return sigs, has
+
+
+class NearDuplicateIndex:
+    """An in-memory, incremental MinHash LSH index deciding near-duplicates exactly.
+
+    Entries are `(key, text, order)`; `order` defines "earlier" (see the module docstring).
+    `earlier_duplicate_of` returns the earliest earlier entry whose exact Jaccard reaches the
+    threshold, whatever the insertion order. Adding or judging one entry costs its own hashing
+    plus its candidates, independent of the size of the index. Re-adding a key replaces it.
+    """
+
+    def __init__(self, threshold: Fraction = DEFAULT_THRESHOLD, k: int = SHINGLE_SIZE):
+        if isinstance(threshold, float):
+            raise TypeError("threshold must be exact (fractions.Fraction), not float")
+        self.threshold = Fraction(threshold)
+        self.k = k
+        self._id_of: dict[Hashable, int] = {}
+        self._keys: list = []
+        self._orders: list = []
+        self._texts: list[str | None] = []
+        self._has_sig = np.zeros(0, dtype=bool)
+        # Fixed-size blocks, so that growing never copies the signatures already stored.
+        self._sig_blocks: list[np.ndarray] = []
+        # Bulk loads go to a sorted array of bucket keys, single adds to a dict; 100k entries
+        # x 40 bands cost ~50 MB this way, against ~1 GB as a dict of sets.
+        self._frozen_keys = np.zeros(0, dtype=np.int64)
+        self._frozen_ids = np.zeros(0, dtype=np.int64)
+        self._pending: dict[int, list[int]] = {}
+        self._set_cache: OrderedDict[int, frozenset] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._id_of)
+
+    def __contains__(self, key) -> bool:
+        return key in self._id_of
+
+    def add(self, key, text: str, order) -> None:
+        """Add (or replace) one entry; O(its length + BANDS), independent of the index size."""
+        self.add_many([(key, text, order)])
+
+    def add_many(self, entries: Iterable[tuple]) -> None:
+        """Add (or replace) many entries; large batches are hashed in threads and bulk-bucketed."""
+        entries = list(entries)
+        if len({key for key, _, _ in entries}) != len(entries):
+            raise ValueError("a key is given twice")
+        for key, _, _ in entries:
+            if key in self._id_of:
+                self.remove(key)
+        first = len(self._keys)
+        normalized = [normalize_for_shingles(text) for _, text, _ in entries]
+        sigs, has = _signature_rows(normalized, self.k)
+        for (key, _, order), text in zip(entries, normalized):
+            self._id_of[key] = len(self._keys)
+            self._keys.append(key)
+            self._orders.append(order)
+            self._texts.append(text)
+        self._store_signatures(first, sigs, has)
+        ids = np.arange(first, first + len(entries))[has]
+        bands = _band_key_matrix(sigs[has])
+        if len(ids) > _BULK_AT:
+            self._merge_into_frozen(bands.ravel(), np.repeat(ids, BANDS))
+            return
+        for entry_id, row in zip(ids.tolist(), bands.tolist()):
+            for band_key in row:
+                self._pending.setdefault(band_key, []).append(entry_id)
+
+    def remove(self, key) -> None:
+        """Forget an entry; its bucket rows are skipped, then dropped at the next bulk merge."""
+        entry_id = self._id_of.pop(key)
+        self._keys[entry_id] = None
+        self._texts[entry_id] = None
+        self._has_sig[entry_id] = False
+        self._set_cache.pop(entry_id, None)
+
+    def earlier_duplicate_of(self, key):
+        """The earliest entry with a smaller order and exact Jaccard >= threshold, else None."""
+        entry_id = self._id_of[key]
+        own = self._orders[entry_id]
+        earlier = [c for c in self._candidates(entry_id) if self._orders[c] < own]
+        earlier.sort(key=self._orders.__getitem__)
+        for candidate in earlier:
+            if self._exact(entry_id, candidate):
+                return self._keys[candidate]
+        return None
+
+    def later_duplicates_of(self, key) -> list:
+        """Keys of the later entries that are near-duplicates of this one, earliest first."""
+        entry_id = self._id_of[key]
+        own = self._orders[entry_id]
+        later = [c for c in self._candidates(entry_id) if own < self._orders[c]]
+        later.sort(key=self._orders.__getitem__)
+        return [self._keys[c] for c in later if self._exact(entry_id, c)]
+
+    def earlier_duplicates(self) -> dict:
+        """{key: earliest earlier near-duplicate key} for every entry that has one.
+
+        Same answers as calling `earlier_duplicate_of` on every key, computed in vectorized
+        rounds: in each LSH bucket the members are sorted by order, and round t offers every
+        member the t-th member of its bucket until one passes the exact check, so a bucket of
+        identical copies costs one check per copy rather than one per pair.
+        """
+        self._merge_pending()
+        if not len(self._frozen_keys):
+            return {}
+        alive = sorted(self._id_of.values(), key=self._orders.__getitem__)
+        rank = np.full(len(self._keys), -1, dtype=np.int64)
+        previous, current = None, -1
+        for entry_id in alive:
+            # Equal orders share a rank so that neither counts as earlier than the other.
+            if current < 0 or self._orders[entry_id] != previous:
+                current += 1
+                previous = self._orders[entry_id]
+            rank[entry_id] = current
+        sigs = np.concatenate(self._sig_blocks)
+        keys, ids = self._frozen_keys, self._frozen_ids
+        sorter = np.lexsort((rank[ids], keys))
+        keys, ids = keys[sorter], ids[sorter]
+        positions = np.arange(len(keys))
+        run_start = np.maximum.accumulate(np.where(np.r_[True, keys[1:] != keys[:-1]], positions, 0))
+        run_offset = positions - run_start
+        best = rank.copy()
+        match = np.full(len(self._keys), -1, dtype=np.int64)
+        failed = np.zeros(0, dtype=np.int64)
+        stride = len(self._keys)
+        active = positions[run_offset >= 1]
+        step = 0
+        while len(active):
+            v = ids[active]
+            u = ids[run_start[active] + step]
+            keep = rank[u] < best[v]
+            codes = np.setdiff1d(v[keep] * stride + u[keep], failed)
+            pair_v, pair_u = codes // stride, codes % stride
+            plausible = np.count_nonzero(sigs[pair_v] == sigs[pair_u], axis=1) >= MIN_AGREEMENT
+            newly_failed = [codes[~plausible]]
+            pairs = sorted(zip(pair_v[plausible].tolist(), pair_u[plausible].tolist()), key=lambda p: (p[0], rank[p[1]]))
+            for pv, pu in pairs:
+                if rank[pu] >= best[pv]:
+                    continue
+                if self._exact(pv, pu):
+                    best[pv], match[pv] = rank[pu], pu
+                else:
+                    newly_failed.append(np.array([pv * stride + pu], dtype=np.int64))
+            failed = np.union1d(failed, np.concatenate(newly_failed))
+            step += 1
+            active = active[run_offset[active] > step]
+            # Bucket members come in order, so once the next one is not earlier than the best
+            # match found so far, nothing further in that bucket can win.
+            active = active[rank[ids[run_start[active] + step]] < best[ids[active]]]
+        return {self._keys[v]: self._keys[match[v]] for v in np.nonzero(match >= 0)[0].tolist()}
+
+    def _store_signatures(self, first: int, sigs: np.ndarray, has: np.ndarray) -> None:
+        end = first + len(sigs)
+        if end == first:
+            return
+        while len(self._sig_blocks) * _BLOCK < end:
+            self._sig_blocks.append(np.zeros((_BLOCK, NUM_PERM), dtype=np.uint32))
+        for block in range(first // _BLOCK, (end - 1) // _BLOCK + 1):
+            lo, hi = max(first, block * _BLOCK), min(end, (block + 1) * _BLOCK)
+            self._sig_blocks[block][lo - block * _BLOCK : hi - block * _BLOCK] = sigs[lo - first : hi - first]
+        if len(self._has_sig) < end:
+            # Only the flags grow by copying: one byte per entry, negligible next to signatures.
+            grown = np.zeros(max(end, 2 * len(self._has_sig)), dtype=bool)
+            grown[: len(self._has_sig)] = self._has_sig
+            self._has_sig = grown
+        self._has_sig[first:end] = has
+
+    def _signature_of(self, entry_id: int) -> np.ndarray:
+        return self._sig_blocks[entry_id // _BLOCK][entry_id % _BLOCK]
+
+    def _merge_into_frozen(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        keys = np.concatenate([self._frozen_keys, keys])
+        ids = np.concatenate([self._frozen_ids, ids])
+        live = self._has_sig[ids]
+        keys, ids = keys[live], ids[live]
+        sorter = np.argsort(keys, kind="stable")
+        self._frozen_keys, self._frozen_ids = keys[sorter], ids[sorter]
+
+    def _merge_pending(self) -> None:
+        pending_keys = [key for key, members in self._pending.items() for _ in members]
+        pending_ids = [entry_id for members in self._pending.values() for entry_id in members]
+        self._pending = {}
+        self._merge_into_frozen(np.array(pending_keys, dtype=np.int64), np.array(pending_ids, dtype=np.int64))
+
+    def _candidates(self, entry_id: int) -> list[int]:
+        """Live entries sharing a band with this one and passing the signature prefilter."""
+        if not self._has_sig[entry_id]:
+            return []
+        own = self._signature_of(entry_id)
+        bands = _band_key_matrix(own[None, :])[0]
+        lo = np.searchsorted(self._frozen_keys, bands, side="left")
+        hi = np.searchsorted(self._frozen_keys, bands, side="right")
+        found = [self._frozen_ids[a:b] for a, b in zip(lo.tolist(), hi.tolist()) if a < b]
+        for band_key in bands.tolist():
+            members = self._pending.get(band_key)
+            if members:
+                found.append(np.array(members, dtype=np.int64))
+        if not found:
+            return []
+        ids = np.unique(np.concatenate(found))
+        ids = ids[(ids != entry_id) & self._has_sig[ids]].tolist()
+        return [c for c in ids if np.count_nonzero(self._signature_of(c) == own) >= MIN_AGREEMENT]
+
+    def _shingle_set(self, entry_id: int) -> frozenset:
+        cached = self._set_cache.get(entry_id)
+        if cached is not None:
+            self._set_cache.move_to_end(entry_id)
+            return cached
+        result = _kgrams(self._texts[entry_id], self.k)
+        self._set_cache[entry_id] = result
+        if len(self._set_cache) > _SET_CACHE_SIZE:
+            self._set_cache.popitem(last=False)
+        return result
+
+    def _exact(self, a: int, b: int) -> bool:
+        return jaccard_at_least(self._shingle_set(a), self._shingle_set(b), self.threshold)
+
+
+def find_earlier_duplicates(
+    entries: Iterable[tuple], *, threshold: Fraction = DEFAULT_THRESHOLD, k: int = SHINGLE_SIZE
+) -> dict:
+    """From-scratch batch: {key: earliest earlier near-duplicate key} over `(key, text, order)`.
+
+    Every entry, reference texts included, appears as a key when it has an earlier match; the
+    caller reads the post keys. Same result as the incremental index in any insertion order.
+    """
+    index = NearDuplicateIndex(threshold=threshold, k=k)
+    index.add_many(entries)
+    return index.earlier_duplicates()

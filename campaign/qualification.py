@@ -1,0 +1,234 @@
+"""Post qualification (RULES.md section 3). Pure: plain data in, plain data out.
+
+No Django, no ORM, no clock, no I/O. The settlement service gathers the facts of a post
+(window, enrolment, deleted flag, text, duplicate verdict from `campaign.near_duplicates`,
+moderation) into a `PostFacts`, and `judge` returns the reason code of the first failing check,
+or None when the post qualifies.
+
+Readings of RULES.md that the tests pin down:
+- "Characters" are Python code points: a CJK character or an emoji code point counts as one.
+- "All whitespace" is `str.isspace`, which is exactly what `\\s` matches in a `str` pattern.
+- URLs are removed (replaced by nothing) with the pattern exactly as written, `https?://\\S+`,
+  so it is case-sensitive: `HTTPS://X` is not a URL and its letters count.
+- A cashtag is `$` and 2 to 10 ASCII letters not followed by a further ASCII letter. "Another
+  letter" is read as another letter of the same kind, so `$BTC做多` and `$ETH.` hold `$BTC` and
+  `$ETH`; a digit or `_` after the letters does not stop a cashtag either (`$BTC2`).
+- Latin terms match case-insensitively (`re.IGNORECASE`, Unicode simple case folding) between
+  Python `\\b` boundaries, whose word characters are Unicode letters, digits and `_`. Hence
+  `long-term` holds `long`, `long_term` and `shortly` do not, and a Latin term glued to CJK
+  text (`做多long`) does not match. A multi-word term matches only with the single spaces it is
+  written with: `funding  rate`, `funding-rate` and `funding\\nrate` are not `funding rate`.
+- CJK terms are plain, case-sensitive substrings of the text with URLs removed.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+
+OUTSIDE_WINDOW = "outside_window"
+NOT_ENROLLED = "not_enrolled"
+DELETED = "deleted"
+TOO_SHORT = "too_short"
+NOT_TRADING = "not_trading"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+REASONS = (OUTSIDE_WINDOW, NOT_ENROLLED, DELETED, TOO_SHORT, NOT_TRADING, DUPLICATE, REJECTED)
+MODERATABLE = (TOO_SHORT, NOT_TRADING, DUPLICATE)
+
+APPROVED = "approved"
+MODERATION_VALUES = (None, APPROVED, REJECTED)
+
+DEFAULT_MIN_LENGTH = 100
+SHINGLE_SIZE = 5
+SCORE_CAP = 500
+
+DEFAULT_LATIN_TERMS = (
+    "long",
+    "short",
+    "futures",
+    "perpetual",
+    "perp",
+    "leverage",
+    "leveraged",
+    "liquidation",
+    "liquidations",
+    "funding rate",
+    "open interest",
+    "support",
+    "resistance",
+    "breakout",
+    "entry",
+    "stop loss",
+    "take profit",
+    "bullish",
+    "bearish",
+    "squeeze",
+    "derivatives",
+)
+DEFAULT_CJK_TERMS = (
+    "做多",
+    "做空",
+    "合约",
+    "杠杆",
+    "爆仓",
+    "清算",
+    "止损",
+    "止盈",
+    "支撑",
+    "阻力",
+    "突破",
+    "多单",
+    "空单",
+    "带单",
+    "跟单",
+    "持仓",
+)
+
+URL_RE = re.compile(r"https?://\S+")
+# Compiled without IGNORECASE on purpose: under it `[A-Za-z]` would also accept the Kelvin sign
+# and the long s, which fold to ASCII letters but are not ASCII letters.
+CASHTAG_RE = re.compile(r"\$[A-Za-z]{2,10}(?![A-Za-z])")
+
+
+@functools.lru_cache(maxsize=32)
+def _latin_matcher(latin_terms: tuple[str, ...]) -> re.Pattern | None:
+    if not latin_terms:
+        return None
+    # Longest first only makes failures cheaper; for a yes/no search the order does not matter.
+    alternatives = "|".join(re.escape(term) for term in sorted(latin_terms, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The trading terms of a campaign configuration (RULES.md section 3, check 5).
+
+    Latin terms match as whole words, case-insensitively; CJK terms match as substrings.
+    Instances are hashable and their compiled matcher is cached per distinct term tuple, so
+    building a Lexicon per settlement costs one regex compilation at most.
+    """
+
+    latin_terms: tuple[str, ...]
+    cjk_terms: tuple[str, ...]
+
+    def __post_init__(self):
+        # Admin forms hand over lists; the cache key must be a tuple.
+        object.__setattr__(self, "latin_terms", tuple(self.latin_terms))
+        object.__setattr__(self, "cjk_terms", tuple(self.cjk_terms))
+        for term in self.latin_terms + self.cjk_terms:
+            if not isinstance(term, str) or not term.strip():
+                raise ValueError(f"a trading term must be a non-blank string, got {term!r}")
+
+    @classmethod
+    def default(cls) -> "Lexicon":
+        return cls(latin_terms=DEFAULT_LATIN_TERMS, cjk_terms=DEFAULT_CJK_TERMS)
+
+    def matches(self, text_without_urls: str) -> bool:
+        if any(term in text_without_urls for term in self.cjk_terms):
+            return True
+        matcher = _latin_matcher(self.latin_terms)
+        return matcher is not None and matcher.search(text_without_urls) is not None
+
+
+def strip_urls(text: str) -> str:
+    """Remove every `https?://\\S+` match (case-sensitive, replaced by nothing)."""
+    return URL_RE.sub("", text)
+
+
+def content_length(text: str) -> int:
+    """Code points left once URLs and then all whitespace (`str.isspace`) are removed."""
+    # str.split() with no argument splits on exactly the str.isspace characters.
+    return len("".join(strip_urls(text).split()))
+
+
+def has_trading_term(text: str, lexicon: Lexicon) -> bool:
+    """Check 5: whether the text, URLs removed, holds a cashtag or a term of the lexicon."""
+    text = strip_urls(text)
+    return CASHTAG_RE.search(text) is not None or lexicon.matches(text)
+
+
+def normalize_for_shingles(text: str) -> str:
+    """URLs removed, then all whitespace removed, then `str.lower` (in that order)."""
+    return "".join(strip_urls(text).split()).lower()
+
+
+def shingles(text: str, k: int = SHINGLE_SIZE) -> frozenset[str]:
+    """The set of character k-grams of the normalized text; empty when it is under k characters.
+
+    "A text under 5 characters" is read on the normalized text, the one the 5-grams come from.
+    """
+    normalized = normalize_for_shingles(text)
+    return frozenset(normalized[i : i + k] for i in range(len(normalized) - k + 1))
+
+
+def jaccard_at_least(a: frozenset, b: frozenset, threshold) -> bool:
+    """Whether |a & b| / |a | b| >= threshold, compared exactly in integers.
+
+    `threshold` is a `fractions.Fraction` (an int also works); floats are refused because
+    0.8 as a float is not 4/5 and would misjudge a pair sitting exactly on the threshold.
+    Empty sets are never near-duplicates, not even of each other.
+    """
+    if isinstance(threshold, float):
+        raise TypeError("threshold must be exact (fractions.Fraction), not float")
+    if not a or not b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    intersection = len(a & b)
+    union = len(a) + len(b) - intersection
+    return intersection * threshold.denominator >= threshold.numerator * union
+
+
+def post_score(*, likes: int, comments: int, shares: int, views: int, cap: int = SCORE_CAP) -> int:
+    """Post score = min(cap, 1 + likes + 2*comments + 3*shares + floor(views / 100)).
+
+    Integer arithmetic only; `views // 100` is the floor. Inputs are the newest engagement
+    figures; rejecting negative figures is the importer's job, not this function's.
+    """
+    return min(cap, 1 + likes + 2 * comments + 3 * shares + views // 100)
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    """What `judge` needs to know about one post, gathered at settlement time.
+
+    `is_duplicate` is the verdict of check 6 from `campaign.near_duplicates` (an earlier stored
+    post or a reference text is a near-duplicate). `moderation` is None, "approved" or "rejected".
+    """
+
+    in_window: bool
+    enrolled: bool
+    deleted: bool
+    text: str
+    is_duplicate: bool
+    moderation: str | None = None
+
+
+def judge(facts: PostFacts, *, min_length: int = DEFAULT_MIN_LENGTH, lexicon: Lexicon) -> str | None:
+    """Return None when the post qualifies, else the reason code of the first failing check.
+
+    Checks run in RULES.md order: outside_window, not_enrolled, deleted, too_short,
+    not_trading, duplicate, rejected. An ops approval waives checks 4 to 6 and never 1 to 3.
+    A rejection is the reason only when checks 1 to 6 all pass, because the first failing
+    check wins. Deterministic and side-effect free: judging twice gives the same answer.
+    """
+    if facts.moderation not in MODERATION_VALUES:
+        raise ValueError(f"unknown moderation {facts.moderation!r}")
+    if not facts.in_window:
+        return OUTSIDE_WINDOW
+    if not facts.enrolled:
+        return NOT_ENROLLED
+    if facts.deleted:
+        return DELETED
+    if facts.moderation == APPROVED:
+        return None
+    if content_length(facts.text) < min_length:
+        return TOO_SHORT
+    if not has_trading_term(facts.text, lexicon):
+        return NOT_TRADING
+    if facts.is_duplicate:
+        return DUPLICATE
+    if facts.moderation == REJECTED:
+        return REJECTED
+    return None

@@ -1,0 +1,20 @@
+"""Writes for the campaign app, one module per use case; import the functions from here."""
+
+from campaign.services.signups import SIGNUP_HEADER, campaign_import_file, signup_parse, signups_import
+from campaign.services.posts import posts_ingest, posts_import_file, posts_judge, reference_texts_import
+from campaign.services.moderation import ModerationError, posts_moderate
+from campaign.services.feed import feed_pull
+
+__all__ = [
+    "SIGNUP_HEADER",
+    "ModerationError",
+    "campaign_import_file",
+    "feed_pull",
+    "posts_import_file",
+    "posts_ingest",
+    "posts_judge",
+    "posts_moderate",
+    "reference_texts_import",
+    "signup_parse",
+    "signups_import",
+]

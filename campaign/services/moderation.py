@@ -1,0 +1,53 @@
+"""Moderation (RULES.md section 3, check 7): ops approve or reject posts, always with a note."""
+
+from django.db import transaction
+
+from campaign.models import ModerationDecision, Post
+from campaign.qualification import MODERATABLE, PostFacts, judge
+from campaign.selectors import enrolment_map
+
+
+class ModerationError(ValueError):
+    pass
+
+
+@transaction.atomic
+def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> tuple[list[Post], list[tuple[Post, str]]]:
+    """Approve (`approved`), reject (`rejected`) or clear (``) the moderation of posts.
+
+    A note is required. An approval may override only checks 4 to 6 (too short, not trading,
+    duplicate): a post outside the window, by a trader not enrolled, or deleted is refused, with
+    the reason, and the others are still done. Every decision is kept in the audit trail with who,
+    when, why and the verdict before. Returns (moderated posts, refused posts with reasons).
+    """
+    from campaign.services.posts import campaign_lexicon, posts_judge
+
+    note = (note or "").strip()
+    if not note:
+        raise ModerationError("a note is required to approve or reject a post")
+    if action not in {"approved", "rejected", ""}:
+        raise ModerationError(f"unknown moderation action {action!r}")
+    posts = list(Post.objects.select_for_update().filter(campaign=campaign, id__in=list(post_ids)).select_related("author").order_by("pk"))
+    enrolled = enrolment_map(campaign=campaign, uids={p.author.uid for p in posts})
+    lexicon = campaign_lexicon(campaign)
+    done, refused = [], []
+    for post in posts:
+        if action == "approved":
+            facts = PostFacts(
+                in_window=campaign.in_window(post.created_at),
+                enrolled=enrolled[post.author.uid].enrolled,
+                deleted=post.deleted,
+                text=post.text,
+                is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
+                moderation=None,
+            )
+            reason = judge(facts, min_length=campaign.min_length, lexicon=lexicon)
+            if reason is not None and reason not in MODERATABLE:
+                refused.append((post, f"post {post.post_id} fails '{reason}', which ops may not override"))
+                continue
+        ModerationDecision.objects.create(post=post, action=action, note=note, decided_by=user, verdict_before=post.verdict)
+        post.moderation = action
+        done.append(post)
+    Post.objects.bulk_update(done, ["moderation"])
+    posts_judge(campaign=campaign, post_ids=[p.id for p in done])
+    return done, refused

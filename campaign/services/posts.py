@@ -1,0 +1,265 @@
+"""Posts: the one ingestion service every door uses (file, feed, webhook, admin), and judging.
+
+RULES.md section 3. Re-ingesting a post updates its text, engagement and `deleted` (the newest
+wins, even when engagement goes down); a re-ingest that changes `author_uid` or the `created_at`
+instant is rejected whole and the stored post stays as it was.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from campaign.models import Campaign, Post, ReferenceText
+from campaign.near_duplicates import text_signature
+from campaign.qualification import Lexicon, PostFacts, judge, post_score
+from campaign.selectors import enrolment_map
+from campaign.services.duplicates import duplicates_refresh
+from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
+from traders.models import ImportRun
+from traders.parsing import parse_bool, parse_count, parse_instant, parse_uid
+from traders.services import traders_ensure
+
+POST_FIELDS = ("post_id", "author_uid", "created_at", "text", "likes", "comments", "shares", "views", "deleted")
+ENGAGEMENT = ("likes", "comments", "shares", "views")
+JUDGE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class PostRow:
+    post_id: str
+    author_uid: int
+    created_at: datetime
+    text: str
+    likes: int
+    comments: int
+    shares: int
+    views: int
+    deleted: bool
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def post_parse(data: dict) -> PostRow:
+    missing = [name for name in POST_FIELDS if name not in data]
+    if missing:
+        raise ValueError(f"missing field(s): {', '.join(missing)}")
+    post_id = data["post_id"]
+    if not isinstance(post_id, str) or not post_id.strip():
+        raise ValueError(f"post_id must be a non-empty string, got {post_id!r}")
+    if len(post_id) > 128:
+        raise ValueError("post_id is longer than 128 characters")
+    if not isinstance(data["text"], str):
+        raise ValueError("text must be a string")
+    return PostRow(
+        post_id=post_id,
+        author_uid=parse_uid(data["author_uid"], "author_uid"),
+        created_at=parse_instant(data["created_at"], "created_at"),
+        text=data["text"],
+        likes=parse_count(data["likes"], "likes"),
+        comments=parse_count(data["comments"], "comments"),
+        shares=parse_count(data["shares"], "shares"),
+        views=parse_count(data["views"], "views"),
+        deleted=parse_bool(data["deleted"], "deleted"),
+    )
+
+
+def _identity_change(post_id, stored_uid, stored_created, row: PostRow) -> str | None:
+    if stored_uid != row.author_uid:
+        return f"post {post_id}: re-ingest changes author_uid from {stored_uid} to {row.author_uid}; the stored post is kept"
+    if stored_created != row.created_at:
+        return (
+            f"post {post_id}: re-ingest changes created_at from {stored_created.isoformat()} to "
+            f"{row.created_at.isoformat()}; the stored post is kept"
+        )
+    return None
+
+
+def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]]):
+    now = timezone.now()
+    stored = {
+        post_id: (uid, created, digest, signature)
+        for post_id, uid, created, digest, signature in Post.objects.filter(
+            campaign=campaign, post_id__in={row.post_id for _, row in chunk}
+        ).values_list("post_id", "author__uid", "created_at", "content_hash", "signature")
+    }
+    # A post's identity is (author, created_at) as stored, or as first accepted in this chunk;
+    # every later record is checked against it in file order, so the newest valid one wins.
+    identity = {post_id: (uid, created) for post_id, (uid, created, _, _) in stored.items()}
+    rejected, latest = [], {}
+    for record, row in chunk:
+        if row.post_id in identity:
+            reason = _identity_change(row.post_id, *identity[row.post_id], row)
+            if reason:
+                rejected.append((record, reason))
+                continue
+        identity.setdefault(row.post_id, (row.author_uid, row.created_at))
+        latest[row.post_id] = (record, row)
+    if not latest:
+        return rejected
+    author_ids = traders_ensure({row.author_uid for _, row in latest.values()})
+    posts, text_changed = [], set()
+    for post_id, (_, row) in latest.items():
+        digest = content_hash(row.text)
+        if post_id in stored and stored[post_id][2] == digest:
+            signature = bytes(stored[post_id][3])
+        else:
+            signature = text_signature(row.text)
+            text_changed.add(post_id)
+        posts.append(
+            Post(
+                campaign=campaign,
+                post_id=post_id,
+                author_id=author_ids[row.author_uid],
+                created_at=row.created_at,
+                text=row.text,
+                **{name: getattr(row, name) for name in ENGAGEMENT},
+                deleted=row.deleted,
+                content_hash=digest,
+                signature=signature,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+        )
+    Post.objects.bulk_create(
+        posts,
+        update_conflicts=True,
+        unique_fields=["campaign", "post_id"],
+        update_fields=["text", *ENGAGEMENT, "deleted", "content_hash", "signature", "last_seen_at"],
+    )
+    ids = dict(Post.objects.filter(campaign=campaign, post_id__in=list(latest)).values_list("post_id", "id"))
+    affected = duplicates_refresh(campaign=campaign, post_ids={ids[p] for p in text_changed})
+    posts_judge(campaign=campaign, post_ids=set(ids.values()) | affected)
+    return rejected
+
+
+def posts_ingest(
+    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+) -> ImportReport:
+    """Validate and upsert posts, then bring the duplicate index and the verdicts up to date.
+
+    Idempotent: the natural key is (campaign, post_id), and an unchanged text keeps its stored
+    signature and band keys. Every refused record is kept with its reason. A post whose text
+    changed, or that arrived late but was created earlier, re-judges its near-duplicate
+    neighbours, so "earliest wins" holds whatever the ingestion order.
+    """
+    return run_import(
+        kind=ImportRun.Kind.POSTS,
+        records=records,
+        parse=post_parse,
+        write=lambda chunk, run: _posts_write(campaign, chunk),
+        campaign_slug=campaign.slug,
+        source=source,
+        filename=filename,
+        created_by=created_by,
+        progress=progress,
+    )
+
+
+def posts_import_file(*, campaign: Campaign, data, **kwargs) -> ImportReport:
+    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1."""
+    return posts_ingest(campaign=campaign, records=jsonl_records(data), **kwargs)
+
+
+def campaign_lexicon(campaign: Campaign) -> Lexicon:
+    return Lexicon(latin_terms=tuple(campaign.latin_terms), cjk_terms=tuple(campaign.cjk_terms))
+
+
+def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
+    """Recompute verdict and score of the campaign's posts (all, or `post_ids`) from the data as it
+    is now: window, enrolment, deletion, length, lexicon, duplicates, moderation, engagement.
+
+    Pure rules do the deciding (`campaign.qualification`); this loads and stores. Returns how many
+    posts changed. Idempotent: judging twice changes nothing the second time.
+    """
+    posts = Post.objects.filter(campaign=campaign).select_related("author").only(
+        "id", "author__uid", "created_at", "text", "deleted", "moderation", "duplicate_of", "duplicate_of_reference",
+        "verdict", "score", *ENGAGEMENT,
+    )  # fmt: skip
+    if post_ids is not None:
+        post_ids = list(post_ids)
+        if not post_ids:
+            return 0
+    lexicon = campaign_lexicon(campaign)
+    now = now or timezone.now()
+    changed = 0
+    batches = [post_ids[i : i + JUDGE_BATCH] for i in range(0, len(post_ids), JUDGE_BATCH)] if post_ids is not None else [None]
+    for batch in batches:
+        rows = list(posts.filter(id__in=batch) if batch is not None else posts)
+        enrolled = enrolment_map(campaign=campaign, uids={p.author.uid for p in rows})
+        dirty = []
+        for post in rows:
+            facts = PostFacts(
+                in_window=campaign.in_window(post.created_at),
+                enrolled=enrolled[post.author.uid].enrolled,
+                deleted=post.deleted,
+                text=post.text,
+                is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
+                moderation=post.moderation or None,
+            )
+            verdict = judge(facts, min_length=campaign.min_length, lexicon=lexicon) or Post.Verdict.QUALIFIED
+            score = post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=campaign.score_cap)
+            if (verdict, score) != (post.verdict, post.score):
+                post.verdict, post.score, post.judged_at = verdict, score, now
+                dirty.append(post)
+        Post.objects.bulk_update(dirty, ["verdict", "score", "judged_at"], batch_size=1000)
+        changed += len(dirty)
+    return changed
+
+
+def _reference_records(data):
+    """Texts separated by a line `---`; each reported at the line where it starts."""
+    text = decode_text(data)
+    block, start = [], 1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() == "---":
+            if "".join(block).strip():
+                yield SourceRecord(start, "\n".join(block), {"text": "\n".join(block).strip()})
+            block, start = [], number + 1
+        else:
+            block.append(line)
+    if "".join(block).strip():
+        yield SourceRecord(start, "\n".join(block), {"text": "\n".join(block).strip()})
+
+
+def reference_texts_import(*, campaign: Campaign, data, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None) -> ImportReport:
+    """Load reference texts for the duplicate check; the same text twice is stored once.
+
+    Posts that turn out to be near-copies of a new reference text flip to `duplicate`.
+    """
+
+    def parse(item):
+        text = item["text"]
+        if not text_signature(text):
+            raise ValueError("text is under 5 characters once URLs and whitespace are removed; it could never match")
+        return text
+
+    def write(chunk, run):
+        refs = {content_hash(text): (record, text) for record, text in chunk}
+        known = set(ReferenceText.objects.filter(campaign=campaign, content_hash__in=list(refs)).values_list("content_hash", flat=True))
+        created = ReferenceText.objects.bulk_create(
+            [
+                ReferenceText(campaign=campaign, text=text, content_hash=digest, signature=text_signature(text), import_run=run)
+                for digest, (_, text) in refs.items()
+                if digest not in known
+            ]
+        )
+        new_ids = set(ReferenceText.objects.filter(campaign=campaign, content_hash__in=[r.content_hash for r in created]).values_list("id", flat=True))
+        affected = duplicates_refresh(campaign=campaign, reference_ids=new_ids)
+        posts_judge(campaign=campaign, post_ids=affected)
+        return []
+
+    return run_import(
+        kind=ImportRun.Kind.REFERENCE_TEXTS,
+        records=_reference_records(data),
+        parse=parse,
+        write=write,
+        campaign_slug=campaign.slug,
+        source=source,
+        filename=filename,
+        created_by=created_by,
+        progress=progress,
+    )
