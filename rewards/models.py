@@ -1,0 +1,166 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from campaign.models import Campaign
+from traders.models import Trader
+
+
+class SettlementRun(models.Model):
+    """One run of `settle_campaign`: the instant it settled at, the configuration it used and a
+    summary of its inputs and outputs (counts, totals, unallocated money)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="settlement_runs")
+    at = models.DateTimeField(_("settled as of"))
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    triggered_by = models.CharField(_("triggered by"), max_length=150, blank=True)
+    config = models.JSONField(_("configuration used"), default=dict)
+    summary = models.JSONField(_("summary"), default=dict)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+        verbose_name = _("settlement run")
+        verbose_name_plural = _("settlement runs")
+
+    def __str__(self):
+        return f"{self.campaign.slug} as of {self.at:%Y-%m-%d %H:%M} (#{self.pk})"
+
+
+class PayoutBatch(models.Model):
+    """A payment made outside this system (exchange transfer, bulk credit), by its reference."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payout_batches")
+    reference = models.CharField(_("external reference"), max_length=200, unique=True)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.CharField(_("by"), max_length=150)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payout batch")
+        verbose_name_plural = _("payout batches")
+        constraints = [models.CheckConstraint(condition=~Q(reference=""), name="payoutbatch_reference_required")]
+
+    def __str__(self):
+        return self.reference
+
+
+class Reward(models.Model):
+    """A ledger row. (campaign, kind, period, trader) is unique in the database, so no retry,
+    re-settlement or race can create a second reward of a kind for a trader and period.
+
+    State: calculated -> approved -> paid, or void. Only `calculated` rows are ever replaced by a
+    settlement; a difference on an approved, paid or void row becomes a ReviewItem instead.
+    A preview (period not yet due) is shown but can be neither approved nor reported.
+    """
+
+    class Kind(models.TextChoices):
+        FIRST_POST = "first_post", _("first-post bonus")
+        CONTENT_POOL = "content_pool", _("content pool")
+        LEADERBOARD = "leaderboard", _("leaderboard")
+
+    class State(models.TextChoices):
+        CALCULATED = "calculated", _("calculated")
+        APPROVED = "approved", _("approved")
+        PAID = "paid", _("paid")
+        VOID = "void", _("void")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="rewards")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    period = models.CharField(_("period"), max_length=10)
+    trader = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="rewards")
+    asset = models.CharField(_("asset"), max_length=20)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.CALCULATED, db_index=True)
+    preview = models.BooleanField(_("preview (not yet due)"), default=False)
+    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="rewards")
+    detail = models.JSONField(_("how it was computed"), default=dict)
+    approved_by = models.CharField(_("approved by"), max_length=150, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    payout_batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="rewards")
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["campaign", "trader__uid", "kind", "period"]
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
+        permissions = [("approve_reward", _("Can approve rewards")), ("pay_reward", _("Can mark rewards paid"))]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "kind", "period", "trader"], name="reward_once_per_key"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="reward_amount_non_negative"),
+            models.CheckConstraint(condition=~Q(state="paid") | Q(payout_batch__isnull=False), name="reward_paid_has_batch"),
+            models.CheckConstraint(condition=Q(preview=False) | Q(state="calculated"), name="reward_preview_is_calculated"),
+        ]
+
+    def __str__(self):
+        return f"{self.trader.uid} {self.kind} {self.period} {self.amount} {self.asset}"
+
+
+class RewardEvent(models.Model):
+    """Audit trail of every change of a reward's state: who, when, what."""
+
+    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(_("from"), max_length=12)
+    to_state = models.CharField(_("to"), max_length=12)
+    by = models.CharField(_("by"), max_length=150)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("reward event")
+        verbose_name_plural = _("reward events")
+
+
+class ReviewItem(models.Model):
+    """A settlement found that an approved, paid or void reward would now be different."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="review_items")
+    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="review_items")
+    stored_amount = models.DecimalField(_("amount in the ledger"), max_digits=12, decimal_places=2)
+    computed_amount = models.DecimalField(_("amount computed now"), max_digits=12, decimal_places=2)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.CharField(_("resolved by"), max_length=150, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution_note = models.TextField(_("resolution"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["status", "-created_at"]
+        verbose_name = _("review item")
+        verbose_name_plural = _("review items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reward", "computed_amount"], condition=Q(status="open"), name="reviewitem_one_open_per_difference"
+            )
+        ]
+
+
+class PayoutReport(models.Model):
+    """A payout report as it was generated (scheduled or by hand), kept for download."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payout_reports")
+    created_at = models.DateTimeField(_("generated"), auto_now_add=True)
+    created_by = models.CharField(_("by"), max_length=150)
+    rows = models.PositiveIntegerField(_("rows"))
+    csv_file = models.FileField(_("CSV"), upload_to="reports/%Y/%m/")
+    xlsx_file = models.FileField(_("XLSX"), upload_to="reports/%Y/%m/")
+    emailed_to = models.TextField(_("emailed to"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payout report")
+        verbose_name_plural = _("payout reports")
+
+    def __str__(self):
+        return f"{self.campaign.slug} {self.created_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ A test marked `postgres` or `redis` is skipped with the reason when that service
 (the fresh-machine run on SQLite), but when `CI` is set a missing service fails the test instead.
 """
 
+import importlib
 import os
 
 import pytest
@@ -42,5 +43,13 @@ def _require_services(request):
 
 @pytest.fixture
 def campaign(db):
-    """The preloaded campaign, as the data migration creates it."""
+    """The preloaded campaign, as the data migration creates it.
+
+    A transactional test flushes every table afterwards, data migrations' rows included, so the
+    migration's own function puts the campaign back when it is missing.
+    """
+    if not Campaign.objects.filter(slug=CAMPAIGN_SLUG).exists():
+        from django.apps import apps
+
+        importlib.import_module("campaign.migrations.0002_preload_star_lead_traders_2").create_campaign(apps, None)
     return Campaign.objects.get(slug=CAMPAIGN_SLUG)

@@ -2,14 +2,13 @@
 
 import pytest
 
-from campaign.models import Campaign, Signup
+from campaign.models import Signup
 from campaign.tasks import campaign_import_file
 
 pytestmark = [pytest.mark.redis]
 
 
-def test_an_import_task_runs_on_a_real_worker_and_its_result_comes_back(celery_worker, tmp_path):
-    campaign = Campaign.objects.get(slug="star-lead-traders-2")
+def test_an_import_task_runs_on_a_real_worker_and_its_result_comes_back(celery_worker, campaign, tmp_path):
     path = tmp_path / "signups.csv"
     path.write_text("uid,submitted_at,square_handle,contact\n42,2026-02-13T10:00:00Z,h,\nbad,2026-02-13T10:00:00Z,h,\n")
     result = campaign_import_file.delay(campaign.pk, "signups", str(path)).get(timeout=30)

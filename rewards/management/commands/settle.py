@@ -1,0 +1,39 @@
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from campaign.models import Campaign
+from rewards.services import settle_campaign
+
+
+class Command(BaseCommand):
+    help = "Settle everything due at an instant (default: now); periods not yet due are previews."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--campaign", required=True)
+        parser.add_argument("--at", help="ISO 8601 instant with an offset, e.g. 2026-02-26T00:00:00+08:00")
+
+    def handle(self, *args, campaign, at, **options):
+        campaign_obj = Campaign.objects.filter(slug=campaign).first()
+        if campaign_obj is None:
+            raise CommandError(f"no campaign with slug {campaign!r}")
+        instant = None
+        if at:
+            try:
+                instant = datetime.fromisoformat(at)
+            except ValueError:
+                raise CommandError(f"--at is not an ISO 8601 instant: {at!r}") from None
+            if instant.utcoffset() is None:
+                raise CommandError(f"--at needs an offset (Z or +HH:MM): {at!r}")
+        run = settle_campaign(campaign=campaign_obj, at=instant, triggered_by="command")
+        s = run.summary
+        self.stdout.write(f"settlement run #{run.pk} as of {run.at.isoformat()}")
+        self.stdout.write(f"  qualified posts: {s['qualified_posts']}")
+        fp = s["first_post"]
+        self.stdout.write(f"  first-post bonus: {fp['traders']} trader(s), {fp['total']}{'' if fp['due'] else ' (preview)'}")
+        for code, pool in s["content_pool"].items():
+            self.stdout.write(f"  content pool {code}: allocated {pool['allocated']}, unallocated {pool['unallocated']}, {pool['eligible']} eligible{'' if pool['due'] else ' (preview)'}")
+        lb = s["leaderboard"]
+        self.stdout.write(f"  leaderboard ({lb['strategy']}): {lb['ranked']} ranked, allocated {lb['allocated']}, unallocated {lb['unallocated']}{'' if lb['due'] else ' (preview)'}")
+        ledger = s["ledger"]
+        self.stdout.write(f"  ledger: {ledger['created']} created, {ledger['updated']} updated, {ledger['deleted']} removed, {ledger['review_items']} new review item(s)")

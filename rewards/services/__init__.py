@@ -1,0 +1,18 @@
+"""Writes for rewards: settlement, ledger state changes, reports."""
+
+from rewards.services.ledger import review_items_resolve, rewards_approve, rewards_mark_paid, rewards_void
+from rewards.services.reports import payout_report_store, payout_rows, render_csv, render_xlsx
+from rewards.services.settlement import rewards_compute, settle_campaign
+
+__all__ = [
+    "payout_report_store",
+    "payout_rows",
+    "render_csv",
+    "render_xlsx",
+    "review_items_resolve",
+    "rewards_approve",
+    "rewards_compute",
+    "rewards_mark_paid",
+    "rewards_void",
+    "settle_campaign",
+]

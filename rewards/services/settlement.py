@@ -1,0 +1,208 @@
+"""Settlement: the rules of RULES.md sections 4 to 6 turned into ledger rows, exactly once.
+
+`settle_campaign` judges every post from the data as it is now, computes every reward with the
+pure rules, and writes the ledger in one transaction under a per-campaign lock. Rows still
+`calculated` are replaced; approved, paid and void rows never change, and a difference on one of
+them becomes a ReviewItem. A reward whose period is not yet due (end + grace > at) is a preview.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaign.models import Campaign, Post
+from campaign.services import posts_judge
+from rewards.models import Reward, ReviewItem, SettlementRun
+from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
+from rewards.rules.money import format_money
+from traders.models import Trader
+from traders.selectors import trading_stats_as_of
+
+ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class Computed:
+    kind: str
+    period: str
+    uid: int
+    asset: str
+    amount: Decimal
+    preview: bool
+    detail: dict = field(default_factory=dict, compare=False)
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat()
+
+
+def exact_decimal(value: Fraction) -> str:
+    """A leaderboard score as a decimal string with every digit (scores have finite decimals)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return format(Decimal(value.numerator) / Decimal(value.denominator), "f").rstrip("0").rstrip(".") or "0"
+
+
+def qualified_posts(campaign: Campaign) -> list[QualifiedPost]:
+    rows = Post.objects.filter(campaign=campaign, verdict=Post.Verdict.QUALIFIED).values_list("post_id", "author__uid", "created_at", "score")
+    return [QualifiedPost(post_id=p, uid=u, created_at=c, score=s) for p, u, c, s in rows.iterator(chunk_size=5000)]
+
+
+def rewards_compute(*, campaign: Campaign, at: datetime) -> tuple[list[Computed], dict]:
+    """Every reward the rules give now, and a JSON summary of inputs and unallocated money.
+
+    Reads only: it never writes the ledger (the what-if preview and `settle_campaign` share it).
+    Posts must have been judged first (`posts_judge`).
+    """
+    posts = qualified_posts(campaign)
+    grace = campaign.grace
+    window_due = at >= campaign.ends_at + grace
+    computed: list[Computed] = []
+    summary = {
+        "at": _iso(at),
+        "qualified_posts": len(posts),
+        "posts_by_verdict": dict(_verdict_counts(campaign)),
+        "first_post": {"due": window_due},
+        "content_pool": {},
+        "leaderboard": {"due": window_due},
+    }
+
+    awards = first_post_awards(posts)
+    for uid, post in awards.items():
+        computed.append(
+            Computed("first_post", ALL, uid, campaign.first_post_asset, campaign.first_post_amount, not window_due,
+                     {"post_id": post.post_id, "created_at": _iso(post.created_at)})
+        )  # fmt: skip
+    summary["first_post"].update(traders=len(awards), total=format_money(campaign.first_post_amount * len(awards)))
+
+    for period in campaign.content_periods():
+        due = period.is_due(at, grace)
+        split = split_content_pool(
+            [p for p in posts if period.contains(p.created_at)],
+            pool=campaign.pool_amount,
+            cap=campaign.pool_cap,
+            min_score=campaign.pool_min_score,
+            top_posts=campaign.pool_top_posts,
+        )
+        for uid, amount in split.shares.items():
+            creator = split.creators[uid]
+            computed.append(
+                Computed("content_pool", period.code, uid, campaign.pool_asset, amount, not due,
+                         {"creator_score": creator.score, "posts": list(creator.post_ids), "exact_share": str(split.exact[uid]),
+                          "capped": uid in split.capped, "eligible_score_total": sum(split.creator_scores[u] for u in split.eligible)})
+            )  # fmt: skip
+        summary["content_pool"][period.code] = {
+            "due": due,
+            "starts_at": _iso(period.starts_at),
+            "ends_at": _iso(period.ends_at),
+            "pool": format_money(campaign.pool_amount),
+            "creators": len(split.creator_scores),
+            "eligible": len(split.eligible),
+            "allocated": format_money(split.allocated),
+            "unallocated": format_money(split.unallocated),
+            "capped": list(split.capped),
+        }
+
+    in_window = posts  # a qualified post is always inside the window
+    stats = {
+        uid: TraderStats(new_copiers=copiers, copier_pnl_usdt=pnl)
+        for uid, (copiers, pnl) in trading_stats_as_of(uids={p.uid for p in in_window}, at=campaign.ends_at).items()
+    }
+    ranked = rank_traders(in_window, stats, min_posts=campaign.leaderboard_min_posts, copier_weight=campaign.copier_weight, pnl_weight=campaign.pnl_weight)
+    tiers = [Decimal(str(t)) for t in campaign.leaderboard_tiers]
+    pool = None if campaign.leaderboard_strategy == Campaign.SplitStrategy.TIERS else campaign.leaderboard_pool
+    board = split_leaderboard(ranked, strategy=campaign.leaderboard_strategy, tiers=tiers, pool=pool)
+    for entry in board.ranked:
+        amount = board.amounts.get(entry.uid)
+        if amount:
+            computed.append(
+                Computed("leaderboard", ALL, entry.uid, campaign.leaderboard_asset, amount, not window_due,
+                         {"rank": entry.rank, "score": exact_decimal(entry.score), "content_score": entry.content_score,
+                          "qualifying_posts": entry.qualifying_posts, "new_copiers": entry.new_copiers,
+                          "copier_pnl_usdt": str(entry.copier_pnl_usdt), "strategy": board.strategy})
+            )  # fmt: skip
+    summary["leaderboard"].update(
+        ranked=len(ranked),
+        paid_places=len(board.ranked),
+        strategy=board.strategy,
+        allocated=format_money(board.allocated),
+        unallocated=format_money(board.unallocated),
+        top=[{"rank": r.rank, "uid": r.uid, "score": exact_decimal(r.score)} for r in board.ranked],
+    )
+    return computed, summary
+
+
+def _verdict_counts(campaign):
+    from django.db.models import Count
+
+    return Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("id")).order_by("verdict")
+
+
+def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered_by: str = "") -> SettlementRun:
+    """Settle everything due at `at` (default: now) and preview the rest, into the ledger.
+
+    One transaction; the campaign row is locked first (SELECT ... FOR UPDATE), so two concurrent
+    settlements (two workers, beat and a click) run one after the other and give one result.
+    Idempotent: settling twice leaves the same ledger (only a second SettlementRun row). Amounts
+    are exact to the cent (the rules floor and distribute cents; see rewards.rules.money).
+    """
+    at = at or timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("settlement instant must be timezone-aware")
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        run = SettlementRun.objects.create(campaign=campaign, at=at, triggered_by=triggered_by, config=campaign.rules_config())
+        posts_judge(campaign=campaign)
+        computed, summary = rewards_compute(campaign=campaign, at=at)
+        summary["ledger"] = _ledger_write(campaign, run, computed)
+        run.summary = summary
+        run.finished_at = timezone.now()
+        run.save(update_fields=["summary", "finished_at"])
+    return run
+
+
+def _ledger_write(campaign: Campaign, run: SettlementRun, computed: list[Computed]) -> dict:
+    trader_ids = dict(Trader.objects.filter(uid__in={c.uid for c in computed}).values_list("uid", "id"))
+    existing = {
+        (r.kind, r.period, r.trader_id): r
+        for r in Reward.objects.select_for_update().filter(campaign=campaign).select_related("trader").order_by("pk")
+    }
+    created, updated, reviews = [], [], 0
+    seen = set()
+    for c in computed:
+        key = (c.kind, c.period, trader_ids[c.uid])
+        seen.add(key)
+        reward = existing.get(key)
+        if reward is None:
+            created.append(Reward(campaign=campaign, kind=c.kind, period=c.period, trader_id=key[2], asset=c.asset, amount=c.amount,
+                                  preview=c.preview, settlement_run=run, detail=c.detail))  # fmt: skip
+        elif reward.state == Reward.State.CALCULATED:
+            if (reward.asset, reward.amount, reward.preview, reward.detail) != (c.asset, c.amount, c.preview, c.detail):
+                reward.asset, reward.amount, reward.preview, reward.detail, reward.settlement_run = c.asset, c.amount, c.preview, c.detail, run
+                reward.updated_at = timezone.now()
+                updated.append(reward)
+        elif (reward.asset, reward.amount) != (c.asset, c.amount):
+            reviews += _review(reward, run, c.amount, f"a settlement now computes {c.amount} {c.asset} for this {reward.state} reward")
+    stale = [r for key, r in existing.items() if key not in seen]
+    deleted = [r.pk for r in stale if r.state == Reward.State.CALCULATED]
+    for reward in stale:
+        if reward.state in (Reward.State.APPROVED, Reward.State.PAID):
+            reviews += _review(reward, run, Decimal("0.00"), f"a settlement no longer gives this {reward.state} reward")
+    Reward.objects.filter(pk__in=deleted).delete()
+    Reward.objects.bulk_create(created, batch_size=1000)
+    Reward.objects.bulk_update(updated, ["asset", "amount", "preview", "detail", "settlement_run", "updated_at"], batch_size=1000)
+    return {"created": len(created), "updated": len(updated), "deleted": len(deleted), "review_items": reviews}
+
+
+def _review(reward: Reward, run: SettlementRun, computed_amount: Decimal, reason: str) -> int:
+    _, created = ReviewItem.objects.get_or_create(
+        reward=reward,
+        computed_amount=computed_amount,
+        status=ReviewItem.Status.OPEN,
+        defaults={"settlement_run": run, "stored_amount": reward.amount, "reason": reason},
+    )
+    return int(created)
