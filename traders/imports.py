@@ -49,7 +49,7 @@ class ImportReport:
         return f"{run.get_kind_display()}: {run.total} records, {run.accepted} imported, {run.rejected} rejected"
 
 
-def _decode(data):
+def decode_text(data):
     if isinstance(data, bytes):
         try:
             return data.decode("utf-8-sig")
@@ -60,7 +60,7 @@ def _decode(data):
 
 def csv_records(data, *, header: tuple[str, ...]) -> Iterator[SourceRecord]:
     """Rows of a UTF-8 CSV file as dicts; the header counts as line 1 (RULES.md section 9)."""
-    text = _decode(data)
+    text = decode_text(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         found = next(reader)
@@ -85,7 +85,7 @@ def csv_records(data, *, header: tuple[str, ...]) -> Iterator[SourceRecord]:
 
 def jsonl_records(data) -> Iterator[SourceRecord]:
     """Objects of a JSON Lines file; lines count from 1 and blank lines are skipped."""
-    text = _decode(data)
+    text = decode_text(data)
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
