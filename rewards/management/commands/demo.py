@@ -1,6 +1,8 @@
-"""Load the demo data of the preloaded campaign through the real import services.
+"""The demo of the preloaded campaign: imports, a feed pull, a settlement and a payout report.
 
-Used by `python3 dev.py run`. Safe to run again: every import upserts on natural keys.
+Used by `python3 dev.py run`. Everything goes through the real services (the feed is a real
+local HTTP server serving fixture posts). Safe to run again: imports upsert on natural keys and
+the settlement only replaces calculated rows.
 """
 
 import os
@@ -11,7 +13,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign
-from campaign.services import campaign_import_file
+from campaign.fake_feed import FakeFeedServer, load_posts
+from campaign.feed_client import FeedClient
+from campaign.services import campaign_import_file, feed_pull, reference_texts_import
+from rewards.services import payout_report_store, settle_campaign
 from traders.models import ImportRun
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
@@ -37,7 +42,28 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {report.summary()}")
             for line, reason in report.errors:
                 self.stdout.write(self.style.WARNING(f"  {name}: line {line}: {reason} (kept for ops to see)"))
+        self._posts(campaign)
+        run = settle_campaign(campaign=campaign, at=campaign.ends_at + campaign.grace, triggered_by="demo")
+        ledger = run.summary["ledger"]
+        self.stdout.write(
+            f"settled as of {run.at.isoformat()}: {run.summary['qualified_posts']} qualifying posts; "
+            f"ledger {ledger['created']} created, {ledger['updated']} updated"
+        )
+        report = payout_report_store(campaign=campaign, created_by="demo")
         self._admin_user()
+        self.stdout.write(f"Payout report ({report.rows} rows): {report.csv_file.path}")
+        self.stdout.write(f"                       and XLSX: {report.xlsx_file.path}")
+        self.stdout.write(f"Stored reports in the admin: {settings.SITE_URL}/admin/rewards/payoutreport/")
+
+    def _posts(self, campaign):
+        """Pull the fixture posts from a real local feed server, as production pulls Gate's feed."""
+        with FakeFeedServer(load_posts(), page_size=10) as server:
+            url = server.url
+            result = feed_pull(campaign=campaign, client=FeedClient(url, server.token))
+        self.stdout.write(f"feed {url}: {result.pages} page(s), {result.items} post(s), {result.rejected} rejected")
+        path = DEMO_DIR / "reference_texts.txt"
+        report = reference_texts_import(campaign=campaign, data=path.read_bytes(), filename=path.name, created_by="demo")
+        self.stdout.write(f"{path.name}: {report.summary()}")
 
     def _admin_user(self):
         if not settings.DEBUG:
