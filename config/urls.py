@@ -7,4 +7,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("campaign.urls")),
+    path("api/", include("config.api")),
+    path("", include("rewards.urls")),
 ]

@@ -1,0 +1,3 @@
+"""URL root of the REST API (/api/)."""
+
+urlpatterns = []
