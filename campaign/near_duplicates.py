@@ -58,6 +58,8 @@ SIGNATURE_BYTES = 4 * NUM_PERM
 REFERENCE_TIER = 0
 POST_TIER = 1
 
+# splitmix64 and FNV-1a constants. Changing any of them changes every stored signature and
+# band key: a new scheme needs new columns or a full re-index, never an in-place edit.
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIX1 = 0xBF58476D1CE4E5B9
@@ -65,10 +67,13 @@ _MIX2 = 0x94D049BB133111EB
 _FNV_PRIME = 0x100000001B3
 _SHINGLE_SEED = 0xCBF29CE484222325
 _BAND_SEED = 0x2545F4914F6CDD1D
+# A later post's set is reused for all its candidates; 512 sets of ~1,000 5-grams is ~40 MB.
 _SET_CACHE_SIZE = 512
 _BLOCK = 1024
+# Below this many entries a dict insert beats re-sorting the bulk arrays (O(index size)).
 _BULK_AT = 64
 _MAX_THREADS = 4
+_PREFILTER_CHUNK = 1 << 18
 
 _U64 = np.uint64
 
@@ -105,6 +110,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 
 def _kgram_hashes(columns: list[np.ndarray]) -> np.ndarray:
     """32-bit hash of each k-gram, given column j = the j-th code point of every k-gram."""
+    # 32 bits are enough: a hash collision can only add a candidate, never decide a verdict.
     h = np.full(len(columns[0]), _SHINGLE_SEED, dtype=np.uint64)
     for column in columns:
         h ^= column
@@ -118,6 +124,8 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 def _minhash(hashes: np.ndarray) -> np.ndarray:
+    # numpy uint32 arithmetic wraps mod 2**32, which is the permutation itself; this is the hot
+    # loop of a from-scratch run, and uint32 halves its memory traffic against uint64.
     values = np.multiply.outer(_PERM_A[:, 0], hashes)
     values += _PERM_B
     return values.min(axis=1)
@@ -128,6 +136,7 @@ def _normalized_signature(normalized: str, k: int) -> np.ndarray | None:
     if windows <= 0:
         return None
     points = _codepoints(normalized)
+    # Repeated 5-grams need no deduplication: a minimum ignores repeats.
     return _minhash(_kgram_hashes([points[j : j + windows] for j in range(k)]))
 
 
@@ -160,6 +169,7 @@ def text_signature(text: str, k: int = SHINGLE_SIZE) -> bytes:
 def _band_key_matrix(signatures: np.ndarray) -> np.ndarray:
     """(n, NUM_PERM) uint32 signatures -> (n, BANDS) int64 band keys."""
     rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    # The band number seeds the mix, so all (band, key) rows can share one indexed column.
     seeds = (np.arange(1, BANDS + 1, dtype=np.uint64) * _U64(_BAND_SEED))[None, :]
     h = np.repeat(_fmix64(seeds), len(signatures), axis=0)
     for row in range(ROWS):
@@ -244,6 +254,9 @@ class NearDuplicateIndex:
     `earlier_duplicate_of` returns the earliest earlier entry whose exact Jaccard reaches the
     threshold, whatever the insertion order. Adding or judging one entry costs its own hashing
     plus its candidates, independent of the size of the index. Re-adding a key replaces it.
+    Orders are meant to be unique (post orders are, through `post_id`); when several earliest
+    matches share one order, which of them is returned is unspecified. The LSH parameters are
+    tuned for the 4/5 threshold: a lower threshold would lose recall, a higher one none.
     """
 
     def __init__(self, threshold: Fraction = DEFAULT_THRESHOLD, k: int = SHINGLE_SIZE):
@@ -306,6 +319,7 @@ class NearDuplicateIndex:
         entry_id = self._id_of.pop(key)
         self._keys[entry_id] = None
         self._texts[entry_id] = None
+        # Ids are never reused, so a stale bucket row can only name a dead id, which is skipped.
         self._has_sig[entry_id] = False
         self._set_cache.pop(entry_id, None)
 
@@ -314,6 +328,7 @@ class NearDuplicateIndex:
         entry_id = self._id_of[key]
         own = self._orders[entry_id]
         earlier = [c for c in self._candidates(entry_id) if self._orders[c] < own]
+        # Earliest first, so the first exact success is the answer and the rest are never built.
         earlier.sort(key=self._orders.__getitem__)
         for candidate in earlier:
             if self._exact(entry_id, candidate):
@@ -326,19 +341,19 @@ class NearDuplicateIndex:
         own = self._orders[entry_id]
         later = [c for c in self._candidates(entry_id) if own < self._orders[c]]
         later.sort(key=self._orders.__getitem__)
+        # All of them, not the first: each later near-duplicate may now have to flip its verdict.
         return [self._keys[c] for c in later if self._exact(entry_id, c)]
 
     def earlier_duplicates(self) -> dict:
         """{key: earliest earlier near-duplicate key} for every entry that has one.
 
-        Same answers as calling `earlier_duplicate_of` on every key, computed in vectorized
-        rounds: in each LSH bucket the members are sorted by order, and round t offers every
-        member the t-th member of its bucket until one passes the exact check, so a bucket of
-        identical copies costs one check per copy rather than one per pair.
+        Same answers as calling `earlier_duplicate_of` on every key. Identical normalized texts
+        are collapsed onto their earliest copy first (a copy's answer is that copy's answer, or
+        the copy itself), so a thousand reposts of one text cost no pairwise work; the remaining
+        bucket pairs are generated, deduplicated and prefiltered with numpy, and only the
+        survivors are checked exactly, earliest first, stopping at the first that passes.
         """
         self._merge_pending()
-        if not len(self._frozen_keys):
-            return {}
         alive = sorted(self._id_of.values(), key=self._orders.__getitem__)
         rank = np.full(len(self._keys), -1, dtype=np.int64)
         previous, current = None, -1
@@ -348,42 +363,65 @@ class NearDuplicateIndex:
                 current += 1
                 previous = self._orders[entry_id]
             rank[entry_id] = current
-        sigs = np.concatenate(self._sig_blocks)
-        keys, ids = self._frozen_keys, self._frozen_ids
+        representative: dict[str, int] = {}
+        copies: list[tuple[int, int]] = []
+        for entry_id in alive:
+            if not self._has_sig[entry_id]:
+                continue
+            first = representative.setdefault(self._texts[entry_id], entry_id)
+            if first != entry_id:
+                copies.append((entry_id, first))
+        is_representative = np.zeros(len(self._keys), dtype=bool)
+        is_representative[list(representative.values())] = True
+        match = np.full(len(self._keys), -1, dtype=np.int64)
+        for later, earlier in self._candidate_pairs(rank, is_representative):
+            if match[later] < 0 and self._exact(later, earlier):
+                match[later] = earlier
+        # A copy has the 5-grams of its earliest copy, so it matches what that one matches;
+        # failing that, the earliest copy itself, when strictly earlier.
+        for entry_id, first in copies:
+            if match[first] >= 0:
+                match[entry_id] = match[first]
+            elif rank[first] < rank[entry_id]:
+                match[entry_id] = first
+        return {self._keys[v]: self._keys[match[v]] for v in np.nonzero(match >= 0)[0].tolist()}
+
+    def _candidate_pairs(self, rank: np.ndarray, eligible: np.ndarray) -> list[tuple[int, int]]:
+        """(later, earlier) bucket pairs among eligible entries that pass the prefilter.
+
+        Sorted by later entry, then earlier entry by order, so that the first exact success
+        per later entry is its earliest near-duplicate.
+        """
+        live = eligible[self._frozen_ids]
+        keys, ids = self._frozen_keys[live], self._frozen_ids[live]
+        if not len(keys):
+            return []
         sorter = np.lexsort((rank[ids], keys))
         keys, ids = keys[sorter], ids[sorter]
         positions = np.arange(len(keys))
         run_start = np.maximum.accumulate(np.where(np.r_[True, keys[1:] != keys[:-1]], positions, 0))
-        run_offset = positions - run_start
-        best = rank.copy()
-        match = np.full(len(self._keys), -1, dtype=np.int64)
-        failed = np.zeros(0, dtype=np.int64)
+        offsets = positions - run_start
+        # Every bucket member is paired with each member before it in the bucket.
+        later_pos = np.repeat(positions, offsets)
+        earlier_pos = np.repeat(run_start, offsets) + (
+            np.arange(len(later_pos)) - np.repeat(np.cumsum(offsets) - offsets, offsets)
+        )
         stride = len(self._keys)
-        active = positions[run_offset >= 1]
-        step = 0
-        while len(active):
-            v = ids[active]
-            u = ids[run_start[active] + step]
-            keep = rank[u] < best[v]
-            codes = np.setdiff1d(v[keep] * stride + u[keep], failed)
-            pair_v, pair_u = codes // stride, codes % stride
-            plausible = np.count_nonzero(sigs[pair_v] == sigs[pair_u], axis=1) >= MIN_AGREEMENT
-            newly_failed = [codes[~plausible]]
-            pairs = sorted(zip(pair_v[plausible].tolist(), pair_u[plausible].tolist()), key=lambda p: (p[0], rank[p[1]]))
-            for pv, pu in pairs:
-                if rank[pu] >= best[pv]:
-                    continue
-                if self._exact(pv, pu):
-                    best[pv], match[pv] = rank[pu], pu
-                else:
-                    newly_failed.append(np.array([pv * stride + pu], dtype=np.int64))
-            failed = np.union1d(failed, np.concatenate(newly_failed))
-            step += 1
-            active = active[run_offset[active] > step]
-            # Bucket members come in order, so once the next one is not earlier than the best
-            # match found so far, nothing further in that bucket can win.
-            active = active[rank[ids[run_start[active] + step]] < best[ids[active]]]
-        return {self._keys[v]: self._keys[match[v]] for v in np.nonzero(match >= 0)[0].tolist()}
+        # One int64 per (later, earlier) pair, so that a pair met in several bands is checked once.
+        codes = np.unique(ids[later_pos] * stride + ids[earlier_pos])
+        later, earlier = codes // stride, codes % stride
+        keep = rank[earlier] < rank[later]
+        later, earlier = later[keep], earlier[keep]
+        sigs = np.concatenate(self._sig_blocks)
+        plausible = np.zeros(len(later), dtype=bool)
+        # Chunks bound the (pairs x NUM_PERM) comparison to ~50 MB whatever the pair count.
+        for lo in range(0, len(later), _PREFILTER_CHUNK):
+            hi = lo + _PREFILTER_CHUNK
+            agreement = np.count_nonzero(sigs[later[lo:hi]] == sigs[earlier[lo:hi]], axis=1)
+            plausible[lo:hi] = agreement >= MIN_AGREEMENT
+        later, earlier = later[plausible], earlier[plausible]
+        sorter = np.lexsort((rank[earlier], later))
+        return list(zip(later[sorter].tolist(), earlier[sorter].tolist()))
 
     def _store_signatures(self, first: int, sigs: np.ndarray, has: np.ndarray) -> None:
         end = first + len(sigs)
@@ -393,7 +431,8 @@ class NearDuplicateIndex:
             self._sig_blocks.append(np.zeros((_BLOCK, NUM_PERM), dtype=np.uint32))
         for block in range(first // _BLOCK, (end - 1) // _BLOCK + 1):
             lo, hi = max(first, block * _BLOCK), min(end, (block + 1) * _BLOCK)
-            self._sig_blocks[block][lo - block * _BLOCK : hi - block * _BLOCK] = sigs[lo - first : hi - first]
+            start = block * _BLOCK
+            self._sig_blocks[block][lo - start : hi - start] = sigs[lo - first : hi - first]
         if len(self._has_sig) < end:
             # Only the flags grow by copying: one byte per entry, negligible next to signatures.
             grown = np.zeros(max(end, 2 * len(self._has_sig)), dtype=bool)
@@ -413,10 +452,10 @@ class NearDuplicateIndex:
         self._frozen_keys, self._frozen_ids = keys[sorter], ids[sorter]
 
     def _merge_pending(self) -> None:
-        pending_keys = [key for key, members in self._pending.items() for _ in members]
-        pending_ids = [entry_id for members in self._pending.values() for entry_id in members]
+        keys = np.array([key for key, members in self._pending.items() for _ in members], dtype=np.int64)
+        ids = np.array([entry for members in self._pending.values() for entry in members], dtype=np.int64)
         self._pending = {}
-        self._merge_into_frozen(np.array(pending_keys, dtype=np.int64), np.array(pending_ids, dtype=np.int64))
+        self._merge_into_frozen(keys, ids)
 
     def _candidates(self, entry_id: int) -> list[int]:
         """Live entries sharing a band with this one and passing the signature prefilter."""

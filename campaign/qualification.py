@@ -9,7 +9,8 @@ Readings of RULES.md that the tests pin down:
 - "Characters" are Python code points: a CJK character or an emoji code point counts as one.
 - "All whitespace" is `str.isspace`, which is exactly what `\\s` matches in a `str` pattern.
 - URLs are removed (replaced by nothing) with the pattern exactly as written, `https?://\\S+`,
-  so it is case-sensitive: `HTTPS://X` is not a URL and its letters count.
+  so it is case-sensitive: `HTTPS://X` is not a URL and its letters count. Nothing takes a
+  removed URL's place, so `stophttps://x.com loss` reads `stop loss` for check 5.
 - A cashtag is `$` and 2 to 10 ASCII letters not followed by a further ASCII letter. "Another
   letter" is read as another letter of the same kind, so `$BTC做多` and `$ETH.` hold `$BTC` and
   `$ETH`; a digit or `_` after the letters does not stop a cashtag either (`$BTC2`).
@@ -33,7 +34,9 @@ NOT_TRADING = "not_trading"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
 
+# In check order: the first failing check is the reason, so this order is part of the rule.
 REASONS = (OUTSIDE_WINDOW, NOT_ENROLLED, DELETED, TOO_SHORT, NOT_TRADING, DUPLICATE, REJECTED)
+# Ops may approve over these checks only; window, enrolment and deletion are facts, not taste.
 MODERATABLE = (TOO_SHORT, NOT_TRADING, DUPLICATE)
 
 APPROVED = "approved"
@@ -85,6 +88,7 @@ DEFAULT_CJK_TERMS = (
     "持仓",
 )
 
+# The rulebook's pattern verbatim, flags included: widening it would change verdicts of record.
 URL_RE = re.compile(r"https?://\S+")
 # Compiled without IGNORECASE on purpose: under it `[A-Za-z]` would also accept the Kelvin sign
 # and the long s, which fold to ASCII letters but are not ASCII letters.
@@ -125,6 +129,7 @@ class Lexicon:
         return cls(latin_terms=DEFAULT_LATIN_TERMS, cjk_terms=DEFAULT_CJK_TERMS)
 
     def matches(self, text_without_urls: str) -> bool:
+        # Substring tests first: plain `in` runs at C speed and settles most Chinese posts.
         if any(term in text_without_urls for term in self.cjk_terms):
             return True
         matcher = _latin_matcher(self.latin_terms)
@@ -145,11 +150,13 @@ def content_length(text: str) -> int:
 def has_trading_term(text: str, lexicon: Lexicon) -> bool:
     """Check 5: whether the text, URLs removed, holds a cashtag or a term of the lexicon."""
     text = strip_urls(text)
+    # Cashtags are a pattern, not a list, so they stay outside the configurable lexicon.
     return CASHTAG_RE.search(text) is not None or lexicon.matches(text)
 
 
 def normalize_for_shingles(text: str) -> str:
     """URLs removed, then all whitespace removed, then `str.lower` (in that order)."""
+    # The order is the rulebook's: lowercasing may lengthen a text ("İ" becomes two code points).
     return "".join(strip_urls(text).split()).lower()
 
 
@@ -176,6 +183,7 @@ def jaccard_at_least(a: frozenset, b: frozenset, threshold) -> bool:
     if len(a) > len(b):
         a, b = b, a
     intersection = len(a & b)
+    # The union's size follows from the sizes; building the union set would double the cost.
     union = len(a) + len(b) - intersection
     return intersection * threshold.denominator >= threshold.numerator * union
 
@@ -222,6 +230,7 @@ def judge(facts: PostFacts, *, min_length: int = DEFAULT_MIN_LENGTH, lexicon: Le
     if facts.deleted:
         return DELETED
     if facts.moderation == APPROVED:
+        # The approval waives every check left, so the text is not even looked at.
         return None
     if content_length(facts.text) < min_length:
         return TOO_SHORT

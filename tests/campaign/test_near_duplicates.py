@@ -40,12 +40,20 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DISTINCT = "".join(chr(0x4E00 + i) for i in range(400))
 
 
+def close(a, b):
+    return jaccard_at_least(a, b, FOUR_FIFTHS)
+
+
+def near(a, b):
+    return close(shingles(a), shingles(b))
+
+
 def brute_force(entries):
     """{key: earliest entry with a smaller order and exact J >= 4/5}: the definition itself."""
     sets = {key: shingles(text) for key, text, _ in entries}
     result = {}
     for key, _, order in entries:
-        earlier = sorted((o, k) for k, _, o in entries if o < order and jaccard_at_least(sets[key], sets[k], FOUR_FIFTHS))
+        earlier = sorted((o, k) for k, _, o in entries if o < order and close(sets[key], sets[k]))
         if earlier:
             result[key] = earlier[0][1]
     return result
@@ -63,6 +71,7 @@ def match_orders(result, entries):
 def corpus(seed, size):
     """Texts with planted near-copies, copies of copies, identical copies and tied orders."""
     rng = random.Random(seed)
+    # A small alphabet and short texts put many pairs near 0.8, where off-by-one errors live.
     alphabet = "abcdefghij做多空单 $"
     entries = []
     for n in range(size):
@@ -79,7 +88,9 @@ def corpus(seed, size):
             text = "".join(text)
         else:
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
-        entries.append((f"k{n}", text, (1, rng.randint(0, size // 2), f"k{n}" if rng.random() < 0.8 else "")))
+        # A fifth of the orders can tie, to check that equal orders are never "earlier".
+        tie_breaker = f"k{n}" if rng.random() < 0.8 else ""
+        entries.append((f"k{n}", text, (1, rng.randint(0, size // 2), tie_breaker)))
     return entries
 
 
@@ -98,10 +109,12 @@ def test_a_text_just_below_four_fifths_is_not_a_duplicate():
     index.add("source", DISTINCT[:83], (1, 1))
     index.add("copy", DISTINCT[:83] + DISTINCT[200:221], (1, 2))
     assert index.earlier_duplicate_of("copy") is None
-    assert find_earlier_duplicates([("a", DISTINCT[:83], 1), ("b", DISTINCT[:83] + DISTINCT[200:221], 2)]) == {}
+    batch = [("a", DISTINCT[:83], 1), ("b", DISTINCT[:83] + DISTINCT[200:221], 2)]
+    assert find_earlier_duplicates(batch) == {}
 
 
 def test_texts_under_five_characters_are_never_duplicates():
+    # Two empty 5-gram sets would be 0/0; the rulebook settles it: never a near-duplicate.
     entries = [("a", "abcd", 1), ("b", "abcd", 2), ("c", "ab cd https://x.com/abcdefgh", 3)]
     assert find_earlier_duplicates(entries) == {}
     index = NearDuplicateIndex()
@@ -118,10 +131,9 @@ def test_case_whitespace_and_urls_do_not_make_a_text_original():
 
 
 def test_near_duplicates_are_not_transitive():
+    # Sliding windows over distinct characters: J(a, b) = J(b, c) = 86/106, J(a, c) = 76/116.
     a, b, c = DISTINCT[0:100], DISTINCT[10:110], DISTINCT[20:120]
-    assert jaccard_at_least(shingles(a), shingles(b), FOUR_FIFTHS)
-    assert jaccard_at_least(shingles(b), shingles(c), FOUR_FIFTHS)
-    assert not jaccard_at_least(shingles(a), shingles(c), FOUR_FIFTHS)
+    assert near(a, b) and near(b, c) and not near(a, c)
     assert find_earlier_duplicates([("a", a, 1), ("b", b, 2), ("c", c, 3)]) == {"b": "a", "c": "b"}
     # With c before b, c's only earlier text is a, which is too different.
     assert find_earlier_duplicates([("a", a, 1), ("c", c, 2), ("b", b, 3)]) == {"b": "a"}
@@ -140,6 +152,7 @@ def test_the_earliest_near_duplicate_wins_whatever_the_insertion_order():
 
 
 def test_a_reference_text_is_earlier_than_every_post():
+    # Even a post from years before the campaign, and even when the reference is loaded later.
     text = "Gate Square star lead traders, phase two: post and share a monthly pool of $20,000."
     first_post = post_order(datetime(2020, 1, 1, tzinfo=timezone.utc), "p1")
     index = NearDuplicateIndex()
@@ -152,6 +165,7 @@ def test_a_reference_text_is_earlier_than_every_post():
 def test_posts_are_ordered_by_instant_then_post_id_as_a_string():
     utc = datetime(2026, 2, 13, 2, 0, tzinfo=timezone.utc)
     shanghai = utc.astimezone(timezone(timedelta(hours=8)))
+    # Same instant in two offsets: the tie goes to post_id compared as a string, "p10" < "p9".
     assert post_order(shanghai, "p10") < post_order(utc, "p9")
     assert post_order(utc, "p9") < post_order(utc + timedelta(microseconds=1), "p0")
     assert reference_order(999) < post_order(datetime(1970, 1, 1, tzinfo=timezone.utc), "")
@@ -172,6 +186,7 @@ def test_equal_orders_are_not_earlier_than_each_other():
 
 
 def test_many_identical_copies_all_point_to_the_earliest():
+    # A repost storm is the worst case of LSH buckets: 300 members pairwise would be 45k checks.
     text = "$ETH breakout retest, entry at support, stop loss below the range, take profit at 4k."
     entries = [(f"p{n:04d}", text, (1, n)) for n in range(300)]
     entries.append(("ref", text.lower(), (0, 0)))
@@ -193,6 +208,7 @@ def test_re_adding_a_key_replaces_its_text():
     index = NearDuplicateIndex()
     index.add("a", DISTINCT[:60], 1)
     index.add("b", DISTINCT[:60], 2)
+    # A re-ingested post may change its text (RULES.md): the old text must stop matching.
     index.add("a", DISTINCT[100:160], 1)
     assert index.earlier_duplicate_of("b") is None
     assert index.later_duplicates_of("a") == []
@@ -209,6 +225,7 @@ def test_a_float_threshold_is_refused():
 
 
 def test_single_adds_and_bulk_loads_are_searched_together():
+    # Bulk loads land in sorted arrays and single adds in a dict; a lookup must see both.
     bulk = [(f"b{n}", DISTINCT[n : n + 120], (1, n)) for n in range(0, 400 - 120, 2)]
     index = NearDuplicateIndex()
     index.add_many(bulk)
@@ -226,6 +243,7 @@ def test_every_insertion_order_gives_the_brute_force_answer(seed, size, data):
     shuffled = data.draw(st.permutations(entries))
     assert match_orders(find_earlier_duplicates(shuffled), entries) == expected
 
+    # One at a time is how posts arrive; an earlier post may well arrive last.
     index = NearDuplicateIndex()
     for entry in shuffled:
         index.add(*entry)
@@ -235,7 +253,7 @@ def test_every_insertion_order_gives_the_brute_force_answer(seed, size, data):
     sets = {key: shingles(text) for key, text, _ in entries}
     orders = {key: order for key, _, order in entries}
     for key, _, order in entries:
-        later = {k for k, o in orders.items() if order < o and jaccard_at_least(sets[key], sets[k], FOUR_FIFTHS)}
+        later = {k for k, o in orders.items() if order < o and close(sets[key], sets[k])}
         found = index.later_duplicates_of(key)
         assert set(found) == later
         assert [orders[k] for k in found] == sorted(orders[k] for k in found)
@@ -259,6 +277,8 @@ def test_with_unique_orders_the_answer_is_the_same_key_in_every_insertion_order(
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.characters(codec="utf-8"), max_size=80) | st.text("aB c\n", max_size=30))
 def test_the_text_fast_path_gives_the_signature_of_the_shingle_set(text):
+    # Bulk runs hash windows of the text, the service may hash a stored set: both must agree,
+    # astral characters and lone surrogates included.
     assert text_signature(text) == signature(shingles(text))
 
 
@@ -305,6 +325,8 @@ def test_the_minhash_agreement_estimates_the_jaccard_value():
 
 
 def test_unrelated_texts_rarely_share_a_band():
+    # Random texts share almost no 5-grams, so a shared key could only come from band keys that
+    # mix their inputs badly (or a band number left out of the key).
     rng = random.Random(9)
     texts = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(400)) for _ in range(300)]
     owners = {}
@@ -317,22 +339,27 @@ def test_unrelated_texts_rarely_share_a_band():
 
 
 def test_the_signature_scheme_is_pinned_because_signatures_are_stored():
+    # Signatures and band keys live in the database: a changed hash silently splits old and new
+    # posts into buckets that never meet. Changing this value needs a re-index migration.
     sig = text_signature("Bitcoin 空单 squeeze: $BTC https://x.com/a  funding rate 😀")
-    assert hashlib.sha256(sig).hexdigest() == "38cad087696874db1a0897b3a3774b87c511916b495aaa08060faf37d30b0cdd"
+    digest = hashlib.sha256(sig).hexdigest()
+    assert digest == "38cad087696874db1a0897b3a3774b87c511916b495aaa08060faf37d30b0cdd"
     assert band_keys(sig)[:2] == [4425781988481108812, 5413397361729988481]
 
 
 def test_signatures_and_band_keys_are_the_same_in_fresh_processes():
     texts = ["做多 $BTC 突破 long squeeze", "The Bitcoin derivatives market is showing signs", "x" * 300]
+    # Python's str hash is salted per process; a signature built on it would differ here.
     script = (
         "import json, sys\n"
         "from campaign.near_duplicates import band_keys, signature, text_signature\n"
         "from campaign.qualification import shingles\n"
         "texts = json.loads(sys.stdin.read())\n"
-        "print(json.dumps([[text_signature(t).hex(), signature(shingles(t)).hex(), band_keys(text_signature(t))]"
-        " for t in texts]))\n"
+        "rows = [[text_signature(t).hex(), signature(shingles(t)).hex(), band_keys(text_signature(t))]"
+        " for t in texts]\n"
+        "print(json.dumps(rows))\n"
     )
-    expected = [[text_signature(t).hex(), text_signature(t).hex(), band_keys(text_signature(t))] for t in texts]
+    expected = [[text_signature(t).hex()] * 2 + [band_keys(text_signature(t))] for t in texts]
     for seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run(

@@ -35,7 +35,8 @@ FILLER = "x"
 
 
 def facts(text="long " + FILLER * 200, **overrides):
-    values = dict(in_window=True, enrolled=True, deleted=False, text=text, is_duplicate=False, moderation=None)
+    """Facts of a post that qualifies, with the given fields changed."""
+    values = dict(in_window=True, enrolled=True, deleted=False, text=text, is_duplicate=False)
     values.update(overrides)
     return PostFacts(**values)
 
@@ -73,6 +74,7 @@ def test_default_terms_are_exactly_the_rulebook_lists():
 
 
 def test_ninety_nine_characters_are_too_short_and_one_hundred_are_enough():
+    # "long " loses its space: 4 + 95 = 99 and 4 + 96 = 100 characters.
     assert judge(facts("long " + FILLER * 95), lexicon=LEXICON) == TOO_SHORT
     assert judge(facts("long " + FILLER * 96), lexicon=LEXICON) is None
 
@@ -95,6 +97,7 @@ def test_the_url_pattern_is_case_sensitive_as_written():
 
 
 def test_a_scheme_without_a_following_character_is_not_a_url():
+    # `\S+` needs at least one character right after the slashes.
     assert strip_urls("http:// x") == "http:// x"
 
 
@@ -149,6 +152,7 @@ def test_a_cashtag_ends_at_the_last_ascii_letter_so_a_non_ascii_letter_after_it_
 
 
 def test_a_non_ascii_letter_is_not_part_of_a_cashtag():
+    # The Kelvin sign folds to "k" under IGNORECASE, which is why the cashtag pattern has none.
     assert trading("$ÉT") is False
     assert trading("$\u212aB") is False
 
@@ -160,6 +164,7 @@ def test_a_non_ascii_letter_is_not_part_of_a_cashtag():
         ("LONG", True),
         ("shortly after the open", False),
         ("longs and shorts", False),
+        # `\b` sits between "g" and "-", so a hyphenated compound holds the word.
         ("a long-term view", True),
         ("a long_term view", False),
         ("long2", False),
@@ -170,12 +175,14 @@ def test_a_non_ascii_letter_is_not_part_of_a_cashtag():
         ("liquidations everywhere", True),
         ("the funding rate flipped", True),
         ("Funding Rate", True),
+        # Multi-word terms match with the single space they are written with, nothing else.
         ("funding  rate with two spaces", False),
         ("funding-rate", False),
         ("funding\nrate", False),
         ("funding\u00a0rate", False),
         ("stop-loss", False),
         ("set a stop loss", True),
+        # CJK characters are word characters for `\b`: no boundary between 币 and l.
         ("币long", False),
         ("nothing to see here", False),
     ],
@@ -217,8 +224,11 @@ def test_the_lexicon_comes_from_the_configuration():
 
 
 def test_the_compiled_matcher_is_shared_between_equal_lexicons():
+    # Settlement builds a Lexicon per run from the stored configuration; compiling once per
+    # distinct term list keeps that free.
     Lexicon.default().matches("x")
-    assert q._latin_matcher(Lexicon.default().latin_terms) is q._latin_matcher(tuple(q.DEFAULT_LATIN_TERMS))
+    first = q._latin_matcher(Lexicon.default().latin_terms)
+    assert first is q._latin_matcher(tuple(q.DEFAULT_LATIN_TERMS))
 
 
 def test_regex_characters_in_a_term_are_literal():
@@ -258,7 +268,12 @@ def test_the_first_failing_check_is_the_reason(overrides, expected):
 
 @pytest.mark.parametrize(
     "overrides",
-    [dict(text="coffee"), dict(text="coffee " * 30), dict(is_duplicate=True), dict(text="x", is_duplicate=True)],
+    [
+        dict(text="coffee"),
+        dict(text="coffee " * 30),
+        dict(is_duplicate=True),
+        dict(text="x", is_duplicate=True),
+    ],
 )
 def test_an_approval_overrides_length_trading_and_duplicate_checks(overrides):
     assert judge(facts(moderation="approved", **overrides), lexicon=LEXICON) is None
@@ -266,7 +281,11 @@ def test_an_approval_overrides_length_trading_and_duplicate_checks(overrides):
 
 @pytest.mark.parametrize(
     ("overrides", "expected"),
-    [(dict(in_window=False), OUTSIDE_WINDOW), (dict(enrolled=False), NOT_ENROLLED), (dict(deleted=True), DELETED)],
+    [
+        (dict(in_window=False), OUTSIDE_WINDOW),
+        (dict(enrolled=False), NOT_ENROLLED),
+        (dict(deleted=True), DELETED),
+    ],
 )
 def test_an_approval_never_overrides_window_enrolment_or_deletion(overrides, expected):
     assert judge(facts(moderation="approved", **overrides), lexicon=LEXICON) == expected
@@ -285,8 +304,11 @@ def test_an_unknown_moderation_value_is_an_error():
     is_duplicate=st.booleans(),
     moderation=st.sampled_from([None, "approved", "rejected"]),
 )
-def test_the_verdict_is_the_first_failure_of_the_checks_in_order(in_window, enrolled, deleted, text, is_duplicate, moderation):
+def test_the_verdict_is_the_first_failure_of_the_checks_in_order(
+    in_window, enrolled, deleted, text, is_duplicate, moderation
+):
     post = PostFacts(in_window, enrolled, deleted, text, is_duplicate, moderation)
+    # The rulebook restated as a list of failures; an approval removes checks 4 to 6 only.
     approved = moderation == "approved"
     failures = [
         not in_window,
@@ -315,6 +337,7 @@ def test_views_count_one_point_per_full_hundred(views, points):
 
 
 def test_the_score_is_capped_at_500():
+    # 1 + 499 likes reaches the cap exactly; anything above stays there.
     assert post_score(likes=499, comments=0, shares=0, views=0) == 500
     assert post_score(likes=500, comments=0, shares=0, views=0) == 500
     assert post_score(likes=10**6, comments=10**6, shares=10**6, views=10**9) == 500
@@ -340,6 +363,8 @@ def test_a_text_under_five_characters_has_no_shingles():
 
 
 def test_jaccard_exactly_at_four_fifths_counts():
+    # 80 shared of 100 in the union: the float 80/100 == 0.8 would pass by luck; the integer
+    # comparison passes by construction.
     common = {f"s{i}" for i in range(80)}
     a = frozenset(common | {f"a{i}" for i in range(10)})
     b = frozenset(common | {f"b{i}" for i in range(10)})
@@ -347,6 +372,7 @@ def test_jaccard_exactly_at_four_fifths_counts():
 
 
 def test_jaccard_just_below_four_fifths_does_not_count():
+    # 79 shared of 100 in the union.
     common = {f"s{i}" for i in range(79)}
     a = frozenset(common | {f"a{i}" for i in range(11)})
     b = frozenset(common | {f"b{i}" for i in range(10)})
@@ -359,6 +385,7 @@ def test_empty_sets_are_never_near_duplicates():
 
 
 def test_a_float_threshold_is_refused():
+    # Fraction(0.8) is 3602879701896397/4503599627370496, just above 4/5.
     with pytest.raises(TypeError):
         jaccard_at_least(frozenset({"a"}), frozenset({"a"}), 0.8)
 
