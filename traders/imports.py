@@ -143,6 +143,10 @@ def run_import(
                 if record.error is not None:
                     bad.append((record, record.error))
                     continue
+                if _has_nul(record.data):
+                    # PostgreSQL text cannot hold NUL; no real name, handle or post contains one.
+                    bad.append((record, "contains a NUL character (\\x00)"))
+                    continue
                 try:
                     good.append((record, parse(record.data)))
                 except ValueError as exc:
@@ -166,12 +170,25 @@ def run_import(
     return report
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _keep_rejected(run, bad, report):
     if not bad:
         return
     bad.sort(key=lambda item: item[0].line)
     RejectedRecord.objects.bulk_create(
-        [RejectedRecord(run=run, line=record.line, reason=reason, raw=record.raw) for record, reason in bad]
+        [
+            RejectedRecord(run=run, line=record.line, reason=reason.replace("\x00", "\\x00"), raw=record.raw.replace("\x00", "\\x00"))
+            for record, reason in bad
+        ]
     )
     report.errors.extend((record.line, reason) for record, reason in bad)
 
