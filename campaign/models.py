@@ -230,6 +230,9 @@ class Post(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"))
 
     signature = models.BinaryField(_("MinHash signature"), editable=False, default=bytes)
+    # Set when the text changed and the near-duplicate index has not caught up yet; a crash
+    # between the two leaves the flag, and the next qualification run finishes the job.
+    index_stale = models.BooleanField(_("duplicate check pending"), default=True, db_index=True)
     duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     duplicate_of_reference = models.ForeignKey("ReferenceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     moderation = models.CharField(_("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.NONE, blank=True)

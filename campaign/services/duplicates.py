@@ -10,8 +10,10 @@ from collections import defaultdict
 from fractions import Fraction
 from functools import lru_cache
 
+from django.db import connection
+
 from campaign.models import Campaign, DuplicateBand, Post, ReferenceText
-from campaign.near_duplicates import band_keys, post_order, reference_order, signatures_may_match
+from campaign.near_duplicates import NearDuplicateIndex, band_key_rows, band_keys, post_order, reference_order, signatures_may_match
 from campaign.qualification import jaccard_at_least, shingles
 
 KEY_BATCH = 5000
@@ -29,13 +31,23 @@ def _lookup(campaign, keys) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
 
 
 def _write_bands(campaign, owners: dict[tuple[str, int], bytes]):
+    """Insert the band keys of posts and references; COPY on PostgreSQL (millions of rows)."""
+    owners = list(owners.items())
+    rows = (
+        (campaign.pk, key, pk if owner == "post_id" else None, pk if owner == "reference_id" else None)
+        for ((owner, pk), _), keys in zip(owners, band_key_rows([sig for _, sig in owners]))
+        for key in keys
+    )
+    if connection.vendor == "postgresql":
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} (campaign_id, key, post_id, reference_id) FROM STDIN").format(sql.Identifier(DuplicateBand._meta.db_table))
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     DuplicateBand.objects.bulk_create(
-        [
-            DuplicateBand(campaign=campaign, key=key, **{owner: pk})
-            for (owner, pk), signature in owners.items()
-            for key in band_keys(signature)
-        ],
-        batch_size=5000,
+        (DuplicateBand(campaign_id=c, key=k, post_id=p, reference_id=r) for c, k, p, r in rows), batch_size=5000
     )
 
 
@@ -61,12 +73,40 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     suspects = set(post_ids).union(*neighbours.values()) if neighbours else set(post_ids)
     if post_ids:
         suspects |= set(Post.objects.filter(duplicate_of_id__in=post_ids).values_list("id", flat=True))
-    return _relink(campaign, suspects) | post_ids
+    changed = _relink(campaign, suspects) | post_ids
+    Post.objects.filter(id__in=post_ids).update(index_stale=False)
+    return changed
 
 
 def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
-    """Recompute every duplicate link of the campaign (after the threshold changed)."""
-    return _relink(campaign, set(Post.objects.filter(campaign=campaign).values_list("id", flat=True)))
+    """Rebuild the campaign's whole index and every duplicate link from scratch, in memory.
+
+    For bulk imports and threshold changes: one pass of the vectorised MinHash index over every
+    post and reference text (`NearDuplicateIndex.earlier_duplicates`, exact Jaccard decisions),
+    then the band keys rewritten in bulk. Returns the ids of posts whose link changed.
+    """
+    index = NearDuplicateIndex(threshold=Fraction(campaign.duplicate_threshold))
+    refs = list(ReferenceText.objects.filter(campaign=campaign).values_list("id", "text", "signature"))
+    posts = list(
+        Post.objects.filter(campaign=campaign)
+        .values_list("id", "post_id", "created_at", "text", "signature", "duplicate_of_id", "duplicate_of_reference_id")
+        .iterator(chunk_size=5000)
+    )
+    index.add_many([(("ref", pk), text, reference_order(pk)) for pk, text, _ in refs])
+    index.add_many([(("post", pk), text, post_order(created, post_id)) for pk, post_id, created, text, *_ in posts])
+    links = index.earlier_duplicates()
+    del index
+    DuplicateBand.objects.filter(campaign=campaign).delete()
+    _write_bands(campaign, {("reference_id", pk): bytes(sig) for pk, _, sig in refs} | {("post_id", p[0]): bytes(p[4]) for p in posts})
+    dirty = []
+    for pk, _, _, _, _, old_post, old_ref in posts:
+        kind, target = links.get(("post", pk), (None, None))
+        new = (target if kind == "post" else None, target if kind == "ref" else None)
+        if new != (old_post, old_ref):
+            dirty.append(Post(id=pk, duplicate_of_id=new[0], duplicate_of_reference_id=new[1]))
+    Post.objects.bulk_update(dirty, ["duplicate_of", "duplicate_of_reference"], batch_size=2000)
+    Post.objects.filter(campaign=campaign, index_stale=True).update(index_stale=False)
+    return {p.id for p in dirty}
 
 
 @lru_cache(maxsize=4096)

@@ -15,7 +15,7 @@ from campaign.models import Campaign, Post, ReferenceText
 from campaign.near_duplicates import text_signature
 from campaign.qualification import Lexicon, PostFacts, judge, post_score
 from campaign.selectors import enrolment_map
-from campaign.services.duplicates import duplicates_refresh
+from campaign.services.duplicates import duplicates_rebuild, duplicates_refresh
 from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
 from traders.models import ImportRun
 from traders.parsing import parse_bool, parse_count, parse_instant, parse_uid
@@ -78,7 +78,7 @@ def _identity_change(post_id, stored_uid, stored_created, row: PostRow) -> str |
     return None
 
 
-def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]]):
+def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None):
     now = timezone.now()
     stored = {
         post_id: (uid, created, digest, signature)
@@ -120,6 +120,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]]):
                 deleted=row.deleted,
                 content_hash=digest,
                 signature=signature,
+                index_stale=post_id in text_changed or (post_id not in stored),
                 first_seen_at=now,
                 last_seen_at=now,
             )
@@ -128,16 +129,19 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]]):
         posts,
         update_conflicts=True,
         unique_fields=["campaign", "post_id"],
-        update_fields=["text", *ENGAGEMENT, "deleted", "content_hash", "signature", "last_seen_at"],
+        update_fields=["text", *ENGAGEMENT, "deleted", "content_hash", "signature", "index_stale", "last_seen_at"],
     )
     ids = dict(Post.objects.filter(campaign=campaign, post_id__in=list(latest)).values_list("post_id", "id"))
+    if deferred is not None:
+        deferred.update(ids.values())  # judged once at the end of the import (posts_qualify)
+        return rejected
     affected = duplicates_refresh(campaign=campaign, post_ids={ids[p] for p in text_changed})
     posts_judge(campaign=campaign, post_ids=set(ids.values()) | affected)
     return rejected
 
 
 def posts_ingest(
-    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, bulk=False
 ) -> ImportReport:
     """Validate and upsert posts, then bring the duplicate index and the verdicts up to date.
 
@@ -145,23 +149,52 @@ def posts_ingest(
     signature and band keys. Every refused record is kept with its reason. A post whose text
     changed, or that arrived late but was created earlier, re-judges its near-duplicate
     neighbours, so "earliest wins" holds whatever the ingestion order.
+
+    Small batches (webhook, feed pages) are judged chunk by chunk. With `bulk` (files), the posts
+    are written first and judged once at the end by `posts_qualify`, which rebuilds the index in
+    memory when most of the campaign changed; a crash in between leaves `index_stale` set, and
+    the next qualification (every settlement runs one) finishes the job.
     """
-    return run_import(
+    deferred: set[int] | None = set() if bulk else None
+    report = run_import(
         kind=ImportRun.Kind.POSTS,
         records=records,
         parse=post_parse,
-        write=lambda chunk, run: _posts_write(campaign, chunk),
+        write=lambda chunk, run: _posts_write(campaign, chunk, deferred),
         campaign_slug=campaign.slug,
         source=source,
         filename=filename,
         created_by=created_by,
         progress=progress,
     )
+    if deferred:
+        posts_qualify(campaign=campaign, post_ids=deferred)
+    return report
+
+
+REBUILD_AT = 2000
+
+
+def posts_qualify(*, campaign: Campaign, post_ids=None) -> int:
+    """Catch the duplicate index up with every post whose text changed, then judge `post_ids`
+    (all posts when None) and whatever the index changed. Returns how many verdicts changed.
+
+    Many stale posts (a bulk import, a threshold change) rebuild the index from scratch in
+    memory, which is much faster than looking each one up; a few are refreshed incrementally.
+    """
+    stale = set(Post.objects.filter(campaign=campaign, index_stale=True).values_list("id", flat=True))
+    if len(stale) >= REBUILD_AT:
+        affected = duplicates_rebuild(campaign=campaign)
+    else:
+        affected = duplicates_refresh(campaign=campaign, post_ids=stale)
+    if post_ids is None:
+        return posts_judge(campaign=campaign)
+    return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
 
 
 def posts_import_file(*, campaign: Campaign, data, **kwargs) -> ImportReport:
-    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1."""
-    return posts_ingest(campaign=campaign, records=jsonl_records(data), **kwargs)
+    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1. Judged in bulk."""
+    return posts_ingest(campaign=campaign, records=jsonl_records(data), bulk=True, **kwargs)
 
 
 def campaign_lexicon(campaign: Campaign) -> Lexicon:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, Post
-from campaign.services import posts_judge
+from campaign.services import posts_qualify
 from rewards.models import Reward, ReviewItem, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
 from rewards.rules.money import format_money
@@ -56,7 +56,7 @@ def rewards_compute(*, campaign: Campaign, at: datetime) -> tuple[list[Computed]
     """Every reward the rules give now, and a JSON summary of inputs and unallocated money.
 
     Reads only: it never writes the ledger (the what-if preview and `settle_campaign` share it).
-    Posts must have been judged first (`posts_judge`).
+    Posts must have been judged first (`posts_qualify`).
     """
     posts = qualified_posts(campaign)
     grace = campaign.grace
@@ -156,7 +156,7 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         run = SettlementRun.objects.create(campaign=campaign, at=at, triggered_by=triggered_by, config=campaign.rules_config())
-        posts_judge(campaign=campaign)
+        posts_qualify(campaign=campaign)
         computed, summary = rewards_compute(campaign=campaign, at=at)
         summary["ledger"] = _ledger_write(campaign, run, computed)
         run.summary = summary

@@ -71,3 +71,38 @@ def test_editing_the_earlier_text_frees_its_former_copy(campaign):
     edited = post_item("a", 1, created_at="2026-02-13T10:00:00+08:00", text=OTHER_TEXTS[0])
     posts_import_file(campaign=campaign, data=json.dumps(edited).encode())
     assert dict(Post.objects.values_list("post_id", "verdict")) == {"a": "qualified", "b": "qualified"}
+
+
+@pytest.mark.django_db
+def test_the_bulk_rebuild_gives_the_same_links_and_index_as_the_incremental_path(campaign):
+    from campaign.models import DuplicateBand
+    from campaign.services import posts_ingest
+    from campaign.services.duplicates import duplicates_rebuild
+    from traders.imports import SourceRecord
+
+    enrolled_trader(uid=1)
+    items = variants()
+    # One record at a time, judged as it arrives (the webhook's path).
+    for n, item in enumerate(reversed(items), start=1):
+        posts_ingest(campaign=campaign, records=[SourceRecord(n, json.dumps(item), item)])
+    incremental = dict(Post.objects.filter(duplicate_of__isnull=False).values_list("post_id", "duplicate_of__post_id"))
+    bands = sorted(DuplicateBand.objects.values_list("key", "post__post_id"))
+    assert incremental == brute_force(items)
+    Post.objects.update(duplicate_of=None, index_stale=True)
+    duplicates_rebuild(campaign=campaign)
+    assert dict(Post.objects.filter(duplicate_of__isnull=False).values_list("post_id", "duplicate_of__post_id")) == incremental
+    assert sorted(DuplicateBand.objects.values_list("key", "post__post_id")) == bands
+    assert not Post.objects.filter(index_stale=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_crash_between_writing_and_judging_is_finished_by_the_next_qualification(campaign):
+    from campaign.services import posts_qualify
+
+    enrolled_trader(uid=1)
+    posts_import_file(campaign=campaign, data="\n".join(json.dumps(i) for i in variants()).encode())
+    expected = dict(Post.objects.values_list("post_id", "verdict"))
+    # As if the process died after the posts were written: links gone, flags left set.
+    Post.objects.update(duplicate_of=None, index_stale=True, verdict="pending")
+    posts_qualify(campaign=campaign)
+    assert dict(Post.objects.values_list("post_id", "verdict")) == expected
