@@ -33,21 +33,24 @@ def _lookup(campaign, keys) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
 def _write_bands(campaign, owners: dict[tuple[str, int], bytes]):
     """Insert the band keys of posts and references; COPY on PostgreSQL (millions of rows)."""
     owners = list(owners.items())
-    rows = (
-        (campaign.pk, key, pk if owner == "post_id" else None, pk if owner == "reference_id" else None)
-        for ((owner, pk), _), keys in zip(owners, band_key_rows([sig for _, sig in owners]))
-        for key in keys
-    )
+    key_rows = band_key_rows([sig for _, sig in owners])
     if connection.vendor == "postgresql":
         from psycopg import sql
 
         statement = sql.SQL("COPY {} (campaign_id, key, post_id, reference_id) FROM STDIN").format(sql.Identifier(DuplicateBand._meta.db_table))
         with connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
+            # Text COPY written in large blocks: one Python call per owner, not per row.
+            for ((owner, pk), _), keys in zip(owners, key_rows):
+                tail = f"\t{pk}\t\\N\n" if owner == "post_id" else f"\t\\N\t{pk}\n"
+                copy.write("".join(f"{campaign.pk}\t{key}{tail}" for key in keys))
         return
     DuplicateBand.objects.bulk_create(
-        (DuplicateBand(campaign_id=c, key=k, post_id=p, reference_id=r) for c, k, p, r in rows), batch_size=5000
+        (
+            DuplicateBand(campaign_id=campaign.pk, key=key, **{owner: pk})
+            for ((owner, pk), _), keys in zip(owners, key_rows)
+            for key in keys
+        ),
+        batch_size=5000,
     )
 
 
@@ -103,10 +106,27 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
         kind, target = links.get(("post", pk), (None, None))
         new = (target if kind == "post" else None, target if kind == "ref" else None)
         if new != (old_post, old_ref):
-            dirty.append(Post(id=pk, duplicate_of_id=new[0], duplicate_of_reference_id=new[1]))
-    Post.objects.bulk_update(dirty, ["duplicate_of", "duplicate_of_reference"], batch_size=2000)
+            dirty.append((pk, *new))
+    _save_links(dirty)
     Post.objects.filter(campaign=campaign, index_stale=True).update(index_stale=False)
-    return {p.id for p in dirty}
+    return {pk for pk, _, _ in dirty}
+
+
+def _save_links(rows: list[tuple[int, int | None, int | None]]):
+    """Set (id, duplicate_of, duplicate_of_reference) for many posts in few statements."""
+    if connection.vendor != "postgresql":
+        Post.objects.bulk_update([Post(id=i, duplicate_of_id=d, duplicate_of_reference_id=r) for i, d, r in rows], ["duplicate_of", "duplicate_of_reference"], batch_size=1000)
+        return
+    from psycopg import sql
+
+    for lo in range(0, len(rows), 2000):
+        batch = rows[lo : lo + 2000]
+        statement = sql.SQL(
+            "UPDATE {table} AS p SET duplicate_of_id = v.dup, duplicate_of_reference_id = v.ref "
+            "FROM (VALUES {values}) AS v(id, dup, ref) WHERE p.id = v.id"
+        ).format(table=sql.Identifier(Post._meta.db_table), values=sql.SQL(", ").join([sql.SQL("(%s::bigint, %s::bigint, %s::bigint)")] * len(batch)))
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [value for row in batch for value in row])
 
 
 @lru_cache(maxsize=4096)
