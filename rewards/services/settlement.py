@@ -18,7 +18,7 @@ from campaign.models import Campaign, Post
 from campaign.services import posts_qualify
 from rewards.models import Reward, ReviewItem, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
-from rewards.rules.money import format_money
+from rewards.rules.money import format_money, quantize_money
 from traders.models import Trader
 from traders.selectors import trading_stats_as_of
 
@@ -88,12 +88,19 @@ def rewards_compute(*, campaign: Campaign, at: datetime) -> tuple[list[Computed]
             min_score=campaign.pool_min_score,
             top_posts=campaign.pool_top_posts,
         )
+        score_of = {p.post_id: p.score for p in posts}
+        eligible_total = sum(split.creator_scores[u] for u in split.eligible)
         for uid, amount in split.shares.items():
             creator = split.creators[uid]
+            floored = quantize_money(split.exact[uid])
+            # Every cent explained: the posts counted, the exact share, and the cent of rounding.
             computed.append(
                 Computed("content_pool", period.code, uid, campaign.pool_asset, amount, not due,
-                         {"creator_score": creator.score, "posts": list(creator.post_ids), "exact_share": str(split.exact[uid]),
-                          "capped": uid in split.capped, "eligible_score_total": sum(split.creator_scores[u] for u in split.eligible)})
+                         {"creator_score": creator.score, "posts": [{"post_id": p, "score": score_of[p]} for p in creator.post_ids],
+                          "eligible_score_total": eligible_total, "pool": format_money(campaign.pool_amount),
+                          "cap": format_money(campaign.pool_cap), "capped": uid in split.capped,
+                          "exact_share": str(split.exact[uid]), "floored": format_money(floored),
+                          "rounding_cent": format_money(amount - floored)})
             )  # fmt: skip
         summary["content_pool"][period.code] = {
             "due": due,
@@ -123,7 +130,9 @@ def rewards_compute(*, campaign: Campaign, at: datetime) -> tuple[list[Computed]
                 Computed("leaderboard", ALL, entry.uid, campaign.leaderboard_asset, amount, not window_due,
                          {"rank": entry.rank, "score": exact_decimal(entry.score), "content_score": entry.content_score,
                           "qualifying_posts": entry.qualifying_posts, "new_copiers": entry.new_copiers,
-                          "copier_pnl_usdt": str(entry.copier_pnl_usdt), "strategy": board.strategy})
+                          "copier_weight": str(campaign.copier_weight), "copier_pnl_usdt": str(entry.copier_pnl_usdt),
+                          "pnl_weight": str(campaign.pnl_weight), "strategy": board.strategy,
+                          "tier": format_money(tiers[entry.rank - 1]) if board.strategy == "tiers" else None})
             )  # fmt: skip
     summary["leaderboard"].update(
         ranked=len(ranked),

@@ -116,3 +116,21 @@ def test_a_first_post_bonus_is_paid_at_most_once_per_trader(loaded):
     bonus = Reward.objects.get(trader__uid=1001, kind="first_post")
     assert bonus.detail["post_id"] == "a2"
     assert Reward.objects.filter(kind="first_post").count() == 3
+
+
+def test_every_cent_of_a_settlement_is_explained_by_its_breakdown(loaded):
+    from fractions import Fraction
+
+    settle_campaign(campaign=loaded, at=DUE)
+    scores = dict(Post.objects.values_list("post_id", "score"))
+    for reward in Reward.objects.filter(kind="content_pool"):
+        d = reward.detail
+        assert sum(p["score"] for p in d["posts"]) == d["creator_score"]
+        assert all(scores[p["post_id"]] == p["score"] for p in d["posts"])
+        assert Decimal(d["floored"]) + Decimal(d["rounding_cent"]) == reward.amount
+        exact = Fraction(d["exact_share"])
+        assert Decimal(d["floored"]) <= exact < Decimal(d["floored"]) + Decimal("0.01")
+    for reward in Reward.objects.filter(kind="leaderboard"):
+        d = reward.detail
+        score = d["content_score"] + Decimal(d["copier_weight"]) * d["new_copiers"] + Decimal(d["pnl_weight"]) * max(Decimal(0), Decimal(d["copier_pnl_usdt"]))
+        assert score == Decimal(d["score"]) and Decimal(d["tier"]) == reward.amount
