@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from campaign.enrolment import ENROLLED, enrolment_evaluate
@@ -230,12 +231,36 @@ class ModerationDecisionInline(admin.TabularInline):
         return False
 
 
+class TraderUidListFilter(admin.FieldListFilter):
+    """Filter by trader: `?author__uid__exact=UID` (the author links in the list set it). Listing
+    every trader would not fit, so the sidebar shows only the one chosen; search finds the rest."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        self.lookup_kwarg = f"{field_path}__exact"
+        values = params.get(self.lookup_kwarg) or [None]
+        self.lookup_val = values[-1]
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.title = _("trader")
+
+    def expected_parameters(self):
+        return [self.lookup_kwarg]
+
+    def get_facet_counts(self, pk_attname, filtered_qs):
+        return {}
+
+    def choices(self, changelist):
+        yield {"selected": self.lookup_val is None, "query_string": changelist.get_query_string(remove=[self.lookup_kwarg]), "display": _("All")}
+        if self.lookup_val is not None:
+            trader = Trader.objects.filter(uid=int(self.lookup_val)).first() if self.lookup_val.isdigit() else None
+            yield {"selected": True, "query_string": changelist.get_query_string({self.lookup_kwarg: self.lookup_val}), "display": str(trader or self.lookup_val)}
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["post_id", "author", "created_at", "verdict_badge", "score", "moderation", "likes", "comments", "shares", "views", "deleted", "excerpt"]
-    list_filter = ["campaign", "verdict", "moderation", "deleted", "featured", "homepage"]
+    list_display = ["post_id", "author_link", "created_at", "verdict_badge", "score", "moderation", "likes", "comments", "shares", "views", "deleted", "excerpt"]
+    list_filter = ["campaign", "verdict", ("author__uid", TraderUidListFilter), "moderation", "deleted", "featured", "homepage"]
     search_fields = ["=post_id", "=author__uid", "author__nickname", "text"]
-    list_select_related = ["author", "campaign"]
+    list_select_related = ["author", "campaign", "duplicate_of"]
     raw_id_fields = ["author", "duplicate_of", "duplicate_of_reference"]
     date_hierarchy = "created_at"
     readonly_fields = [
@@ -250,10 +275,19 @@ class PostAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description=_("verdict"), ordering="verdict")
+    @admin.display(description=_("author"), ordering="author__uid")
+    def author_link(self, obj):
+        return format_html('<a href="?{}" title="{}">{}</a>', urlencode({"author__uid__exact": obj.author.uid}), _("Posts of this trader"), obj.author)
+
+    @admin.display(description=_("verdict (reason)"), ordering="verdict")
     def verdict_badge(self, obj):
         colour = "#1a7f37" if obj.verdict == Post.Verdict.QUALIFIED else "#cf222e"
-        return format_html('<b style="color:{}" title="{}">{}</b>', colour, obj.get_verdict_display(), obj.verdict)
+        words = obj.get_verdict_display()
+        if obj.verdict == Post.Verdict.DUPLICATE and obj.duplicate_of is not None:
+            words = _("near-duplicate of post %(post_id)s") % {"post_id": obj.duplicate_of.post_id}
+        elif obj.verdict == Post.Verdict.DUPLICATE and obj.duplicate_of_reference_id:
+            words = _("near-duplicate of reference text #%(id)d") % {"id": obj.duplicate_of_reference_id}
+        return format_html('<b style="color:{}" title="{}">{}</b>', colour, obj.verdict, words)
 
     @admin.display(description=_("text"))
     def excerpt(self, obj):

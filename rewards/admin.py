@@ -1,16 +1,31 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Sum
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from campaign.admin import ENROLMENT_LABELS, CampaignAdmin
+from campaign.models import Campaign
+from campaign.selectors import campaigns_collecting
+from campaign.tasks import feed_pull_open_campaigns
+from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, PayoutReport, Reward, RewardEvent, ReviewItem, SettlementRun
-from rewards.services import review_items_resolve, rewards_approve, rewards_mark_paid, rewards_void
+from rewards.services import payout_report_store, review_items_resolve, rewards_approve, rewards_mark_paid, rewards_void
+from rewards.tasks import settle_campaign_task
+from traders.parsing import parse_instant
 
 
 class RewardEventInline(admin.TabularInline):
@@ -262,3 +277,409 @@ class RewardEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Ops dashboard -------------------------------------------------------------------------------
+# The campaign's admin lives in a lower layer that knows nothing of rewards; here it gains the
+# dashboard (numbers, charts, and the buttons that run the campaign), as campaign.admin extends
+# the traders' TraderAdmin.
+
+# What each dashboard button needs; a superuser holds every permission.
+SETTLE_PERMISSION = "rewards.add_settlementrun"
+REPORT_PERMISSION = "rewards.add_payoutreport"
+PULL_PERMISSION = "traders.add_importrun"
+APPROVE_PERMISSION = "rewards.approve_reward"
+PAY_PERMISSION = "rewards.pay_reward"
+
+
+class SettleForm(forms.Form):
+    at = forms.CharField(
+        label=_("As of"),
+        max_length=64,
+        help_text=_("An ISO 8601 instant with its offset, e.g. 2026-02-26T00:00:00+08:00. A period not yet due then is settled as a preview."),
+    )
+
+    def clean_at(self):
+        try:
+            return parse_instant(self.cleaned_data["at"], "at")
+        except ValueError:
+            raise forms.ValidationError(_("Enter an instant with its offset, e.g. 2026-02-26T00:00:00+08:00.")) from None
+
+
+def _now_text():
+    return timezone.localtime().replace(microsecond=0).isoformat()
+
+
+admin.site.unregister(Campaign)
+
+
+@admin.register(Campaign)
+class RewardsCampaignAdmin(CampaignAdmin):
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        custom = [
+            path("<int:pk>/dashboard/", view(self.dashboard_view), name="campaign_campaign_dashboard"),
+            path("<int:pk>/dashboard/pull/", view(self.dashboard_pull), name="campaign_campaign_dashboard_pull"),
+            path("<int:pk>/dashboard/preview/", view(self.dashboard_preview), name="campaign_campaign_dashboard_preview"),
+            path("<int:pk>/dashboard/settle/", view(self.dashboard_settle), name="campaign_campaign_dashboard_settle"),
+            path("<int:pk>/dashboard/report/", view(self.dashboard_report), name="campaign_campaign_dashboard_report"),
+        ]
+        return custom + super().get_urls()
+
+    def dashboard_view(self, request, pk, settle_form=None):
+        """How the campaign is going, and the buttons that run it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        dashboard = campaign_dashboard_get(campaign)
+        user = request.user
+        base = {"campaign__id__exact": campaign.pk}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Dashboard: %(name)s") % {"name": campaign.name},
+            "opts": self.model._meta,
+            "campaign": campaign,
+            "d": dashboard,
+            # Every text in the charts is escaped by rewards.charts, so the markup is safe.
+            "charts": {name: mark_safe(svg) for name, svg in campaign_dashboard_charts(dashboard).items()},  # noqa: S308
+            "enrolment": [(ENROLMENT_LABELS.get(t.code, t.code), t) for t in dashboard.enrolment],
+            "state_columns": [(c, Reward.State(c).label if c in Reward.State.values else _("preview")) for c in STATE_COLUMNS],
+            "settle_form": settle_form or SettleForm(initial={"at": _now_text()}),
+            "now": _now_text(),
+            "feed_configured": bool(settings.GATE_FEED_BASE_URL),
+            "can_settle": user.has_perm(SETTLE_PERMISSION),
+            "can_report": user.has_perm(REPORT_PERMISSION),
+            "can_pull": user.has_perm(PULL_PERMISSION),
+            "can_approve": user.has_perm(APPROVE_PERMISSION),
+            "can_pay": user.has_perm(PAY_PERMISSION),
+            "links": {
+                "approve": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "calculated", "preview__exact": "0"}),
+                "pay": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "approved"}),
+                "rewards": reverse("admin:rewards_reward_changelist") + "?" + urlencode(base),
+                "posts": reverse("admin:campaign_post_changelist") + "?" + urlencode(base),
+                "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
+                "rejected_rows": reverse("admin:traders_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_slug__exact": campaign.slug}),
+                "import_runs": reverse("admin:traders_importrun_changelist") + "?" + urlencode({"campaign_slug__exact": campaign.slug}),
+                "runs": reverse("admin:rewards_settlementrun_changelist") + "?" + urlencode(base),
+                "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
+                "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
+                "registrations": reverse("admin:traders_leadtraderregistration_changelist"),
+            },
+        }
+        return TemplateResponse(request, "admin/rewards/dashboard.html", context, status=400 if settle_form else 200)
+
+    def _dashboard_post(self, request, pk, permission):
+        if request.method != "POST":
+            return None, HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        return get_object_or_404(Campaign, pk=pk), None
+
+    def _back(self, campaign, anchor=""):
+        return redirect(reverse("admin:campaign_campaign_dashboard", args=[campaign.pk]) + anchor)
+
+    def dashboard_pull(self, request, pk):
+        """Queue the feed pull (the beat task, which pulls every campaign still collecting posts)."""
+        campaign, refused = self._dashboard_post(request, pk, PULL_PERMISSION)
+        if refused:
+            return refused
+        if not settings.GATE_FEED_BASE_URL:
+            self.message_user(
+                request,
+                _("Posts cannot be pulled: the Gate Square feed is not configured (GATE_FEED_BASE_URL is not set). Import a posts file instead."),
+                messages.WARNING,
+            )
+        elif campaign not in campaigns_collecting():
+            self.message_user(
+                request,
+                _("The feed is pulled only while a campaign collects posts: from its start to the end of its grace time (%(until)s).")
+                % {"until": timezone.localtime(campaign.ends_at + campaign.grace).strftime("%Y-%m-%d %H:%M %Z")},
+                messages.WARNING,
+            )
+        else:
+            transaction.on_commit(feed_pull_open_campaigns.delay)
+            self.message_user(request, _("A feed pull was queued; new posts show here once it has run (see Feed cursors for its progress)."), messages.SUCCESS)
+        return self._back(campaign)
+
+    def _settle(self, request, campaign, at, label):
+        by = f"admin {label}: {request.user.get_username()}"
+        # After commit, so a worker never looks for rows this request has not committed yet.
+        transaction.on_commit(lambda: settle_campaign_task.delay(campaign.pk, at=at.isoformat(), triggered_by=by))
+        self.message_user(
+            request,
+            _("Settlement as of %(at)s was queued. Reload this page to see the run when it has finished.")
+            % {"at": timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S %Z")},
+            messages.SUCCESS,
+        )
+        return self._back(campaign, "#settlement")
+
+    def dashboard_preview(self, request, pk):
+        """Settle as of now: a period not yet due stays a preview (shown, never payable)."""
+        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
+        return refused or self._settle(request, campaign, timezone.now(), "preview")
+
+    def dashboard_settle(self, request, pk):
+        """Settle as of the instant ops typed (with its offset)."""
+        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
+        if refused:
+            return refused
+        form = SettleForm(request.POST)
+        if not form.is_valid():
+            return self.dashboard_view(request, pk, settle_form=form)
+        return self._settle(request, campaign, form.cleaned_data["at"], "settle")
+
+    def dashboard_report(self, request, pk):
+        """Generate and store the payout report (CSV and XLSX), then offer its downloads."""
+        campaign, refused = self._dashboard_post(request, pk, REPORT_PERMISSION)
+        if refused:
+            return refused
+        report = payout_report_store(campaign=campaign, created_by=request.user.get_username())
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">CSV</a> · <a href="{}">XLSX</a>',
+                _("Payout report #%(id)d generated (%(rows)d rows).") % {"id": report.pk, "rows": report.rows},
+                reverse("admin:rewards_payoutreport_download", args=[report.pk, "csv"]),
+                reverse("admin:rewards_payoutreport_download", args=[report.pk, "xlsx"]),
+            ),
+            messages.SUCCESS,
+        )
+        return self._back(campaign, "#reports")
+
+
+
+# --- Trader status links and traffic support ---------------------------------------------------
+# Imported here, with the section they serve, rather than in the header the other sections share.
+from campaign.models import Campaign  # noqa: E402
+from rewards.models import FeaturedPost, StatusLink, WeeklyStar  # noqa: E402
+from rewards.selectors import status_link_url  # noqa: E402
+from rewards.services.status_links import status_links_ensure, status_links_rotate  # noqa: E402
+from rewards.services.traffic import posts_feature, traffic_refresh, weekly_star_set, weekly_stars_automatic  # noqa: E402
+
+
+class ToolsMixin:
+    """Changelist buttons that POST to an admin view (work on no selection, unlike actions)."""
+
+    change_list_template = "rewards/admin/change_list_tools.html"
+    tools: list[tuple[str, str, str]] = []  # (url name suffix, label, method name)
+    tools_help = ""
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.model._meta.app_label, self.model._meta.model_name
+        extra = [path(f"{slug}/", self.admin_site.admin_view(self._tool(method)), name=f"%s_%s_{slug}" % info) for slug, _label, method in self.tools]
+        return [*extra, *super().get_urls()]
+
+    def _tool(self, method):
+        from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+        from django.urls import reverse
+
+        def view(request):
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            getattr(self, method)(request)
+            info = self.model._meta.app_label, self.model._meta.model_name
+            return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % info))
+
+        return view
+
+    def changelist_view(self, request, extra_context=None):
+        from django.urls import reverse
+
+        info = self.model._meta.app_label, self.model._meta.model_name
+        tools = [(reverse(f"admin:%s_%s_{slug}" % info), label) for slug, label, _method in self.tools] if self.has_change_permission(request) else []
+        return super().changelist_view(request, {**(extra_context or {}), "extra_tools": tools, "tools_help": self.tools_help})
+
+
+@admin.register(StatusLink)
+class StatusLinkAdmin(ToolsMixin, admin.ModelAdmin):
+    list_display = ["trader_uid", "trader_nickname", "campaign", "version", "rotated_at", "rotated_by", "copy_link"]
+    list_filter = ["campaign"]
+    search_fields = ["=trader__uid", "trader__nickname"]
+    list_select_related = ["campaign", "trader"]
+    raw_id_fields = ["trader"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["version", "created_at", "rotated_at", "rotated_by", "copy_link"]
+    actions = ["rotate"]
+    tools = [("ensure", _("Create links for every trader of each campaign"), "ensure_links")]
+    tools_help = _("Send a trader their own link only. Rotating a link kills every copy sent before; send the new one.")
+
+    def get_fields(self, request, obj=None):
+        return ["campaign", "trader"] if obj is None else ["campaign", "trader", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["campaign", "trader", *self.readonly_fields]
+
+    @admin.display(description=_("UID"), ordering="trader__uid")
+    def trader_uid(self, obj):
+        return obj.trader.uid
+
+    @admin.display(description=_("nickname"), ordering="trader__nickname")
+    def trader_nickname(self, obj):
+        return obj.trader.nickname
+
+    @admin.display(description=_("link"))
+    def copy_link(self, obj):
+        if obj.pk is None:
+            return "—"
+        # Clipboard API needs HTTPS (or localhost); selecting the text is the fallback.
+        return format_html(
+            '<input type="text" readonly value="{}" size="36" class="status-link" onfocus="this.select()"> '
+            '<button type="button" class="button" onclick="var i=this.previousElementSibling;i.select();'
+            "if(navigator.clipboard){{navigator.clipboard.writeText(i.value)}}else{{document.execCommand('copy')}}\">{}</button>",
+            status_link_url(obj),
+            _("copy"),
+        )
+
+    @admin.action(description=_("Rotate selected links (every older link stops working)"), permissions=["change"])
+    def rotate(self, request, queryset):
+        n = status_links_rotate(link_ids=list(queryset.values_list("pk", flat=True)), by=request.user.get_username())
+        self.message_user(request, _("%(n)d link(s) rotated: send the traders their new links.") % {"n": n}, messages.SUCCESS)
+
+    def ensure_links(self, request):
+        created = sum(status_links_ensure(campaign=campaign) for campaign in Campaign.objects.all())
+        self.message_user(request, _("%(n)d link(s) created.") % {"n": created}, messages.SUCCESS)
+
+
+def _traffic_recompute(modeladmin, request):
+    for campaign in Campaign.objects.all():
+        result = traffic_refresh(campaign=campaign)
+        modeladmin.message_user(
+            request,
+            _("%(campaign)s: featured posts %(featured)s; star traders %(stars)s.") % {"campaign": campaign.slug, "featured": result["featured"], "stars": result["stars"]},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(FeaturedPost)
+class FeaturedPostAdmin(ToolsMixin, admin.ModelAdmin):
+    list_display = ["day", "rank", "source", "post_link", "author", "score", "verdict", "override", "excerpt"]
+    list_filter = ["campaign", "source"]
+    search_fields = ["=post__post_id", "=post__author__uid", "post__author__nickname"]
+    list_select_related = ["campaign", "post", "post__author"]
+    raw_id_fields = ["post"]
+    date_hierarchy = "day"
+    readonly_fields = ["campaign", "day", "post", "rank", "source", "created_at", "updated_at"]
+    actions = ["unfeature", "feature_by_hand", "back_to_automatic"]
+    tools = [("recompute", _("Recompute featured posts and star traders now"), "recompute")]
+    tools_help = _("The 3 best qualifying posts of each ended day (UTC+8) are featured automatically. To feature another post by hand, set “featured by hand” on the post.")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("post"), ordering="post__post_id")
+    def post_link(self, obj):
+        from django.urls import reverse
+
+        return format_html('<a href="{}">{}</a>', reverse("admin:campaign_post_change", args=[obj.post_id]), obj.post.post_id)
+
+    @admin.display(description=_("author"), ordering="post__author__uid")
+    def author(self, obj):
+        return obj.post.author
+
+    @admin.display(description=_("score"), ordering="post__score")
+    def score(self, obj):
+        return obj.post.score
+
+    @admin.display(description=_("verdict"), ordering="post__verdict")
+    def verdict(self, obj):
+        return obj.post.get_verdict_display()
+
+    @admin.display(description=_("override"))
+    def override(self, obj):
+        return {True: _("featured by hand"), False: _("never featured"), None: _("automatic")}[obj.post.featured]
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj):
+        return obj.post.text if len(obj.post.text) <= 60 else obj.post.text[:57] + "..."
+
+    def _feature(self, request, queryset, featured, verb):
+        n = posts_feature(post_ids=list(queryset.values_list("post_id", flat=True)), featured=featured)
+        self.message_user(request, _("%(verb)s: %(n)d post(s).") % {"verb": verb, "n": n}, messages.SUCCESS)
+
+    @admin.action(description=_("Never feature selected posts (unfeature by hand)"), permissions=["change"])
+    def unfeature(self, request, queryset):
+        self._feature(request, queryset, False, _("Unfeatured"))
+
+    @admin.action(description=_("Keep selected posts featured by hand"), permissions=["change"])
+    def feature_by_hand(self, request, queryset):
+        self._feature(request, queryset, True, _("Featured by hand"))
+
+    @admin.action(description=_("Put selected posts back on automatic"), permissions=["change"])
+    def back_to_automatic(self, request, queryset):
+        self._feature(request, queryset, None, _("Back on automatic"))
+
+    def recompute(self, request):
+        _traffic_recompute(self, request)
+
+
+class WeeklyStarAddForm(forms.ModelForm):
+    class Meta:
+        model = WeeklyStar
+        fields = ["campaign", "week", "trader"]
+
+    def clean(self):
+        data = super().clean()
+        campaign, week = data.get("campaign"), data.get("week")
+        if campaign and week and week not in [w.code for w in campaign.weeks()]:
+            self.add_error("week", _("Not a week of this campaign: %(weeks)s.") % {"weeks": ", ".join(w.code for w in campaign.weeks())})
+        existing = WeeklyStar.objects.filter(campaign=campaign, week=week, trader=data.get("trader")).first() if campaign and week else None
+        if existing is not None:
+            # The service turns an automatic (or removed) row into a manual star: validate as an
+            # edit of that row, not as a duplicate of it.
+            self.instance.pk, self.instance._state.adding = existing.pk, False
+        return data
+
+
+@admin.register(WeeklyStar)
+class WeeklyStarAdmin(ToolsMixin, admin.ModelAdmin):
+    list_display = ["week", "rank", "trader", "score", "source", "removed", "set_by", "campaign", "updated_at"]
+    list_filter = ["campaign", "week", "source", "removed"]
+    search_fields = ["=trader__uid", "trader__nickname"]
+    list_select_related = ["campaign", "trader"]
+    raw_id_fields = ["trader"]
+    date_hierarchy = "created_at"
+    actions = ["remove_by_hand", "keep_by_hand", "back_to_automatic"]
+    tools = [("recompute", _("Recompute featured posts and star traders now"), "recompute")]
+    tools_help = _("Add a star by hand with “Add”; a star removed by hand stays listed (removed) so the rule never picks that trader for that week again.")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = WeeklyStarAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["campaign", "week", "trader"] if obj is None else [f.name for f in WeeklyStar._meta.fields if f.name != "id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [f.name for f in WeeklyStar._meta.fields if f.name != "id"]
+
+    def save_model(self, request, obj, form, change):
+        row = weekly_star_set(campaign=obj.campaign, week=obj.week, trader=obj.trader, star=True, by=request.user.get_username())
+        obj.pk = row.pk
+
+    def _set(self, request, queryset, star, verb):
+        by = request.user.get_username()
+        rows = list(queryset.select_related("campaign", "trader"))
+        for row in rows:
+            weekly_star_set(campaign=row.campaign, week=row.week, trader=row.trader, star=star, by=by)
+        self.message_user(request, _("%(verb)s: %(n)d star(s).") % {"verb": verb, "n": len(rows)}, messages.SUCCESS)
+
+    @admin.action(description=_("Remove selected stars by hand"), permissions=["change"])
+    def remove_by_hand(self, request, queryset):
+        self._set(request, queryset, False, _("Removed by hand"))
+
+    @admin.action(description=_("Keep selected stars by hand"), permissions=["change"])
+    def keep_by_hand(self, request, queryset):
+        self._set(request, queryset, True, _("Kept by hand"))
+
+    @admin.action(description=_("Put selected rows back on automatic"), permissions=["change"])
+    def back_to_automatic(self, request, queryset):
+        n = weekly_stars_automatic(star_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(n)d hand override(s) dropped; the rule picks those weeks again.") % {"n": n}, messages.SUCCESS)
+
+    def recompute(self, request):
+        _traffic_recompute(self, request)

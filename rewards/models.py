@@ -164,3 +164,91 @@ class PayoutReport(models.Model):
 
     def __str__(self):
         return f"{self.campaign.slug} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class StatusLink(models.Model):
+    """The rotation counter of a trader's personal status link for a campaign.
+
+    The link is a signed token over (UID, campaign slug, version); rotating increments `version`,
+    so every link signed before no longer matches and shows nothing.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="status_links")
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="status_links")
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True)
+    rotated_by = models.CharField(_("rotated by"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "trader__uid"]
+        verbose_name = _("status link")
+        verbose_name_plural = _("status links")
+        constraints = [models.UniqueConstraint(fields=["campaign", "trader"], name="statuslink_one_per_trader")]
+
+    def __str__(self):
+        return f"{self.campaign.slug} {self.trader.uid} v{self.version}"
+
+
+class TrafficSource(models.TextChoices):
+    AUTO = "auto", _("automatic")
+    MANUAL = "manual", _("by hand")
+
+
+class FeaturedPost(models.Model):
+    """A post featured on a UTC+8 calendar day (RULES.md section 7).
+
+    `auto` rows are what the rule picks and are rebuilt by `featured_posts_refresh`; `manual` rows
+    mirror `Post.featured = True` (featured by hand). A post is created on exactly one day, so it is
+    featured at most once per campaign.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="featured_posts")
+    day = models.DateField(_("day (UTC+8)"))
+    post = models.ForeignKey("campaign.Post", on_delete=models.CASCADE, related_name="featured_on")
+    rank = models.PositiveSmallIntegerField(_("rank"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=TrafficSource.choices, default=TrafficSource.AUTO)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["campaign", "-day", "source", "rank"]
+        verbose_name = _("featured post")
+        verbose_name_plural = _("featured posts")
+        constraints = [models.UniqueConstraint(fields=["campaign", "post"], name="featuredpost_once_per_post")]
+        indexes = [models.Index(fields=["campaign", "day"], name="featuredpost_day")]
+
+    def __str__(self):
+        return f"{self.day} #{self.rank or '-'} {self.post_id}"
+
+
+class WeeklyStar(models.Model):
+    """A star trader of a campaign week (RULES.md section 7).
+
+    `auto` rows are the rule's picks, rebuilt by `weekly_stars_refresh`. `manual` rows are ops'
+    overrides and are never touched by a refresh: a star added by hand (`removed` false), or a
+    trader removed by hand (`removed` true), whom the rule then skips for that week.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="star_traders")
+    week = models.CharField(_("week"), max_length=10)
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="weekly_stars")
+    rank = models.PositiveSmallIntegerField(_("rank"), null=True, blank=True)
+    score = models.PositiveIntegerField(_("week score"), default=0)
+    source = models.CharField(_("source"), max_length=10, choices=TrafficSource.choices, default=TrafficSource.AUTO)
+    removed = models.BooleanField(_("removed by hand"), default=False)
+    set_by = models.CharField(_("by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["campaign", "week", "removed", "rank", "trader__uid"]
+        verbose_name = _("weekly star trader")
+        verbose_name_plural = _("weekly star traders")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "week", "trader"], name="weeklystar_once_per_week"),
+            models.CheckConstraint(condition=Q(removed=False) | Q(source="manual"), name="weeklystar_removed_is_manual"),
+        ]
+
+    def __str__(self):
+        return f"{self.week} {self.trader.uid}"

@@ -31,3 +31,32 @@ def payout_report_daily_task() -> dict:
         report = payout_report_store(campaign=campaign, created_by="beat: daily payout report", email=True)
         done[campaign.slug] = report.pk
     return done
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def featured_posts_daily_task(at: str | None = None) -> dict:
+    """Beat, daily just after 00:00 UTC+8: rebuild the featured posts of every campaign still
+    collecting engagement (each ended day's best posts, plus those featured by hand). Safe to run
+    twice or at once: the service locks the campaign and writes only differences."""
+    from datetime import datetime
+
+    from campaign.selectors import campaigns_collecting
+    from rewards.services.traffic import featured_posts_refresh
+
+    instant = datetime.fromisoformat(at) if at else None
+    return {c.slug: featured_posts_refresh(campaign=c, at=instant) for c in campaigns_collecting(at=instant)}
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def weekly_stars_task(at: str | None = None) -> dict:
+    """Beat, hourly: rebuild the automatic star traders of every ended week of every campaign still
+    collecting engagement. Campaign weeks start at the window start, not on a fixed weekday, so an
+    hourly check names a week's stars within the hour after it ends; manual overrides are kept.
+    Idempotent like `featured_posts_daily_task`."""
+    from datetime import datetime
+
+    from campaign.selectors import campaigns_collecting
+    from rewards.services.traffic import weekly_stars_refresh
+
+    instant = datetime.fromisoformat(at) if at else None
+    return {c.slug: weekly_stars_refresh(campaign=c, at=instant) for c in campaigns_collecting(at=instant)}

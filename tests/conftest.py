@@ -1,6 +1,6 @@
 """Shared fixtures, and the rule for tests that need a real service.
 
-A test marked `postgres` or `redis` is skipped with the reason when that service is not configured
+A test marked `postgres`, `redis` or `browser` is skipped with the reason when that service is not configured
 (the fresh-machine run on SQLite), but when `CI` is set a missing service fails the test instead.
 """
 
@@ -39,6 +39,8 @@ def _require_services(request):
         _missing("this test needs PostgreSQL: set DATABASE_URL=postgres://...")
     if request.node.get_closest_marker("redis") and not _redis_ok():
         _missing("this test needs Redis: set REDIS_URL=redis://... to a running server")
+    if request.node.get_closest_marker("browser") and not os.path.exists("/usr/bin/chromium"):
+        _missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
 
 
 @pytest.fixture

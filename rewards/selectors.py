@@ -1,0 +1,354 @@
+"""Reads for the rewards pages: the trader status page (by signed link) and the public campaign page.
+
+Both read the latest settlement run's summary for the leaderboard rather than computing it again:
+what a trader sees is then what the ledger was written from, and the pages stay cheap. Each
+selector runs a fixed number of queries, whatever the number of posts or traders.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from campaign.enrolment import ENROLLED, NO_REGISTRATION, REGISTRATION_PENDING, REGISTRATION_REJECTED, REGISTRATION_REVOKED, SPOT_MARKET, enrolment_evaluate
+from campaign.models import Campaign, Post, Signup
+from campaign.periods import Period
+from campaign.selectors import campaign_get
+from rewards.models import FeaturedPost, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
+from traders.models import Trader
+
+STATUS_SALT = "rewards.status"
+# A signed token of a UID, a slug and a version is about 100 characters; anything far longer is
+# not one of ours and is refused before any work is done on it.
+MAX_TOKEN_LENGTH = 400
+REGISTRATION_REASONS = {NO_REGISTRATION, REGISTRATION_PENDING, REGISTRATION_REJECTED, REGISTRATION_REVOKED, SPOT_MARKET}
+NO_POSTS = "no_posts"
+NONE_QUALIFYING = "none_qualifying"
+PUBLIC_FEATURED_DAYS = 5
+PUBLIC_HOMEPAGE_POSTS = 10
+# What an excerpt card needs; a post row also holds its MinHash signature, which stays behind.
+PUBLIC_POST_FIELDS = ("post_id", "created_at", "text", "score", "author", "author__nickname")
+
+
+# --- Status links -------------------------------------------------------------------------------
+
+
+def status_link_token(link: StatusLink) -> str:
+    """The signed token of a link: (UID, campaign slug, version), timestamped by the signer.
+
+    Signed with SECRET_KEY under its own salt, so no other signed value of the site can pass
+    for one. Each call gives a fresh timestamp; older tokens stay valid until they expire
+    (STATUS_LINK_MAX_AGE_DAYS) or the link is rotated.
+    """
+    return signing.dumps({"u": link.trader.uid, "c": link.campaign.slug, "v": link.version}, salt=STATUS_SALT)
+
+
+def status_link_url(link: StatusLink) -> str:
+    """The absolute URL ops send to the trader (SITE_URL + /s/<token>/)."""
+    return settings.SITE_URL + reverse("rewards:status", args=[status_link_token(link)])
+
+
+def status_link_from_token(*, token: str) -> StatusLink | None:
+    """The link a token stands for, or None when it is forged, mangled, expired or rotated.
+
+    One query (the link with its campaign, trader and the trader's registration). The caller
+    must not tell the cases apart to the visitor: every refusal looks the same.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        data = signing.loads(token, salt=STATUS_SALT, max_age=timedelta(days=settings.STATUS_LINK_MAX_AGE_DAYS))
+    except signing.BadSignature:  # SignatureExpired is a BadSignature too
+        return None
+    if not isinstance(data, dict):
+        return None
+    uid, slug, version = data.get("u"), data.get("c"), data.get("v")
+    if not (isinstance(uid, int) and isinstance(slug, str) and isinstance(version, int)):
+        return None
+    return (
+        StatusLink.objects.select_related("campaign", "trader", "trader__registration")
+        .filter(campaign__slug=slug, trader__uid=uid, version=version)
+        .first()
+    )
+
+
+# --- Trader status page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One of the three steps of the announcement; `reason` says what is missing when not done."""
+
+    key: str
+    done: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PostLine:
+    post_id: str
+    created_at: datetime
+    text: str
+    verdict: str
+    score: int
+    approved_by_ops: bool
+    featured_day: date | None
+    homepage: bool
+
+    @property
+    def qualifies(self) -> bool:
+        return self.verdict == Post.Verdict.QUALIFIED
+
+
+@dataclass(frozen=True)
+class RewardLine:
+    kind: str
+    kind_label: str
+    period: str
+    asset: str
+    amount: Decimal
+    state: str
+    state_label: str
+    preview: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The trader's place on the leaderboard of the latest settlement, if in the paid places."""
+
+    rank: int | None
+    score: str | None
+    due: bool
+    settled_at: datetime
+
+
+@dataclass(frozen=True)
+class StarLine:
+    week: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    rank: int | None
+    score: int
+
+
+@dataclass(frozen=True)
+class TraderStatus:
+    campaign: Campaign
+    trader: Trader
+    now: datetime
+    phase: str  # "upcoming", "open" or "closed"
+    enrolled: bool
+    steps: list[Step]
+    posts: list[PostLine]
+    rewards: list[RewardLine]
+    standing: Standing | None
+    stars: list[StarLine]
+    min_posts: int
+    qualifying: int = 0
+    featured: int = 0
+    homepage: int = 0
+    posts_to_rank: int = 0
+
+
+def window_phase(campaign: Campaign, now: datetime) -> str:
+    if now < campaign.starts_at:
+        return "upcoming"
+    return "open" if now < campaign.ends_at else "closed"
+
+
+def latest_settlement(campaign: Campaign) -> SettlementRun | None:
+    return SettlementRun.objects.filter(campaign=campaign, finished_at__isnull=False).only("at", "summary", "campaign_id").order_by("-started_at", "-id").first()
+
+
+def _weeks_by_code(campaign: Campaign) -> dict[str, Period]:
+    return {week.code: week for week in campaign.weeks()}
+
+
+def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
+    """Everything the trader's status page shows, for that trader only, in five queries after the
+    link's own: sign-ups, posts (with their featured day), rewards, latest settlement, stars.
+
+    Enrolment and the steps are evaluated now, from the data as it is; verdicts and scores are
+    the posts' stored ones (judged at ingestion and again at every settlement).
+    """
+    campaign, trader = link.campaign, link.trader
+    registration = getattr(trader, "registration", None)  # select_related by the link query
+    reg = (registration.status, registration.market) if registration else None
+    signups = list(Signup.objects.filter(campaign=campaign, trader=trader).values_list("submitted_at", flat=True))
+    window = {"starts_at": campaign.starts_at, "ends_at": campaign.ends_at}
+    enrolment = enrolment_evaluate(uid=trader.uid, registration=reg, signups=signups, **window)
+    # The sign-up half of the same rule, as if the registration counted: step 2 is reported on
+    # its own even when step 1 is what stops the enrolment.
+    signup_reason = enrolment_evaluate(uid=trader.uid, registration=("approved", "futures"), signups=signups, **window).reason
+
+    posts = [
+        PostLine(
+            post_id=row["post_id"], created_at=row["created_at"], text=row["text"], verdict=row["verdict"], score=row["score"],
+            approved_by_ops=row["moderation"] == Post.Moderation.APPROVED,
+            featured_day=row["featured_on__day"] if row["featured"] is not False else None, homepage=row["homepage"],
+        )  # fmt: skip
+        for row in Post.objects.filter(campaign=campaign, author=trader)
+        .values("post_id", "created_at", "text", "verdict", "score", "moderation", "featured", "homepage", "featured_on__day")
+        .order_by("-created_at", "-post_id")
+    ]
+    qualifying = sum(post.qualifies for post in posts)
+    reg_reason = enrolment.reason if enrolment.reason in REGISTRATION_REASONS else ENROLLED
+    steps = [
+        Step("registration", reg_reason == ENROLLED, "" if reg_reason == ENROLLED else reg_reason),
+        Step("signup", signup_reason == ENROLLED, "" if signup_reason == ENROLLED else signup_reason),
+        Step("posts", qualifying > 0, "" if qualifying else (NONE_QUALIFYING if posts else NO_POSTS)),
+    ]
+
+    kinds, states = dict(Reward.Kind.choices), dict(Reward.State.choices)
+    rewards = [
+        RewardLine(kind=k, kind_label=kinds.get(k, k), period=p, asset=a, amount=amt, state=s, state_label=states.get(s, s), preview=pv)
+        for k, p, a, amt, s, pv in Reward.objects.filter(campaign=campaign, trader=trader)
+        .order_by("kind", "period")
+        .values_list("kind", "period", "asset", "amount", "state", "preview")
+    ]
+
+    run = latest_settlement(campaign)
+    standing = None
+    if run is not None:
+        board = run.summary.get("leaderboard", {})
+        mine = next((row for row in board.get("top", []) if row.get("uid") == trader.uid), None)
+        standing = Standing(rank=mine and mine["rank"], score=mine and mine["score"], due=bool(board.get("due")), settled_at=run.at)
+
+    weeks = _weeks_by_code(campaign)
+    stars = [
+        StarLine(week=w, starts_at=weeks[w].starts_at if w in weeks else None, ends_at=weeks[w].ends_at if w in weeks else None, rank=r, score=s)
+        for w, r, s in WeeklyStar.objects.filter(campaign=campaign, trader=trader, removed=False).order_by("week").values_list("week", "rank", "score")
+    ]
+    return TraderStatus(
+        campaign=campaign,
+        trader=trader,
+        now=now,
+        phase=window_phase(campaign, now),
+        enrolled=enrolment.enrolled,
+        steps=steps,
+        posts=posts,
+        rewards=rewards,
+        standing=standing,
+        stars=stars,
+        min_posts=campaign.leaderboard_min_posts,
+        qualifying=qualifying,
+        featured=sum(post.featured_day is not None for post in posts),
+        homepage=sum(post.homepage for post in posts),
+        posts_to_rank=max(0, campaign.leaderboard_min_posts - qualifying),
+    )
+
+
+# --- Public campaign page -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    rank: int
+    nickname: str
+    score: str
+
+
+@dataclass(frozen=True)
+class PublicPost:
+    post_id: str
+    nickname: str
+    created_at: datetime
+    text: str
+    score: int
+    day: date | None = None
+    by_hand: bool = False
+
+
+@dataclass(frozen=True)
+class PublicStar:
+    week: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    nickname: str
+    rank: int | None
+    score: int
+
+
+@dataclass(frozen=True)
+class CampaignPage:
+    campaign: Campaign
+    now: datetime
+    phase: str
+    leaderboard_total: Decimal
+    board: list[BoardLine]
+    board_due: bool
+    settled_at: datetime | None
+    stars: list[PublicStar]
+    featured: list[tuple[date, list[PublicPost]]]
+    homepage: list[PublicPost]
+
+
+def leaderboard_total(campaign: Campaign) -> Decimal:
+    """The leaderboard pool as configured: the sum of the tiers, or the pool of the other splits."""
+    if campaign.leaderboard_strategy == Campaign.SplitStrategy.TIERS:
+        return sum((Decimal(str(t)) for t in campaign.leaderboard_tiers), Decimal("0.00"))
+    return campaign.leaderboard_pool
+
+
+def campaign_page_get(*, slug: str, now: datetime) -> CampaignPage:
+    """The public page of a campaign in six queries: the campaign, the latest settlement, the
+    nicknames of its Top 10, the weekly stars, the featured posts of the last few days, and the
+    homepage picks. No UID leaves this function: the public sees nicknames and scores only.
+
+    Raises Http404 for an unknown slug. Featured rows whose post was since unfeatured or deleted
+    by hand are left out at once, without waiting for the next refresh.
+    """
+    campaign = campaign_get(slug=slug)
+    run = latest_settlement(campaign)
+    top = run.summary.get("leaderboard", {}).get("top", []) if run else []
+    nicknames = dict(Trader.objects.filter(uid__in=[row["uid"] for row in top]).values_list("uid", "nickname")) if top else {}
+    board = [BoardLine(rank=row["rank"], nickname=nicknames.get(row["uid"], ""), score=row["score"]) for row in top]
+
+    weeks = _weeks_by_code(campaign)
+    stars = [
+        PublicStar(week=w, starts_at=weeks[w].starts_at if w in weeks else None, ends_at=weeks[w].ends_at if w in weeks else None, nickname=n, rank=r, score=s)
+        for w, n, r, s in WeeklyStar.objects.filter(campaign=campaign, removed=False)
+        .order_by("-week", "rank", "trader__uid")
+        .values_list("week", "trader__nickname", "rank", "score")
+    ]
+
+    recent_days = FeaturedPost.objects.filter(campaign=campaign).order_by("-day").values("day").distinct()[:PUBLIC_FEATURED_DAYS]
+    featured_rows = (
+        FeaturedPost.objects.filter(campaign=campaign, day__in=recent_days, post__deleted=False)
+        .exclude(post__featured=False)
+        .select_related("post", "post__author")
+        .only("day", "source", "rank", *(f"post__{name}" for name in PUBLIC_POST_FIELDS))
+        .order_by("-day", "source", "rank", "post__created_at")
+    )
+    featured: dict[date, list[PublicPost]] = {}
+    for row in featured_rows:
+        featured.setdefault(row.day, []).append(_public_post(row.post, day=row.day, by_hand=row.source == TrafficSource.MANUAL))
+
+    homepage = [
+        _public_post(post)
+        for post in Post.objects.filter(campaign=campaign, homepage=True, deleted=False)
+        .select_related("author")
+        .only(*PUBLIC_POST_FIELDS)
+        .order_by("-created_at", "-post_id")[:PUBLIC_HOMEPAGE_POSTS]
+    ]
+    return CampaignPage(
+        campaign=campaign,
+        now=now,
+        phase=window_phase(campaign, now),
+        leaderboard_total=leaderboard_total(campaign),
+        board=board,
+        board_due=bool(run and run.summary.get("leaderboard", {}).get("due")),
+        settled_at=run.at if run else None,
+        stars=stars,
+        featured=list(featured.items()),
+        homepage=homepage,
+    )
+
+
+def _public_post(post: Post, *, day=None, by_hand=False) -> PublicPost:
+    return PublicPost(
+        post_id=post.post_id, nickname=post.author.nickname, created_at=post.created_at, text=post.text, score=post.score, day=day, by_hand=by_hand
+    )

@@ -1,0 +1,52 @@
+"""Browser fixtures for the trader and public pages: Debian's Chromium driven by Playwright.
+
+Skipped (or failed under CI) by the `browser` rule of tests/conftest.py when Chromium is missing.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def chromium(request):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Chromium at {CHROMIUM}")  # the autouse rule has already failed it under CI
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
+    # calls from such a thread unless told they are really synchronous, which they are here.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def phone(chromium, live_server):
+    """A factory of phone-sized pages (390 x 844) in a given locale, closed after the test."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    contexts = []
+
+    def open_page(locale="en-US"):
+        context = chromium.new_context(base_url=live_server.url, locale=locale, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name):
+    """Every run leaves its screenshots in var/screenshots/ (gitignored) to look at."""
+    page.screenshot(path=str(SCREENSHOTS / f"trader_pages_{name}.png"), full_page=True)
