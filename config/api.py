@@ -1,3 +1,23 @@
-"""URL root of the REST API (/api/)."""
+"""URL root of the REST API (/api/): version 1, its OpenAPI schema and the Swagger UI.
 
-urlpatterns = []
+The Swagger UI's files come from drf-spectacular-sidecar as static files, never from a CDN.
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from traders.api.views import ApiNotFoundApi
+
+v1 = [
+    path("", include("traders.api.urls")),
+    path("", include("campaign.api.urls")),
+    path("", include("rewards.api.urls")),
+    re_path(r"", ApiNotFoundApi.as_view(), name="api-not-found"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

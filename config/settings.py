@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "traders",
     "campaign",
@@ -192,21 +193,51 @@ PAYOUT_REPORT_RECIPIENTS = env_list("PAYOUT_REPORT_RECIPIENTS")
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "traders.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Every API view names its own permission classes; this default only refuses a view that forgot.
+    "DEFAULT_PERMISSION_CLASSES": ["traders.api.permissions.DenyAll"],
+    "DEFAULT_THROTTLE_CLASSES": ["traders.api.throttling.ApiScopeThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": "120/min",
+        "read": "600/min",
+        "ops": "60/min",
+        "public": "60/min",
+    },
+    "DEFAULT_PARSER_CLASSES": ["traders.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "traders.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "traders.api.pagination.ApiLimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
     "COERCE_DECIMAL_TO_STRING": True,
+    # Behind the TLS proxy every client would share its address: throttle by X-Forwarded-For.
+    "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", default=False) else None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gate Square campaign manager API",
+    "DESCRIPTION": (
+        "Push registrations, sign-ups, posts and trading stats; read the leaderboard and a trader's status; "
+        "ops: rewards, settlements, payout reports. Authenticate with an API token made in the admin "
+        "(`Authorization: Bearer <secret>`); its scopes `ingest`, `read`, `ops` decide what it may do. "
+        "Money is a string with two decimals. Errors are `{\"error\": code, \"detail\": message}`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are public: nothing in them is secret, and a bad token must not hide them.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "campaign.api.schema.add_posts_webhook",
+    ],
 }
 
 # --- Security (production: DEBUG unset) ---------------------------------------------------------

@@ -1,8 +1,11 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
+from traders.api.tokens import api_token_create, api_tokens_revoke
+from traders.models import ApiToken, ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
 
 
 class RegistrationInline(admin.StackedInline):
@@ -112,3 +115,68 @@ class RejectedRecordAdmin(admin.ModelAdmin):
     @admin.display(description=_("record"))
     def raw_excerpt(self, obj):
         return obj.raw if len(obj.raw) <= 80 else obj.raw[:77] + "..."
+
+
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiToken.Scope.choices, widget=forms.CheckboxSelectMultiple, label=_("scopes"))
+
+    class Meta:
+        model = ApiToken
+        fields = ["name", "user", "scopes", "expires_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Ops create tokens here and see the secret once, in the message after saving; afterwards only
+    its prefix is known. A token is revoked, never deleted, so the audit trail keeps its name."""
+
+    form = ApiTokenForm
+    list_display = ["name", "prefix", "user", "scope_list", "created_at", "last_used_at", "expires_at", "status"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "user"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at", "revoked_by"]
+    actions = ["revoke"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # The owner is fixed at creation: moving a token to another user would change its powers silently.
+        return [*self.readonly_fields, "user"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        token, secret = api_token_create(
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_at=form.cleaned_data["expires_at"],
+            created_by=request.user.get_username(),
+        )
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = token.pk, token.prefix, token.key_hash, token.created_at
+        self.message_user(
+            request,
+            format_html(_("The secret of {} is <code>{}</code>. Copy it now: it is not stored and will not be shown again."), token.name, secret),
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke(self, request, queryset):
+        n = api_tokens_revoke(token_ids=queryset.values_list("pk", flat=True), by=request.user.get_username())
+        self.message_user(request, _("%(n)d token(s) revoked.") % {"n": n}, messages.SUCCESS)
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes or [])
+
+    @admin.display(description=_("status"), ordering="revoked_at")
+    def status(self, obj):
+        if obj.revoked_at:
+            return format_html('<b style="color:#cf222e">{}</b>', _("revoked"))
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return format_html('<b style="color:#9a6700">{}</b>', _("expired"))
+        return format_html('<b style="color:#1a7f37">{}</b>', _("active"))

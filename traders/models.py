@@ -144,3 +144,40 @@ class RejectedRecord(models.Model):
 
     def __str__(self):
         return f"line {self.line}: {self.reason}"
+
+
+class ApiToken(models.Model):
+    """A credential for the REST API, owned by a user whose Django permissions it acts with.
+
+    Only the SHA-256 of the secret is stored; the secret itself is shown once, when ops create the
+    token in the admin. `prefix` (the part of the secret before the dot) finds the row without
+    comparing hashes across the table. A revoked token stays, so the audit trail keeps its name.
+    """
+
+    class Scope(models.TextChoices):
+        INGEST = "ingest", _("ingest: push registrations, sign-ups, posts, trading stats")
+        READ = "read", _("read: rewards, settlement runs, payout reports")
+        OPS = "ops", _("ops: read, approve, mark paid, settle")
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("Who or what uses it, e.g. 'CRM sync'."))
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("acts as"))
+    scopes = models.JSONField(_("scopes"), default=list)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("SHA-256 of the secret"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.CharField(_("created by"), max_length=150, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.CharField(_("revoked by"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])

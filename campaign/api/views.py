@@ -1,0 +1,64 @@
+"""Batch upserts of a campaign's sign-ups and posts, through the same services as the files."""
+
+from functools import partial
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaign.api.serializers import POST_FORMAT, SIGNUP_FORMAT, PostRecordSerializer, SignupRecordSerializer
+from campaign.selectors import campaign_get
+from campaign.services import posts_ingest, signups_import
+from traders.api.authentication import actor
+from traders.api.errors import error_responses
+from traders.api.schema import SLUG
+from traders.api.permissions import CanIngest
+from traders.api.records import csv_batch_import, records_batch_import
+from traders.api.serializers import BatchResultSerializer, RecordBatchInput
+from traders.api.views import BATCH_OK
+
+
+class SignupsUpsertApi(APIView):
+    """Upsert questionnaire sign-ups of a campaign; every one is kept, registered or not."""
+
+    permission_classes = [CanIngest]
+    throttle_scope = "ingest"
+    InputSerializer = RecordBatchInput
+    OutputSerializer = BatchResultSerializer
+
+    @extend_schema(
+        operation_id="signups_upsert",
+        parameters=[SLUG],
+        tags=["ingest"],
+        request=SignupRecordSerializer(many=True),
+        responses={200: BATCH_OK, **error_responses(400, 401, 403, 404, 413)},
+    )
+    def post(self, request, slug):
+        campaign = campaign_get(slug=slug)
+        items = self.InputSerializer().run_validation(request.data)
+        service = partial(signups_import, campaign=campaign)
+        result = csv_batch_import(items, fmt=SIGNUP_FORMAT, service=service, filename="API batch", created_by=actor(request))
+        return Response(self.OutputSerializer(result).data)
+
+
+class PostsUpsertApi(APIView):
+    """Upsert posts of a campaign and judge them; a re-ingest that changes a post's author or
+    creation instant is rejected and the stored post kept (RULES.md section 3)."""
+
+    permission_classes = [CanIngest]
+    throttle_scope = "ingest"
+    InputSerializer = RecordBatchInput
+    OutputSerializer = BatchResultSerializer
+
+    @extend_schema(
+        operation_id="posts_upsert",
+        parameters=[SLUG],
+        tags=["ingest"],
+        request=PostRecordSerializer(many=True),
+        responses={200: BATCH_OK, **error_responses(400, 401, 403, 404, 413)},
+    )
+    def post(self, request, slug):
+        campaign = campaign_get(slug=slug)
+        items = self.InputSerializer().run_validation(request.data)
+        result = records_batch_import(items, fmt=POST_FORMAT, service=posts_ingest, campaign=campaign, filename="API batch", created_by=actor(request))
+        return Response(self.OutputSerializer(result).data)

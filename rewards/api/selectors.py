@@ -1,0 +1,79 @@
+"""Reads for the rewards API. The status page's reads live in rewards.selectors (its owner's);
+these are the API's own lists and the public leaderboard."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from campaign.models import Campaign
+from rewards.models import PayoutReport, Reward, SettlementRun
+from rewards.selectors import latest_settlement
+from traders.models import Trader
+
+
+def rewards_list() -> QuerySet[Reward]:
+    return Reward.objects.select_related("campaign", "trader", "payout_batch").order_by("pk")
+
+
+def settlement_runs_list() -> QuerySet[SettlementRun]:
+    return SettlementRun.objects.select_related("campaign").order_by("-started_at", "-id")
+
+
+def payout_reports_list() -> QuerySet[PayoutReport]:
+    return PayoutReport.objects.select_related("campaign").order_by("-created_at", "-id")
+
+
+def task_marker(task_id: str) -> str:
+    """How a settlement started through the API is recognised in SettlementRun.triggered_by."""
+    return f"[{task_id}]"
+
+
+@dataclass(frozen=True)
+class SettlementPointer:
+    task_id: str
+    state: str  # queued, finished, failed
+    run: SettlementRun | None
+
+
+def settlement_get(*, task_id: str) -> SettlementPointer:
+    """Where a settlement the API enqueued has got to: its run once one exists, else the task's
+    state in the result backend (queued also covers an id nobody enqueued)."""
+    from rewards.tasks import settle_campaign_task
+
+    run = settlement_runs_list().filter(triggered_by__endswith=task_marker(task_id)).first()
+    if run is not None:
+        return SettlementPointer(task_id, "finished", run)
+    if settle_campaign_task.app.conf.task_always_eager:
+        # Eager tasks keep no results: the run exists as soon as the request that enqueued it ended.
+        return SettlementPointer(task_id, "queued", None)
+    state = settle_campaign_task.AsyncResult(task_id).state
+    return SettlementPointer(task_id, "failed" if state in {"FAILURE", "REVOKED"} else "queued", None)
+
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    rank: int
+    nickname: str
+    score: str
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    campaign: Campaign
+    run: SettlementRun | None
+    final: bool
+    entries: list[LeaderboardEntry]
+
+
+def leaderboard_get(*, campaign: Campaign) -> Leaderboard:
+    """The Top 10 of the latest settlement, as ranked then, with today's nicknames.
+
+    Public data only, like the public campaign page: rank, nickname, score; no UID, no contact.
+    `final` is false while the leaderboard is not yet due (the run was a preview for it).
+    """
+    run = latest_settlement(campaign)
+    board = run.summary.get("leaderboard", {}) if run else {}
+    top = board.get("top", [])
+    nicknames = dict(Trader.objects.filter(uid__in=[row["uid"] for row in top]).values_list("uid", "nickname")) if top else {}
+    entries = [LeaderboardEntry(rank=row["rank"], nickname=nicknames.get(row["uid"], ""), score=row["score"]) for row in top]
+    return Leaderboard(campaign=campaign, run=run, final=bool(board.get("due")), entries=entries)

@@ -1,0 +1,315 @@
+"""The rewards API: public leaderboard and trader status, the ledger, settlements, payout reports.
+
+Thin shells: each view parses its input, calls one selector or service, and serializes.
+"""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaign.selectors import campaign_get
+from rewards.api.filters import PayoutReportFilter, RewardFilter, SettlementRunFilter
+from rewards.api.permissions import CanApproveRewards, CanPayRewards, CanSettle
+from rewards.api.selectors import (
+    SettlementPointer,
+    leaderboard_get,
+    payout_reports_list,
+    rewards_list,
+    settlement_get,
+    settlement_runs_list,
+)
+from rewards.api.serializers import (
+    LeaderboardSerializer,
+    LedgerOutcomeSerializer,
+    MarkPaidOutcomeSerializer,
+    MarkPaidSerializer,
+    PayoutReportSerializer,
+    RewardIdsSerializer,
+    RewardSerializer,
+    SettlementPointerSerializer,
+    SettlementRunDetailSerializer,
+    SettlementRunSerializer,
+    SettlementStartSerializer,
+    TraderStatusSerializer,
+    ledger_outcome,
+)
+from rewards.api.services import settlement_enqueue
+from rewards.exceptions import RewardError
+from rewards.selectors import status_link_from_token, trader_status_get
+from rewards.services import payout_rows, render_csv, render_xlsx, rewards_approve, rewards_mark_paid
+from rewards.services.reports import XLSX_TYPE
+from traders.api.authentication import actor
+from traders.api.errors import error_responses
+from traders.api.schema import CAMPAIGN_FILTER, PERIOD_FILTER, SLUG, UID_FILTER
+from traders.api.permissions import CanRead, PublicRead
+
+
+class Refused(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "refused"
+    default_detail = "The ledger refused the operation."
+
+
+# --- Public -------------------------------------------------------------------------------------
+
+
+class LeaderboardGetApi(APIView):
+    """The Top 10 of a campaign's latest settlement: rank, nickname, score (no UID, no contact)."""
+
+    permission_classes = [PublicRead]
+    authentication_classes = []
+    throttle_scope = "public"
+
+    @extend_schema(operation_id="leaderboard_get", parameters=[SLUG], tags=["public"], responses={200: LeaderboardSerializer, **error_responses(404)})
+    def get(self, request, slug):
+        board = leaderboard_get(campaign=campaign_get(slug=slug))
+        return Response(LeaderboardSerializer(board).data)
+
+
+STATUS_TOKEN = OpenApiParameter(
+    "token", str, OpenApiParameter.PATH, description="The signed token of the trader's status link.", pattern=r"^[-A-Za-z0-9_:.]{1,400}$"
+)
+
+
+class TraderStatusGetApi(APIView):
+    """A trader's status by the token of their personal status link: steps, posts with verdicts,
+    rewards, rank. The token is the credential: it shows that trader's data and nobody else's.
+    A forged, expired or rotated token is a 404 like an unknown one, so probing learns nothing."""
+
+    permission_classes = [PublicRead]
+    authentication_classes = []
+    throttle_scope = "public"
+
+    @extend_schema(operation_id="trader_status_get", tags=["public"], parameters=[STATUS_TOKEN], responses={200: TraderStatusSerializer, **error_responses(404)})
+    def get(self, request, token):
+        link = status_link_from_token(token=token)
+        if link is None:
+            raise exceptions.NotFound("no status for this link")
+        return Response(TraderStatusSerializer(trader_status_get(link=link, now=timezone.now())).data)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        # The path is a credential: Django logs 4xx responses with their path unless this is set.
+        response._has_been_logged = True
+        return response
+
+
+# --- Ledger -------------------------------------------------------------------------------------
+
+
+class RewardListApi(generics.ListAPIView):
+    """Rewards of the ledger, filtered; amounts are strings with two decimals."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = RewardSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RewardFilter
+
+    def get_queryset(self):
+        return rewards_list()
+
+    @extend_schema(operation_id="rewards_list", tags=["rewards"], parameters=[UID_FILTER, CAMPAIGN_FILTER, PERIOD_FILTER], responses={200: RewardSerializer(many=True), **error_responses(400, 401, 403)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class RewardsApproveApi(APIView):
+    """Approve calculated, due rewards (`rewards.approve_reward`); the others are refused with
+    the reason. Approving twice changes nothing the second time."""
+
+    permission_classes = [CanApproveRewards]
+    throttle_scope = "ops"
+    InputSerializer = RewardIdsSerializer
+    OutputSerializer = LedgerOutcomeSerializer
+
+    @extend_schema(operation_id="rewards_approve", tags=["rewards"], request=RewardIdsSerializer, responses={200: LedgerOutcomeSerializer, **error_responses(400, 401, 403)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["reward_ids"]
+        done, refused = rewards_approve(reward_ids=ids, user=request.user)
+        return Response(self.OutputSerializer(ledger_outcome(ids, done, refused)).data)
+
+
+class RewardsMarkPaidApi(APIView):
+    """Mark approved rewards paid in the payout batch with this external reference
+    (`rewards.pay_reward`). 409 when the ledger refuses the whole operation (rewards of several
+    campaigns, a reference another campaign uses, no reward found)."""
+
+    permission_classes = [CanPayRewards]
+    throttle_scope = "ops"
+    InputSerializer = MarkPaidSerializer
+    OutputSerializer = MarkPaidOutcomeSerializer
+
+    @extend_schema(operation_id="rewards_mark_paid", tags=["rewards"], request=MarkPaidSerializer, responses={200: MarkPaidOutcomeSerializer, **error_responses(400, 401, 403, 409)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["reward_ids"]
+        try:
+            batch, done, refused = rewards_mark_paid(
+                reward_ids=ids, reference=data.validated_data["reference"], note=data.validated_data["note"], user=request.user
+            )
+        except RewardError as exc:
+            raise Refused(str(exc)) from None
+        return Response(self.OutputSerializer({"batch": batch.reference, **ledger_outcome(ids, done, refused)}).data)
+
+
+# --- Settlement ---------------------------------------------------------------------------------
+
+
+class SettlementStartApi(APIView):
+    """Settle a campaign in the background as of `at` (default now): what is due becomes payable,
+    what is not yet due is written as a preview. Answers 202 with where to follow it."""
+
+    permission_classes = [CanSettle]
+    throttle_scope = "ops"
+    InputSerializer = SettlementStartSerializer
+    OutputSerializer = SettlementPointerSerializer
+
+    @extend_schema(
+        operation_id="settlement_start",
+        parameters=[SLUG],
+        tags=["settlement"],
+        request=SettlementStartSerializer,
+        responses={202: SettlementPointerSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, slug):
+        campaign = campaign_get(slug=slug)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task_id = settlement_enqueue(campaign=campaign, at=data.validated_data["at"], by=actor(request))
+        body = self.OutputSerializer(SettlementPointer(task_id, "queued", None)).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class SettlementGetApi(APIView):
+    """Where a settlement started through the API has got to, and its run once it has one."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+
+    @extend_schema(operation_id="settlement_get", tags=["settlement"], responses={200: SettlementPointerSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, task_id):
+        return Response(SettlementPointerSerializer(settlement_get(task_id=str(task_id))).data)
+
+
+class SettlementRunListApi(generics.ListAPIView):
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = SettlementRunSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SettlementRunFilter
+
+    def get_queryset(self):
+        return settlement_runs_list()
+
+    @extend_schema(operation_id="settlement_runs_list", tags=["settlement"], parameters=[CAMPAIGN_FILTER], responses={200: SettlementRunSerializer(many=True), **error_responses(400, 401, 403)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SettlementRunGetApi(generics.RetrieveAPIView):
+    """A settlement run: its state, the configuration it used and its summary."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = SettlementRunDetailSerializer
+
+    def get_queryset(self):
+        return settlement_runs_list()
+
+    @extend_schema(operation_id="settlement_run_get", tags=["settlement"], responses={200: SettlementRunDetailSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+# --- Payout reports -----------------------------------------------------------------------------
+
+
+class JSONErrorsNegotiation(BaseContentNegotiation):
+    """Ignore Accept: a download answers with its file, and with JSON when it fails."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class PayoutReportDownloadApi(APIView):
+    """The payout report of RULES.md section 9 for a campaign, rendered from the ledger now."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    content_negotiation_class = JSONErrorsNegotiation
+    extension = ""
+    content_type = ""
+
+    def render(self, rows, campaign) -> bytes:
+        raise NotImplementedError
+
+    def get(self, request, slug):
+        campaign = campaign_get(slug=slug)
+        content = self.render(payout_rows(campaign=campaign), campaign)
+        filename = f"{campaign.slug}-payout-{timezone.now():%Y%m%d-%H%M%S}.{self.extension}"
+        return HttpResponse(content, content_type=self.content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+class PayoutReportCsvApi(PayoutReportDownloadApi):
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def render(self, rows, campaign):
+        return render_csv(rows).encode("utf-8")
+
+    @extend_schema(
+        operation_id="payout_report_csv",
+        parameters=[SLUG],
+        tags=["payout reports"],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="uid,nickname,kind,period,asset,amount,status"), **error_responses(401, 403, 404)},
+    )
+    def get(self, request, slug):
+        return super().get(request, slug)
+
+
+class PayoutReportXlsxApi(PayoutReportDownloadApi):
+    extension = "xlsx"
+    content_type = XLSX_TYPE
+
+    def render(self, rows, campaign):
+        return render_xlsx(rows, title=campaign.slug)
+
+    @extend_schema(
+        operation_id="payout_report_xlsx",
+        parameters=[SLUG],
+        tags=["payout reports"],
+        responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404)},
+    )
+    def get(self, request, slug):
+        return super().get(request, slug)
+
+
+class PayoutReportListApi(generics.ListAPIView):
+    """Payout reports as stored (scheduled or by hand); their files are downloaded in the admin."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = PayoutReportSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PayoutReportFilter
+
+    def get_queryset(self):
+        return payout_reports_list()
+
+    @extend_schema(operation_id="payout_reports_list", tags=["payout reports"], parameters=[CAMPAIGN_FILTER], responses={200: PayoutReportSerializer(many=True), **error_responses(400, 401, 403)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
