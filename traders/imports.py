@@ -143,9 +143,9 @@ def run_import(
                 if record.error is not None:
                     bad.append((record, record.error))
                     continue
-                if _has_nul(record.data):
-                    # PostgreSQL text cannot hold NUL; no real name, handle or post contains one.
-                    bad.append((record, "contains a NUL character (\\x00)"))
+                problem = _unstorable_text(record.data)
+                if problem:
+                    bad.append((record, problem))
                     continue
                 try:
                     good.append((record, parse(record.data)))
@@ -170,14 +170,24 @@ def run_import(
     return report
 
 
-def _has_nul(value) -> bool:
+def _unstorable_text(value) -> str | None:
+    """Why a record's text cannot be stored, or None: PostgreSQL text holds neither NUL nor the
+    halves of a surrogate pair (JSON can spell both: \\u0000, \\ud800); no real name or post has them."""
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        if "\x00" in value:
+            return "contains a NUL character (\\x00)"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate (not valid Unicode text)"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = _unstorable_text(key) if isinstance(key, str) else None
+        problem = problem or _unstorable_text(item)
+        if problem:
+            return problem
+    return None
 
 
 def _keep_rejected(run, bad, report):
@@ -186,11 +196,16 @@ def _keep_rejected(run, bad, report):
     bad.sort(key=lambda item: item[0].line)
     RejectedRecord.objects.bulk_create(
         [
-            RejectedRecord(run=run, line=record.line, reason=reason.replace("\x00", "\\x00"), raw=record.raw.replace("\x00", "\\x00"))
+            RejectedRecord(run=run, line=record.line, reason=_printable(reason), raw=_printable(record.raw))
             for record, reason in bad
         ]
     )
     report.errors.extend((record.line, reason) for record, reason in bad)
+
+
+def _printable(text: str) -> str:
+    """Text that PostgreSQL can store, with NUL and lone surrogates spelled out, never dropped."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def make_progress(total=None, *, enabled: bool, desc: str):

@@ -5,31 +5,40 @@ guesses: an instant without an offset is refused, never assumed to be UTC or UTC
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 _INT_RE = re.compile(r"^[0-9]+$")
+MAX_UID = 2**63 - 1  # a PostgreSQL bigint
+MAX_COUNT = 2**31 - 1  # a PostgreSQL integer; engagement beyond it is not a real figure
 _DECIMAL_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 def parse_uid(value, field="uid"):
     text = str(value).strip() if value is not None else ""
-    if isinstance(value, bool) or not _INT_RE.match(text) or int(text) <= 0:
+    if isinstance(value, bool) or not _INT_RE.match(text) or int(text[:30]) <= 0:
         raise ValueError(f"{field} must be a positive integer, got {value!r}")
+    # Length first: int() refuses strings of more than 4,300 digits with its own message.
+    if len(text.lstrip("0")) > 19 or int(text) > MAX_UID:
+        raise ValueError(f"{field} is larger than any UID can be ({MAX_UID}): {value!r}")
     return int(text)
 
 
-def parse_count(value, field):
+def parse_count(value, field, maximum=MAX_COUNT):
     if isinstance(value, bool):
         raise ValueError(f"{field} must be a non-negative integer, got {value!r}")
     if isinstance(value, int):
-        if value < 0:
+        number = value
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not _INT_RE.match(text):
             raise ValueError(f"{field} must be a non-negative integer, got {value!r}")
-        return value
-    text = str(value).strip() if value is not None else ""
-    if not _INT_RE.match(text):
-        raise ValueError(f"{field} must be a non-negative integer, got {value!r}")
-    return int(text)
+        if len(text.lstrip("0")) > 19:
+            raise ValueError(f"{field} must be an integer from 0 to {maximum}, got {text[:30]}...")
+        number = int(text)
+    if not 0 <= number <= maximum:
+        raise ValueError(f"{field} must be an integer from 0 to {maximum}, got {value!r}")
+    return number
 
 
 def parse_decimal(value, field):
@@ -53,7 +62,14 @@ def parse_instant(value, field):
         raise ValueError(f"{field} is not an ISO 8601 instant: {value!r}") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"{field} has no UTC offset (add Z or +HH:MM): {value!r}")
-    return parsed
+    if abs(parsed.utcoffset()) >= timedelta(hours=16):
+        raise ValueError(f"{field} has an offset beyond ±15:59, which no time zone uses: {value!r}")
+    try:
+        # Stored as UTC; an instant that leaves the calendar once converted is refused here,
+        # not by the database.
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{field} is out of range: {value!r}") from None
 
 
 def parse_optional_instant(value, field):
@@ -78,3 +94,15 @@ def parse_bool(value, field):
     if text in {"false", "0"}:
         return False
     raise ValueError(f"{field} must be true or false, got {value!r}")
+
+
+def parse_text(value, field, max_length):
+    """An optional text field: missing is empty; anything but a string is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be text, got {value!r}")
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValueError(f"{field} is longer than {max_length} characters")
+    return value

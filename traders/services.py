@@ -12,6 +12,7 @@ from traders.parsing import (
     parse_decimal,
     parse_instant,
     parse_optional_instant,
+    parse_text,
     parse_uid,
 )
 
@@ -48,12 +49,10 @@ class RegistrationRow:
 
 
 def registration_parse(data: dict) -> RegistrationRow:
-    nickname = data.get("nickname", "").strip()
-    if len(nickname) > 100:
-        raise ValueError("nickname is longer than 100 characters")
+    uid = parse_uid(data.get("uid"))
     return RegistrationRow(
-        uid=parse_uid(data.get("uid")),
-        nickname=nickname,
+        uid=uid,
+        nickname=parse_text(data.get("nickname"), "nickname", 100),
         market=parse_choice(data.get("market"), "market", LeadTraderRegistration.Market.values),
         status=parse_choice(data.get("status"), "status", LeadTraderRegistration.Status.values),
         applied_at=parse_instant(data.get("applied_at"), "applied_at"),
@@ -88,7 +87,9 @@ def _registrations_write(chunk: list[tuple[SourceRecord, RegistrationRow]], run:
     return []
 
 
-def registrations_import(*, data, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None) -> ImportReport:
+def registrations_import(
+    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+) -> ImportReport:
     """Import lead-trader registrations (RULES.md sections 2 and 9).
 
     The newest import for a UID replaces the older registration whole, nickname included; within
@@ -96,7 +97,7 @@ def registrations_import(*, data, campaign_slug="", source=ImportRun.Source.COMM
     """
     return run_import(
         kind=ImportRun.Kind.REGISTRATIONS,
-        records=csv_records(data, header=REGISTRATION_HEADER),
+        records=records if records is not None else csv_records(data, header=REGISTRATION_HEADER),
         parse=registration_parse,
         write=_registrations_write,
         campaign_slug=campaign_slug,
@@ -152,7 +153,9 @@ def _trader_stats_write(chunk, run):
     return []
 
 
-def trader_stats_import(*, data, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None) -> ImportReport:
+def trader_stats_import(
+    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+) -> ImportReport:
     """Import copy-trading snapshots (RULES.md sections 6 and 9).
 
     A snapshot with an `as_of` equal (as an instant) to a stored one replaces it: the later import
@@ -160,7 +163,7 @@ def trader_stats_import(*, data, campaign_slug="", source=ImportRun.Source.COMMA
     """
     return run_import(
         kind=ImportRun.Kind.TRADER_STATS,
-        records=csv_records(data, header=TRADER_STATS_HEADER),
+        records=records if records is not None else csv_records(data, header=TRADER_STATS_HEADER),
         parse=trader_stats_parse,
         write=_trader_stats_write,
         campaign_slug=campaign_slug,

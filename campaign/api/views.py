@@ -13,7 +13,7 @@ from traders.api.authentication import actor
 from traders.api.errors import error_responses
 from traders.api.schema import SLUG
 from traders.api.permissions import CanIngest
-from traders.api.records import csv_batch_import, records_batch_import
+from traders.api.records import records_batch_import
 from traders.api.serializers import BatchResultSerializer, RecordBatchInput
 from traders.api.views import BATCH_OK
 
@@ -37,7 +37,7 @@ class SignupsUpsertApi(APIView):
         campaign = campaign_get(slug=slug)
         items = self.InputSerializer().run_validation(request.data)
         service = partial(signups_import, campaign=campaign)
-        result = csv_batch_import(items, fmt=SIGNUP_FORMAT, service=service, filename="API batch", created_by=actor(request))
+        result = records_batch_import(items, fmt=SIGNUP_FORMAT, service=service, filename="API batch", created_by=actor(request))
         return Response(self.OutputSerializer(result).data)
 
 

@@ -18,7 +18,7 @@ from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_rebuild, duplicates_refresh
 from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
 from traders.models import ImportRun
-from traders.parsing import parse_bool, parse_count, parse_instant, parse_uid
+from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
 from traders.services import traders_ensure
 
 POST_FIELDS = ("post_id", "author_uid", "created_at", "text", "likes", "comments", "shares", "views", "deleted")
@@ -62,7 +62,7 @@ def post_parse(data: dict) -> PostRow:
         likes=parse_count(data["likes"], "likes"),
         comments=parse_count(data["comments"], "comments"),
         shares=parse_count(data["shares"], "shares"),
-        views=parse_count(data["views"], "views"),
+        views=parse_count(data["views"], "views", maximum=MAX_UID),
         deleted=parse_bool(data["deleted"], "deleted"),
     )
 

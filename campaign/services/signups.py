@@ -6,7 +6,7 @@ from datetime import datetime
 from campaign.models import Campaign, Signup
 from traders.imports import ImportReport, csv_records, run_import
 from traders.models import ImportRun
-from traders.parsing import parse_instant, parse_uid
+from traders.parsing import parse_instant, parse_text, parse_uid
 from traders.services import traders_ensure
 
 SIGNUP_HEADER = ("uid", "submitted_at", "square_handle", "contact")
@@ -21,9 +21,8 @@ class SignupRow:
 
 
 def signup_parse(data: dict) -> SignupRow:
-    handle, contact = data.get("square_handle", "").strip(), data.get("contact", "").strip()
-    if len(handle) > 100 or len(contact) > 200:
-        raise ValueError("square_handle (100) or contact (200 characters) is too long")
+    handle = parse_text(data.get("square_handle"), "square_handle", 100)
+    contact = parse_text(data.get("contact"), "contact", 200)
     return SignupRow(
         uid=parse_uid(data.get("uid")),
         submitted_at=parse_instant(data.get("submitted_at"), "submitted_at"),
@@ -32,7 +31,9 @@ def signup_parse(data: dict) -> SignupRow:
     )
 
 
-def signups_import(*, campaign: Campaign, data, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None) -> ImportReport:
+def signups_import(
+    *, campaign: Campaign, data=None, records=None, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+) -> ImportReport:
     """Import questionnaire sign-ups for `campaign` (RULES.md sections 2 and 9).
 
     Every sign-up is kept, inside the window or not, registered or not: enrolment is decided at
@@ -66,7 +67,7 @@ def signups_import(*, campaign: Campaign, data, source=ImportRun.Source.COMMAND,
 
     return run_import(
         kind=ImportRun.Kind.SIGNUPS,
-        records=csv_records(data, header=SIGNUP_HEADER),
+        records=records if records is not None else csv_records(data, header=SIGNUP_HEADER),
         parse=signup_parse,
         write=write,
         campaign_slug=campaign.slug,

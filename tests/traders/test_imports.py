@@ -134,3 +134,29 @@ def test_large_files_are_written_in_chunks_and_all_land(campaign):
     report = signups_import(campaign=campaign, data=("uid,submitted_at,square_handle,contact\n" + rows).encode())
     assert report.ok and report.run.accepted == 5000
     assert Signup.objects.count() == 5000 and Trader.objects.count() == 5000
+
+
+@pytest.mark.parametrize(
+    "row, reason",
+    [
+        (b"99999999999999999999999,x,futures,approved,2026-02-01T10:00:00Z,", "uid is larger than any UID can be (9223372036854775807): '99999999999999999999999'"),
+        (b"1,x,futures,approved,2026-02-01T10:00:00+16:00,", "applied_at has an offset beyond \u00b115:59, which no time zone uses: '2026-02-01T10:00:00+16:00'"),
+        (b"1,x,futures,approved,0001-01-01T00:00:00+01:00,", "applied_at is out of range: '0001-01-01T00:00:00+01:00'"),
+    ],
+)
+def test_values_the_database_could_not_hold_are_rejected_with_their_reason(row, reason):
+    report = registrations_import(data=REG_HEADER + row + b"\n")
+    assert report.errors == [(2, reason)]
+
+
+def test_instants_are_stored_as_the_same_instant_in_utc(campaign):
+    signups_import(campaign=campaign, data=b"uid,submitted_at,square_handle,contact\n1,2026-02-13T05:00:00-05:00,a,\n")
+    assert Signup.objects.get().submitted_at == datetime(2026, 2, 13, 10, 0, tzinfo=timezone.utc)
+
+
+def test_an_unpaired_surrogate_is_refused_and_kept_readably(campaign):
+    from campaign.services import posts_import_file
+
+    report = posts_import_file(campaign=campaign, data=b'{"post_id": "a", "author_uid": 1, "created_at": "2026-02-14T12:00:00Z", "text": "bad \\ud800 text", "likes": 0, "comments": 0, "shares": 0, "views": 0, "deleted": false}\n')
+    assert report.errors == [(1, "contains an unpaired surrogate (not valid Unicode text)")]
+    assert "\\ud800" in RejectedRecord.objects.get().raw

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from traders.api.authentication import actor
 from traders.api.errors import error_responses
 from traders.api.permissions import CanIngest, PublicRead
-from traders.api.records import csv_batch_import
+from traders.api.records import records_batch_import
 from traders.api.serializers import (
     REGISTRATION_FORMAT,
     TRADER_STATS_FORMAT,
@@ -42,7 +42,7 @@ class RegistrationsUpsertApi(APIView):
     )
     def post(self, request):
         items = self.InputSerializer().run_validation(request.data)
-        result = csv_batch_import(items, fmt=REGISTRATION_FORMAT, service=registrations_import, filename="API batch", created_by=actor(request))
+        result = records_batch_import(items, fmt=REGISTRATION_FORMAT, service=registrations_import, filename="API batch", created_by=actor(request))
         return Response(self.OutputSerializer(result).data)
 
 
@@ -62,7 +62,7 @@ class TraderStatsUpsertApi(APIView):
     )
     def post(self, request):
         items = self.InputSerializer().run_validation(request.data)
-        result = csv_batch_import(items, fmt=TRADER_STATS_FORMAT, service=trader_stats_import, filename="API batch", created_by=actor(request))
+        result = records_batch_import(items, fmt=TRADER_STATS_FORMAT, service=trader_stats_import, filename="API batch", created_by=actor(request))
         return Response(self.OutputSerializer(result).data)
 
 
