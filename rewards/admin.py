@@ -22,6 +22,7 @@ from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_open_campaigns
 from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get
 from rewards.exceptions import RewardError
+from rewards.services.schedule import settlement_schedule_sync
 from rewards.models import PayoutBatch, PayoutReport, Reward, RewardEvent, ReviewItem, SettlementRun
 from rewards.services import payout_report_store, review_items_resolve, rewards_approve, rewards_mark_paid, rewards_void
 from rewards.tasks import settle_campaign_task
@@ -315,6 +316,11 @@ admin.site.unregister(Campaign)
 
 @admin.register(Campaign)
 class RewardsCampaignAdmin(CampaignAdmin):
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The settlement clocks follow the window and grace as saved, once the save commits.
+        transaction.on_commit(lambda: settlement_schedule_sync(campaign=obj))
+
     def get_urls(self):
         view = self.admin_site.admin_view
         custom = [

@@ -16,7 +16,12 @@ from campaign.models import Campaign
 from campaign.fake_feed import FakeFeedServer, load_posts
 from campaign.feed_client import FeedClient
 from campaign.services import campaign_import_file, feed_pull, reference_texts_import
+from rewards.models import StatusLink
+from rewards.selectors import status_link_url
 from rewards.services import payout_report_store, settle_campaign
+from rewards.services.schedule import settlement_schedule_sync
+from rewards.services.status_links import status_links_ensure
+from rewards.services.traffic import traffic_refresh
 from traders.models import ImportRun
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
@@ -50,7 +55,15 @@ class Command(BaseCommand):
             f"ledger {ledger['created']} created, {ledger['updated']} updated"
         )
         report = payout_report_store(campaign=campaign, created_by="demo")
+        traffic_refresh(campaign=campaign, at=run.at)
+        status_links_ensure(campaign=campaign)
+        settlement_schedule_sync(campaign=campaign)
         self._admin_user()
+        self.stdout.write(f"Public campaign page: {settings.SITE_URL}/c/{campaign.slug}/")
+        top = StatusLink.objects.filter(campaign=campaign, trader__uid=10000001).first()
+        if top is not None:
+            self.stdout.write(f"A trader's status page (uid {top.trader.uid}): {status_link_url(top)}")
+        self.stdout.write(f"Ops dashboard: {settings.SITE_URL}/admin/campaign/campaign/{campaign.pk}/dashboard/")
         self.stdout.write(f"Payout report ({report.rows} rows): {report.csv_file.path}")
         self.stdout.write(f"                       and XLSX: {report.xlsx_file.path}")
         self.stdout.write(f"Stored reports in the admin: {settings.SITE_URL}/admin/rewards/payoutreport/")
