@@ -66,3 +66,20 @@ def test_the_sql_check_would_catch_formatting():
     assert pattern.search('cursor.execute(f"SELECT {x}")')
     assert pattern.search("cursor.execute('SELECT %s' % x)")
     assert not pattern.search('cursor.execute("SELECT %s", [x])')
+
+
+def test_admin_login_brute_force_is_locked_out_after_five_failures(client):
+    User.objects.create_superuser("ops", "ops@example.com", "the-right-password-123")
+    statuses = [client.post("/admin/login/", {"username": "ops", "password": "wrong"}).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]  # the form with its error four times, then locked
+    locked = client.post("/admin/login/", {"username": "ops", "password": "the-right-password-123"})
+    assert locked.status_code == 429  # even the right password is refused while locked out
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_successful_login_is_not_locked_out(client):
+    User.objects.create_superuser("ops", "ops@example.com", "the-right-password-123")
+    for _ in range(4):
+        client.post("/admin/login/", {"username": "ops", "password": "wrong"})
+    response = client.post("/admin/login/", {"username": "ops", "password": "the-right-password-123"})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
