@@ -2,59 +2,25 @@
 and the re-delivered task completes it on the next worker. Real worker processes, real Redis,
 real PostgreSQL."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from campaign.services import posts_import_file, signups_import
 from rewards.invariants import ledger_violations
 from rewards.models import Reward, SettlementRun
 from rewards.tasks import settle_campaign_task
+from tests.reliability.workers import VISIBILITY, database_url, start_worker, wait_for
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.services import registrations_import, trader_stats_import
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-ROOT = Path(__file__).resolve().parents[2]
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
-VISIBILITY = 3  # seconds before Redis hands an unacknowledged task to another worker
-
-
-def database_url():
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def start_worker(queue, log):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
-        "SECRET_KEY": settings.SECRET_KEY,
-    }
-    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", queue, "-l", "INFO",
-           "--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h"]  # fmt: skip
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 def test_a_worker_killed_mid_settlement_leaves_the_ledger_intact_and_the_retry_completes_it(transactional_db, campaign, tmp_path):
