@@ -54,6 +54,15 @@ def _write_bands(campaign, owners: dict[tuple[str, int], bytes]):
     )
 
 
+def duplicates_lock(campaign: Campaign) -> None:
+    """Serialise index maintenance of one campaign (call inside a transaction).
+
+    Two writers that each add one half of a near-duplicate pair would otherwise not see the
+    other's uncommitted post and both miss the pair. Settlement takes the same row lock first.
+    """
+    list(Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("pk", flat=True))
+
+
 def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> set[int]:
     """Re-index posts whose text is new or changed and references just added, then recompute the
     duplicate link of every post that may have changed because of them.

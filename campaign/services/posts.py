@@ -9,13 +9,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, Post, ReferenceText
 from campaign.near_duplicates import text_signature
 from campaign.qualification import Lexicon, PostFacts, judge, post_score
 from campaign.selectors import enrolment_map
-from campaign.services.duplicates import duplicates_rebuild, duplicates_refresh
+from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
 from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
 from traders.models import ImportRun
 from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
@@ -79,6 +80,8 @@ def _identity_change(post_id, stored_uid, stored_created, row: PostRow) -> str |
 
 
 def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None):
+    if deferred is None:
+        duplicates_lock(campaign)  # judged now: the index must see every committed neighbour
     now = timezone.now()
     stored = {
         post_id: (uid, created, digest, signature)
@@ -182,14 +185,16 @@ def posts_qualify(*, campaign: Campaign, post_ids=None) -> int:
     Many stale posts (a bulk import, a threshold change) rebuild the index from scratch in
     memory, which is much faster than looking each one up; a few are refreshed incrementally.
     """
-    stale = set(Post.objects.filter(campaign=campaign, index_stale=True).values_list("id", flat=True))
-    if len(stale) >= REBUILD_AT:
-        affected = duplicates_rebuild(campaign=campaign)
-    else:
-        affected = duplicates_refresh(campaign=campaign, post_ids=stale)
-    if post_ids is None:
-        return posts_judge(campaign=campaign)
-    return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
+    with transaction.atomic():
+        duplicates_lock(campaign)
+        stale = set(Post.objects.filter(campaign=campaign, index_stale=True).values_list("id", flat=True))
+        if len(stale) >= REBUILD_AT:
+            affected = duplicates_rebuild(campaign=campaign)
+        else:
+            affected = duplicates_refresh(campaign=campaign, post_ids=stale)
+        if post_ids is None:
+            return posts_judge(campaign=campaign)
+        return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
 
 
 def posts_import_file(*, campaign: Campaign, data, **kwargs) -> ImportReport:
@@ -274,6 +279,7 @@ def reference_texts_import(*, campaign: Campaign, data, source=ImportRun.Source.
         return text
 
     def write(chunk, run):
+        duplicates_lock(campaign)
         refs = {content_hash(text): (record, text) for record, text in chunk}
         known = set(ReferenceText.objects.filter(campaign=campaign, content_hash__in=list(refs)).values_list("content_hash", flat=True))
         created = ReferenceText.objects.bulk_create(

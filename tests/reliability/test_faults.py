@@ -121,3 +121,20 @@ def test_approved_rewards_survive_concurrent_resettlements_untouched(transaction
         (1002, Decimal("3000.00"), Decimal("4000.00")),
     ]
     assert ledger_violations(campaign=campaign) == []
+
+
+def test_two_halves_of_a_near_duplicate_pair_arriving_at_once_are_still_paired(transactional_db, campaign):
+    from campaign.services import posts_ingest
+    from tests.factories import TRADING_TEXT
+    from traders.imports import SourceRecord
+
+    enrolled_trader(uid=1)
+    items = [
+        post_item("first", 1, created_at="2026-02-13T10:00:00+08:00", text=TRADING_TEXT),
+        post_item("copy", 1, created_at="2026-02-14T10:00:00+08:00", text=TRADING_TEXT + " Same plan."),
+    ]
+    for _ in range(3):  # several rounds: a race needs more than one chance to show itself
+        Post.objects.all().delete()
+        errors = in_threads(lambda i: posts_ingest(campaign=campaign, records=[SourceRecord(1, json.dumps(items[i]), items[i])]), 2)
+        assert errors == []
+        assert dict(Post.objects.values_list("post_id", "verdict")) == {"first": "qualified", "copy": "duplicate"}
