@@ -118,6 +118,12 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
             dirty.append((pk, *new))
     _save_links(dirty)
     Post.objects.filter(campaign=campaign, index_stale=True).update(index_stale=False)
+    if connection.vendor == "postgresql":
+        from psycopg import sql
+
+        # Millions of fresh band rows: without fresh statistics the planner scans them all per lookup.
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(DuplicateBand._meta.db_table)))
     return {pk for pk, _, _ in dirty}
 
 

@@ -67,10 +67,10 @@ def render_xlsx(rows: list[PayoutRow], *, title: str = "Payout") -> bytes:
     ws.append(list(HEADER))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for r in rows:
+    for row, r in enumerate(rows, start=2):
         ws.append([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, r.amount, r.status])
-        row = ws.max_row
         # Text cells stay text whatever they start with (openpyxl would read "=..." as a formula).
+        # (A counter, not ws.max_row: max_row rescans the sheet, which made the export quadratic.)
         for col in (2, 3, 4, 5, 7):
             ws.cell(row=row, column=col).data_type = "s"
         ws.cell(row=row, column=6).number_format = "0.00"

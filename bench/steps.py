@@ -1,0 +1,665 @@
+"""The measured steps. Each figure is taken beside its raw-PostgreSQL (or trivial-view) baseline in
+the same run, so the ratios hold on a noisy machine even when the absolute numbers do not.
+
+Every step runs inside `Meter`: wall time, and peak RSS of this process during the step (the
+kernel's high-water mark, reset before the step through /proc/self/clear_refs; gunicorn's
+processes are read separately). PostgreSQL's own memory is not counted.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+import traceback
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.test.utils import override_settings
+
+from bench import data as bench_data
+from bench import load as bench_load
+
+ROOT = Path(__file__).resolve().parent.parent
+CAMPAIGN_SLUG = "star-lead-traders-2"
+RAW_TABLE = "bench_raw_post"
+
+# Issue 7, at 10,000 traders and 1,000,000 posts.
+TARGETS = {
+    "ingest_vs_copy": 0.3,
+    "qualify_scratch_s_at_1m": 300.0,
+    "qualify_incremental_s": 5.0,
+    "settlement_s": 10.0,
+    "status_vs_ping": 0.5,
+    "status_p99_ms": 50.0,
+    "peak_rss_mb": 2048.0,
+}
+
+
+# --- memory and time -------------------------------------------------------------------------
+
+
+def _status_kb(field: str, pid="self") -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mb() -> float:
+    kb = _status_kb("VmHWM")
+    if kb is None:  # not Linux: the lifetime peak is the best there is
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / 1024, 1)
+
+
+class Meter:
+    """Collects per-step figures into `results["steps"]`; a failing step is recorded, not fatal."""
+
+    def __init__(self, results: dict, log, profile_dir: Path | None = None):
+        self.results, self.log, self.profile_dir = results, log, profile_dir
+        self.checkpoint = None
+        self.exact_peaks = _reset_peak()
+        results["meta"]["peak_rss_method"] = "VmHWM reset per step (/proc/self/clear_refs)" if self.exact_peaks else "ru_maxrss (lifetime peak)"
+
+    @contextmanager
+    def step(self, name: str):
+        rec = {}
+        self.results["steps"][name] = rec
+        self.log(f"--- {name}")
+        _reset_peak()
+        profiler = None
+        if self.profile_dir is not None:
+            try:
+                from pyinstrument import Profiler
+
+                profiler = Profiler(interval=0.005)
+                profiler.start()
+            except ImportError:
+                profiler = None
+        t0 = time.perf_counter()
+        try:
+            yield rec
+        except Exception as exc:  # noqa: BLE001 - a benchmark records the failure and goes on
+            rec["error"] = f"{type(exc).__name__}: {exc}"
+            self.log(traceback.format_exc())
+        finally:
+            rec.setdefault("seconds", round(time.perf_counter() - t0, 3))
+            rec["peak_rss_mb"] = _peak_mb()
+            if profiler is not None:
+                profiler.stop()
+                self.profile_dir.mkdir(parents=True, exist_ok=True)
+                out = self.profile_dir / f"profile-{name}.txt"
+                out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+                rec["profile"] = str(out)
+            if self.checkpoint is not None:
+                self.checkpoint()
+            self.log(f"    {name}: {rec.get('seconds')} s, peak RSS {rec['peak_rss_mb']} MiB" + (f"  ERROR {rec['error']}" if "error" in rec else ""))
+
+
+def _rate(rec: dict, count: int, key: str):
+    rec[key] = round(count / rec["seconds"], 1) if rec.get("seconds") else None
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def _records(path: Path):
+    """Source records of a JSON Lines file, streamed (posts_import_file would read it whole)."""
+    from traders.imports import SourceRecord
+
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, start=1):
+            raw = raw.rstrip("\n")
+            if raw.strip():
+                yield SourceRecord(number, raw, json.loads(raw))
+
+
+def step_setup(ds, campaign, rec):
+    from campaign.services import signups_import
+    from traders.services import registrations_import, trader_stats_import
+
+    reports = [
+        registrations_import(data=ds.registrations.read_bytes(), campaign_slug=campaign.slug, filename="bench"),
+        signups_import(campaign=campaign, data=ds.signups.read_bytes(), filename="bench"),
+        trader_stats_import(data=ds.trader_stats.read_bytes(), campaign_slug=campaign.slug, filename="bench"),
+    ]
+    rec["imported"] = {r.run.kind: r.run.accepted for r in reports}
+    rec["rejected"] = sum(r.run.rejected for r in reports)
+
+
+def step_copy_raw(ds, rec):
+    """Baseline of a.: binary COPY of the same rows (read and parsed from the same file)."""
+    with connection.cursor() as c:
+        c.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        c.execute(
+            f"CREATE TABLE {RAW_TABLE} (post_id text, author_uid bigint, created_at timestamptz, text text, "
+            "likes integer, comments integer, shares integer, views bigint, deleted boolean)"
+        )
+    t0 = time.perf_counter()
+    rows = 0
+    parse = datetime.fromisoformat
+    with transaction.atomic(), connection.cursor() as c:
+        with c.cursor.copy(f"COPY {RAW_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["text", "int8", "timestamptz", "text", "int4", "int4", "int4", "int8", "bool"])
+            with open(ds.posts, encoding="utf-8") as f:
+                for line in f:
+                    o = json.loads(line)
+                    copy.write_row((o["post_id"], o["author_uid"], parse(o["created_at"]), o["text"], o["likes"], o["comments"], o["shares"], o["views"], o["deleted"]))
+                    rows += 1
+    rec["seconds"] = round(time.perf_counter() - t0, 3)
+    rec["rows"] = rows
+    _rate(rec, rows, "rows_per_s")
+    with connection.cursor() as c:
+        c.execute(f"DROP TABLE {RAW_TABLE}")
+
+
+def step_copy_upsert(ds, campaign, rec):
+    """Not a target: the bulk path the issue suggests (COPY into a staging table, then one
+    INSERT ... ON CONFLICT per chunk) into a table shaped like campaign_post with its indexes and
+    unique key, so the report can show what the database side of `posts_ingest` could cost.
+    Signatures, band keys and judging are not in it."""
+    chunk = 100_000
+    given = ["campaign_id", "post_id", "author_id", "created_at", "text", "likes", "comments", "shares", "views", "deleted",
+             "content_hash", "first_seen_at", "last_seen_at", "signature"]  # fmt: skip
+    zero = {"boolean": "false", "integer": "0", "bigint": "0", "text": "''", "character varying": "''", "bytea": "'\\x'::bytea", "timestamp with time zone": "now()"}
+    with connection.cursor() as c:
+        c.execute("DROP TABLE IF EXISTS bench_proto_post")
+        c.execute("CREATE TABLE bench_proto_post (LIKE campaign_post INCLUDING ALL)")
+        # Every other NOT NULL column without a default gets a zero value (the schema evolves).
+        c.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'campaign_post' "
+            "AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO' ORDER BY ordinal_position"
+        )
+        extra = [(name, zero.get(kind, "DEFAULT")) for name, kind in c.fetchall() if name not in given]
+    extra_cols = "".join(f", {name}" for name, _ in extra)
+    extra_vals = "".join(f", {value}" for _, value in extra)
+    t0 = time.perf_counter()
+    rows = 0
+    parse = datetime.fromisoformat
+
+    def flush(batch):
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute(
+                "CREATE TEMP TABLE bench_stage (post_id text, author_uid bigint, created_at timestamptz, text text, "
+                "likes integer, comments integer, shares integer, views bigint, deleted boolean) ON COMMIT DROP"
+            )
+            with c.cursor.copy("COPY bench_stage FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["text", "int8", "timestamptz", "text", "int4", "int4", "int4", "int8", "bool"])
+                for row in batch:
+                    copy.write_row(row)
+            c.execute(
+                f"""
+                INSERT INTO bench_proto_post (campaign_id, post_id, author_id, created_at, text, likes, comments, shares,
+                    views, deleted, content_hash, first_seen_at, last_seen_at, signature{extra_cols})
+                SELECT DISTINCT ON (s.post_id) %s, s.post_id, t.id, s.created_at, s.text, s.likes, s.comments, s.shares,
+                    s.views, s.deleted, encode(sha256(convert_to(s.text, 'UTF8')), 'hex'), now(), now(), '\\x'::bytea{extra_vals}
+                FROM bench_stage s JOIN traders_trader t ON t.uid = s.author_uid
+                ON CONFLICT (campaign_id, post_id) DO UPDATE SET text = EXCLUDED.text, likes = EXCLUDED.likes,
+                    comments = EXCLUDED.comments, shares = EXCLUDED.shares, views = EXCLUDED.views,
+                    deleted = EXCLUDED.deleted, content_hash = EXCLUDED.content_hash, last_seen_at = EXCLUDED.last_seen_at
+                """,
+                [campaign.pk],
+            )
+
+    batch = []
+    with open(ds.posts, encoding="utf-8") as f:
+        for line in f:
+            o = json.loads(line)
+            batch.append((o["post_id"], o["author_uid"], parse(o["created_at"]), o["text"], o["likes"], o["comments"], o["shares"], o["views"], o["deleted"]))
+            rows += 1
+            if len(batch) >= chunk:
+                flush(batch)
+                batch = []
+    if batch:
+        flush(batch)
+    rec["seconds"] = round(time.perf_counter() - t0, 3)
+    rec["rows"] = rows
+    _rate(rec, rows, "rows_per_s")
+    with connection.cursor() as c:
+        c.execute("DROP TABLE bench_proto_post")
+
+
+def step_ingest(ds, campaign, rec, path=None):
+    """a. (and the incremental half of b.): `posts_ingest` over streamed records. When the service
+    has a bulk mode (the path `posts_import_file` takes for a file: write every chunk, then qualify
+    once), it is used, as for a file import; the time of that final qualification is reported
+    separately (`qualify_seconds`) by wrapping the module's `posts_qualify` for the step."""
+    import inspect
+
+    from campaign.models import DuplicateBand, Post
+    from campaign.services import posts as posts_module
+
+    kwargs = {"bulk": True} if "bulk" in inspect.signature(posts_module.posts_ingest).parameters else {}
+    rec["mode"] = "bulk (file import path)" if kwargs else "per chunk"
+    qualify_time = []
+    original = getattr(posts_module, "posts_qualify", None)
+    if original is not None:
+
+        def timed(*args, **kw):
+            t = time.perf_counter()
+            try:
+                return original(*args, **kw)
+            finally:
+                qualify_time.append(time.perf_counter() - t)
+
+        posts_module.posts_qualify = timed
+    try:
+        t0 = time.perf_counter()
+        report = posts_module.posts_ingest(campaign=campaign, records=_records(path or ds.posts), filename="bench", **kwargs)
+        rec["seconds"] = round(time.perf_counter() - t0, 3)
+    finally:
+        if original is not None:
+            posts_module.posts_qualify = original
+    if qualify_time:
+        rec["qualify_seconds"] = round(sum(qualify_time), 3)
+        rec["write_seconds"] = round(rec["seconds"] - sum(qualify_time), 3)
+    rec["rows"] = report.run.total
+    rec["accepted"] = report.run.accepted
+    rec["rejected"] = report.run.rejected
+    _rate(rec, report.run.total, "rows_per_s")
+    rec["posts_stored"] = Post.objects.filter(campaign=campaign).count()
+    rec["band_rows"] = DuplicateBand.objects.filter(campaign=campaign).count()
+    rec["verdicts"] = _verdicts(campaign)
+
+
+def _verdicts(campaign) -> dict:
+    from django.db.models import Count
+
+    from campaign.models import Post
+
+    return dict(Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("id")).order_by("verdict"))
+
+
+def step_qualify_scratch(campaign, rec):
+    """b. from scratch: forget every verdict and duplicate link, then the project's own full path:
+    `duplicates_rebuild` (relink every post from the stored band index) and `posts_judge` (all).
+    Signatures and band rows are written at ingest, so they are in figure a., not here."""
+    from campaign.models import Post
+    from campaign.services import posts_judge
+    from campaign.services.duplicates import duplicates_rebuild
+
+    Post.objects.filter(campaign=campaign).update(verdict=Post.Verdict.PENDING, score=0, judged_at=None, duplicate_of=None, duplicate_of_reference=None)
+    posts = Post.objects.filter(campaign=campaign).count()
+    t0 = time.perf_counter()
+    relinked = duplicates_rebuild(campaign=campaign)
+    t1 = time.perf_counter()
+    changed = posts_judge(campaign=campaign)
+    t2 = time.perf_counter()
+    rec.update(seconds=round(t2 - t0, 3), relink_seconds=round(t1 - t0, 3), judge_seconds=round(t2 - t1, 3), posts=posts, relinked=len(relinked), judged=changed)
+    _rate(rec, posts, "posts_per_s")
+    rec["verdicts"] = _verdicts(campaign)
+
+
+def step_settlement(campaign, rec):
+    from rewards.services.settlement import settle_campaign
+
+    at = campaign.ends_at + campaign.grace + timedelta(hours=1)
+    t0 = time.perf_counter()
+    run = settle_campaign(campaign=campaign, at=at, triggered_by="bench")
+    rec["seconds"] = round(time.perf_counter() - t0, 3)
+    s = run.summary
+    rec["qualified_posts"] = s.get("qualified_posts")
+    rec["ledger"] = s.get("ledger")
+    rec["first_post_traders"] = s.get("first_post", {}).get("traders")
+    rec["leaderboard_ranked"] = s.get("leaderboard", {}).get("ranked")
+    rec["content_pool_creators"] = {code: p.get("creators") for code, p in s.get("content_pool", {}).items()}
+
+
+def step_settlement_sql(campaign, rec):
+    """Baseline of c.: the bare SQL aggregate of the scores (qualifying posts per author)."""
+    sql = (
+        "SELECT author_id, count(*), sum(score) FROM campaign_post "
+        "WHERE campaign_id = %s AND verdict = 'qualified' GROUP BY author_id"
+    )
+    with connection.cursor() as c:
+        c.execute(sql, [campaign.pk])  # warm-up, as the settlement had its own reads warm
+        c.fetchall()
+        t0 = time.perf_counter()
+        c.execute(sql, [campaign.pk])
+        rows = c.fetchall()
+    rec["seconds"] = round(time.perf_counter() - t0, 4)
+    rec["authors"] = len(rows)
+    rec["sql"] = sql
+
+
+def step_payout(campaign, rec):
+    from rewards.services.reports import payout_report_store, payout_rows, render_csv
+
+    t0 = time.perf_counter()
+    rows = payout_rows(campaign=campaign)
+    csv_text = render_csv(rows)
+    t1 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
+        report = payout_report_store(campaign=campaign, created_by="bench", email=False)
+    t2 = time.perf_counter()
+    rec.update(rows=len(rows), csv_seconds=round(t1 - t0, 4), csv_bytes=len(csv_text.encode()), seconds=round(t2 - t1, 3), stored_rows=report.rows)
+    _rate(rec, len(rows), "rows_per_s")
+    rec["csv_rows_per_s"] = round(len(rows) / (t1 - t0), 1) if t1 > t0 else None
+
+
+def _page_paths(campaign) -> dict:
+    """The status page and public leaderboard paths, when the project has them; else a flagged
+    stand-in that exists (/admin/login/, a template-rendered page)."""
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    from rewards.models import Reward
+
+    fallback = "/admin/login/"
+    found = {}
+    public = None
+    for name in ("rewards:public", "rewards:leaderboard", "rewards:public-leaderboard", "rewards:public_leaderboard", "rewards:campaign"):
+        try:
+            public = reverse(name, kwargs={"slug": campaign.slug})
+            break
+        except NoReverseMatch:
+            continue
+    if public is None:
+        try:
+            resolve(f"/c/{campaign.slug}/", urlconf="config.urls")
+            public = f"/c/{campaign.slug}/"
+        except Resolver404:
+            pass
+    found["public"] = {"path": public, "stand_in": False} if public else {"path": fallback, "stand_in": True, "reason": "no /c/<slug>/ route yet"}
+
+    # The status page of two traders: the median one by post count (the target) and the
+    # top-ranked one (a prolific trader: the heaviest page).
+    from django.db.models import Count
+
+    from campaign.models import Post
+
+    counts = list(Post.objects.filter(campaign=campaign).values_list("author").annotate(n=Count("id")).order_by("n", "author"))
+    median_id = counts[len(counts) // 2][0] if counts else None
+    reward = Reward.objects.filter(campaign=campaign, kind="leaderboard").order_by("-amount", "trader__uid").first()
+    traders = {"status": median_id, "status_top": reward.trader_id if reward else None}
+    for name, trader_id in traders.items():
+        status = None
+        try:
+            from rewards.selectors import status_link_token
+            from rewards.services.status_links import status_link_get_or_create
+            from traders.models import Trader
+
+            if trader_id is not None:
+                link = status_link_get_or_create(campaign=campaign, trader=Trader.objects.get(pk=trader_id))
+                status = reverse("rewards:status", args=[status_link_token(link)])
+        except (ImportError, NoReverseMatch) as exc:
+            found[name] = {"path": fallback, "stand_in": True, "reason": f"no status page yet ({exc})"}
+            continue
+        if status:
+            found[name] = {"path": status, "stand_in": False, "trader_posts": dict(counts).get(trader_id)}
+        else:
+            found[name] = {"path": fallback, "stand_in": True, "reason": "no trader to show"}
+    return found
+
+
+def step_load(campaign, rec, *, database_url, connections, seconds, client, workers, threads):
+    paths = _page_paths(campaign)
+    client = bench_load.pick_client(client)
+    rec.update(client=client, connections=connections, seconds_per_url=seconds, gunicorn={"workers": workers, "threads": threads, "worker_class": "gthread"})
+    with bench_load.Server(database_url=database_url, workers=workers, threads=threads) as server:
+        for name, path in (("ping", "/bench/ping/"), *((n, paths[n]["path"]) for n in ("status", "status_top", "public"))):
+            status, body = bench_load.get(server.port, path)
+            entry = {"path": path, "http_status": status, "bytes": len(body)}
+            if name != "ping":
+                entry.update({k: v for k, v in paths[name].items() if k != "path"})
+            entry.update(bench_load.measure(server.port, path, connections=connections, seconds=seconds, client=client))
+            rec[name] = entry
+        rec["gunicorn_peak_rss"] = server.peak_rss_mb()
+    for name in ("status", "status_top", "public"):
+        rec[f"{name}_vs_ping"] = round(rec[name]["rps"] / rec["ping"]["rps"], 3) if rec["ping"]["rps"] else None
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return out + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run(
+    *,
+    traders: int,
+    posts: int,
+    new_posts: int = 1000,
+    seed: int = 1,
+    data_dir: Path,
+    output: Path | None,
+    load: bool = True,
+    load_seconds: float = 10,
+    connections: int = 32,
+    client: str = "auto",
+    workers: int = 3,
+    threads: int = 4,
+    server_database_url: str | None = None,
+    proto: bool = True,
+    profile_dir: Path | None = None,
+    command: str = "",
+    log=print,
+) -> dict:
+    """Run every step on the current default database and return (and write) the results."""
+    from campaign.models import Campaign
+
+    started = time.perf_counter()
+    with connection.cursor() as c:
+        c.execute("SHOW server_version")
+        pg_version = c.fetchone()[0]
+    results = {
+        "meta": {
+            "date": date.today().isoformat(),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": command,
+            "traders": traders,
+            "posts": posts,
+            "new_posts": new_posts,
+            "seed": seed,
+            "python": platform.python_version(),
+            "postgresql": pg_version,
+            "cpus": os.cpu_count(),
+            "git": _git_commit(),
+            "database": connection.settings_dict.get("NAME"),
+        },
+        "steps": {},
+        "targets": {},
+    }
+    meter = Meter(results, log, profile_dir)
+
+    def write():
+        results["ratios"] = ratios(results)
+        results["targets"] = targets(results)
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+
+    # Written after every step too, so a run stopped half-way still leaves its figures.
+    meter.checkpoint = write
+    campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)
+
+    with meter.step("generate") as rec:
+        ds = bench_data.build(data_dir, traders=traders, posts=posts, new=new_posts, seed=seed, log=log)
+        rec["directory"] = str(ds.directory)
+        rec["posts_mib"] = round(os.path.getsize(ds.posts) / 2**20, 1)
+    with meter.step("setup_traders") as rec:
+        step_setup(ds, campaign, rec)
+    with meter.step("copy_raw") as rec:
+        step_copy_raw(ds, rec)
+    if proto:
+        with meter.step("copy_upsert_proto") as rec:
+            step_copy_upsert(ds, campaign, rec)
+    with meter.step("ingest") as rec:
+        step_ingest(ds, campaign, rec)
+    with meter.step("qualify_scratch") as rec:
+        step_qualify_scratch(campaign, rec)
+    with meter.step("qualify_incremental") as rec:
+        step_ingest(ds, campaign, rec, path=ds.new_posts)
+        _rate(rec, rec.get("rows", 0), "posts_per_s")
+    with meter.step("settlement") as rec:
+        step_settlement(campaign, rec)
+    with meter.step("settlement_sql") as rec:
+        step_settlement_sql(campaign, rec)
+    with meter.step("payout_report") as rec:
+        step_payout(campaign, rec)
+    if load:
+        url = server_database_url or _database_url()
+        connection.close()  # gunicorn's workers open their own
+        with meter.step("load") as rec:
+            step_load(campaign, rec, database_url=url, connections=connections, seconds=load_seconds, client=client, workers=workers, threads=threads)
+    results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
+    results["meta"]["complete"] = True
+    write()
+    if output is not None:
+        log(f"results written to {output}")
+    return results
+
+
+def rerun_load(*, output: Path, server_database_url: str | None = None, log=print, **load_options) -> dict:
+    """Re-measure step e. alone on the database a previous run left (`--reuse-db --only-load`),
+    merging it into that run's JSON (e.g. after the load step failed)."""
+    from campaign.models import Campaign
+
+    results = json.loads(output.read_text())
+    meter = Meter(results, log)
+    campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)
+    url = server_database_url or _database_url()
+    connection.close()
+    with meter.step("load") as rec:
+        step_load(campaign, rec, database_url=url, **load_options)
+        rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["ratios"] = ratios(results)
+    results["targets"] = targets(results)
+    output.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    return results
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    auth = s.get("USER") or ""
+    if s.get("PASSWORD"):
+        auth += ":" + s["PASSWORD"]
+    return f"postgres://{auth + '@' if auth else ''}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+def _get(results, step, key):
+    return results["steps"].get(step, {}).get(key)
+
+
+def ratios(results) -> dict:
+    def div(a, b):
+        return round(a / b, 4) if a is not None and b else None
+
+    load = results["steps"].get("load", {})
+    return {
+        "ingest_vs_copy": div(_get(results, "ingest", "rows_per_s"), _get(results, "copy_raw", "rows_per_s")),
+        "proto_upsert_vs_copy": div(_get(results, "copy_upsert_proto", "rows_per_s"), _get(results, "copy_raw", "rows_per_s")),
+        "settlement_vs_sql": div(_get(results, "settlement", "seconds"), _get(results, "settlement_sql", "seconds")),
+        "status_vs_ping": load.get("status_vs_ping"),
+        "status_top_vs_ping": load.get("status_top_vs_ping"),
+        "public_vs_ping": load.get("public_vs_ping"),
+    }
+
+
+def targets(results) -> dict:
+    """Each target of the issue with the measured value; `met` is None when not measurable."""
+    r = results["ratios"]
+    posts = results["meta"]["posts"]
+    scratch = _get(results, "qualify_scratch", "posts_per_s")
+    # The qualification target is for 1,000,000 posts; at another scale the rate is projected
+    # linearly (optimistic for super-linear code) and flagged as such.
+    projected = round(1_000_000 / scratch, 1) if scratch else None
+    load = results["steps"].get("load", {})
+    status = load.get("status", {})
+    peaks = {name: s.get("peak_rss_mb") for name, s in results["steps"].items()}
+    gunicorn_peak = load.get("gunicorn_peak_rss", {}).get("max_process_mb")
+
+    def t(value, limit, *, at_least=False, note=""):
+        met = None if value is None else (value >= limit if at_least else value < limit)
+        out = {"value": value, "target": (">= " if at_least else "< ") + str(limit), "met": met}
+        if note:
+            out["note"] = note
+        return out
+
+    return {
+        "ingest >= 0.3 x raw COPY": t(r.get("ingest_vs_copy"), TARGETS["ingest_vs_copy"], at_least=True),
+        "qualification of 1,000,000 posts < 300 s": t(
+            _get(results, "qualify_scratch", "seconds") if posts == 1_000_000 else projected,
+            TARGETS["qualify_scratch_s_at_1m"],
+            note="" if posts == 1_000_000 else f"projected linearly from {posts:,} posts",
+        ),
+        "1,000 new posts judged < 5 s": t(_get(results, "qualify_incremental", "seconds"), TARGETS["qualify_incremental_s"]),
+        "settlement < 10 s": t(_get(results, "settlement", "seconds"), TARGETS["settlement_s"], note="" if posts == 1_000_000 else f"at {posts:,} posts"),
+        "status page >= 0.5 x trivial view rps": t(r.get("status_vs_ping"), TARGETS["status_vs_ping"], at_least=True, note="STAND-IN page" if status.get("stand_in") else ""),
+        "status page p99 < 50 ms at 32 connections": t(status.get("p99_ms"), TARGETS["status_p99_ms"], note="STAND-IN page" if status.get("stand_in") else ""),
+        "peak RSS < 2 GiB at every step": t(max([p for p in [*peaks.values(), gunicorn_peak] if p is not None], default=None), TARGETS["peak_rss_mb"]),
+    }
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def table(results) -> str:
+    s = results["steps"]
+    r = results["ratios"]
+
+    def g(step, key, fmt="{:,.1f}"):
+        v = s.get(step, {}).get(key)
+        return "-" if v is None else fmt.format(v)
+
+    lines = []
+    m = results["meta"]
+    lines.append(f"bench: {m['traders']:,} traders, {m['posts']:,} posts (+{m['new_posts']:,} new), PostgreSQL {m['postgresql']}, {m['cpus']} CPUs, git {m['git']}")
+    lines.append(f"{'step':<22}{'seconds':>10}{'rate':>16}  {'baseline':<34}{'ratio':>8}{'peak RSS MiB':>14}")
+
+    def row(name, step, rate, baseline, ratio):
+        err = "  ERROR " + s[step]["error"] if "error" in s.get(step, {}) else ""
+        lines.append(f"{name:<22}{g(step, 'seconds', '{:,.2f}'):>10}{rate:>16}  {baseline:<34}{ratio:>8}{g(step, 'peak_rss_mb'):>14}{err}")
+
+    fmt_ratio = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    row("a. raw binary COPY", "copy_raw", g("copy_raw", "rows_per_s", "{:,.0f} rows/s"), "(baseline)", "")
+    if "copy_upsert_proto" in s:
+        row("   COPY+upsert proto", "copy_upsert_proto", g("copy_upsert_proto", "rows_per_s", "{:,.0f} rows/s"), "vs raw COPY", fmt_ratio(r.get("proto_upsert_vs_copy")))
+    ing = s.get("ingest", {})
+    row("a. posts_ingest", "ingest", g("ingest", "rows_per_s", "{:,.0f} rows/s"),
+        f"vs raw COPY (write {ing.get('write_seconds', '-')} s + qualify {ing.get('qualify_seconds', '-')} s)", fmt_ratio(r.get("ingest_vs_copy")))  # fmt: skip
+    q = s.get("qualify_scratch", {})
+    row("b. qualify (scratch)", "qualify_scratch", g("qualify_scratch", "posts_per_s", "{:,.0f} posts/s"),
+        f"relink {q.get('relink_seconds', '-')} s + judge {q.get('judge_seconds', '-')} s", "")  # fmt: skip
+    row("b. 1,000 new posts", "qualify_incremental", g("qualify_incremental", "posts_per_s", "{:,.0f} posts/s"), "ingest+index+judge", "")
+    row("c. settlement", "settlement", "", f"SQL GROUP BY {g('settlement_sql', 'seconds', '{:.4f}')} s", fmt_ratio(r.get("settlement_vs_sql")) + "x")
+    row("d. payout report", "payout_report", g("payout_report", "rows_per_s", "{:,.0f} rows/s"), f"CSV only {g('payout_report', 'csv_rows_per_s', '{:,.0f}')} rows/s", "")
+    load = s.get("load", {})
+    if load:
+        row("e. load", "load", "", f"{load.get('client')} {load.get('connections')} conns {load.get('seconds_per_url')} s", "")
+        for name in ("ping", "status", "status_top", "public"):
+            e = load.get(name)
+            if not e:
+                continue
+            flag = " STAND-IN" if e.get("stand_in") else ""
+            ratio = "" if name == "ping" else fmt_ratio(load.get(f"{name}_vs_ping"))
+            lines.append(f"   {name + flag:<19}{'':>10}{e['rps']:>12,.0f} r/s  p50 {e['p50_ms']} ms p99 {e['p99_ms']} ms {e['path'][:18]:<6}{ratio:>8}")
+        gp = load.get("gunicorn_peak_rss", {})
+        lines.append(f"   gunicorn peak RSS: {gp.get('max_process_mb')} MiB per process, {gp.get('sum_mb')} MiB over {gp.get('processes')} processes")
+    lines.append("targets (issue 7, at 10,000 traders / 1,000,000 posts):")
+    for name, t in results["targets"].items():
+        mark = {True: "MET", False: "MISSED", None: "n/a"}[t["met"]]
+        lines.append(f"  {mark:<7}{name:<46} value {t['value']}  target {t['target']}" + (f"  ({t['note']})" if t.get("note") else ""))
+    return "\n".join(lines)
