@@ -76,9 +76,19 @@ class RewardAdmin(admin.ModelAdmin):
     list_select_related = ["trader", "campaign", "payout_batch"]
     raw_id_fields = ["trader", "settlement_run", "payout_batch"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Reward._meta.fields]
+    readonly_fields = [*(f.name for f in Reward._meta.fields), "breakdown"]
     inlines = [RewardEventInline]
     actions = ["approve", "mark_paid", "void"]
+
+    @admin.display(description=_("breakdown"))
+    def breakdown(self, obj):
+        from django.template.loader import render_to_string
+
+        from rewards.selectors import reward_breakdown_get
+
+        if obj is None or obj.pk is None:
+            return "—"
+        return render_to_string("rewards/_breakdown.html", {"b": reward_breakdown_get(reward=obj), "open": True})
 
     def has_add_permission(self, request):
         return False
@@ -689,3 +699,84 @@ class WeeklyStarAdmin(ToolsMixin, admin.ModelAdmin):
 
     def recompute(self, request):
         _traffic_recompute(self, request)
+
+
+# --- Anti-farming review flags --------------------------------------------------------------------
+from rewards.models import FarmingThresholds, ReviewFlag  # noqa: E402
+from rewards.services.farming import DISMISS, EXCLUDE_POST, EXCLUDE_TRADER, review_flags_decide, review_flags_refresh  # noqa: E402
+
+
+@admin.register(FarmingThresholds)
+class FarmingThresholdsAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "burst_posts", "burst_minutes", "duplicate_posts", "engagement_multiple", "engagement_min_posts"]
+    list_filter = ["campaign"]
+    search_fields = ["campaign__slug", "campaign__name"]
+    list_select_related = ["campaign"]
+
+
+@admin.register(ReviewFlag)
+class ReviewFlagAdmin(ToolsMixin, admin.ModelAdmin):
+    """Signals only report: dismissing changes nothing; excluding (with a note) leaves the post or
+    the trader out of the next settlement and shows in the trader's breakdown."""
+
+    list_display = ["kind", "trader", "post_link", "status", "excludes", "evidence_text", "note", "decided_by", "decided_at", "campaign"]
+    list_filter = ["campaign", "kind", "status", "excludes"]
+    search_fields = ["=trader__uid", "trader__nickname", "=post__post_id", "note"]
+    list_select_related = ["campaign", "trader", "post"]
+    raw_id_fields = ["trader", "post"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ReviewFlag._meta.fields if f.name != "id"]
+    actions = ["dismiss", "exclude_post", "exclude_trader"]
+    tools = [("refresh", _("Recompute the anti-farming flags now"), "refresh")]
+    tools_help = _("Flags only report. Only an exclusion, with a note, changes a settlement: the next one leaves the post or the trader out.")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("post"), ordering="post__post_id")
+    def post_link(self, obj):
+        if obj.post_id is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:campaign_post_change", args=[obj.post_id]), obj.post.post_id)
+
+    @admin.display(description=_("evidence"))
+    def evidence_text(self, obj):
+        ev = obj.evidence
+        if obj.kind == ReviewFlag.Kind.BURST:
+            return _("%(n)d posts in less than %(m)d minutes: %(posts)s") % {"n": ev.get("count", 0), "m": ev.get("minutes", 0), "posts": ", ".join(ev.get("posts", []))}
+        if obj.kind == ReviewFlag.Kind.NEAR_IDENTICAL:
+            return _("%(n)d copies of own posts: %(pairs)s") % {"n": ev.get("count", 0), "pairs": ", ".join(f"{a} ≈ {b}" for a, b in ev.get("pairs", []))}
+        return _("score %(score)s, more than %(k)s × the median %(median)s of %(posts)s posts") % {
+            "score": ev.get("score"), "k": ev.get("multiple"), "median": ev.get("median"), "posts": ev.get("posts")}
+
+    def _decide(self, request, queryset, action, title):
+        form = NoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                flags = review_flags_decide(flag_ids=list(queryset.values_list("pk", flat=True)), action=action, note=form.cleaned_data["note"], user=request.user)
+            except RewardError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
+            self.message_user(request, _("%(verb)s: %(n)d flag(s). An exclusion applies from the next settlement.") % {"verb": title, "n": len(flags)}, messages.SUCCESS)
+            return None
+        return _intermediate(self, request, queryset, form, title)
+
+    @admin.action(description=_("Dismiss selected flags (no effect on money)"), permissions=["change"])
+    def dismiss(self, request, queryset):
+        return self._decide(request, queryset, DISMISS, _("Dismissed"))
+
+    @admin.action(description=_("Exclude the flagged posts from settlement"), permissions=["approve"])
+    def exclude_post(self, request, queryset):
+        return self._decide(request, queryset, EXCLUDE_POST, _("Post excluded"))
+
+    @admin.action(description=_("Exclude the flagged traders from settlement"), permissions=["approve"])
+    def exclude_trader(self, request, queryset):
+        return self._decide(request, queryset, EXCLUDE_TRADER, _("Trader excluded"))
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("rewards.approve_reward")
+
+    def refresh(self, request):
+        for campaign in Campaign.objects.all():
+            result = review_flags_refresh(campaign=campaign)
+            self.message_user(request, _("%(campaign)s: %(created)d new flag(s), %(updated)d updated, %(deleted)d gone.") % {"campaign": campaign.slug, **result}, messages.SUCCESS)

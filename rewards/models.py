@@ -252,3 +252,76 @@ class WeeklyStar(models.Model):
 
     def __str__(self):
         return f"{self.week} {self.trader.uid}"
+
+
+class FarmingThresholds(models.Model):
+    """The anti-farming thresholds of a campaign (issue 9, item 3); defaults when the row is missing.
+
+    Kept beside the campaign rather than in it because the campaign's configuration belongs to a
+    lower layer; a thresholds change only changes which review flags are raised, never money.
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="farming_thresholds")
+    burst_posts = models.PositiveIntegerField(_("burst: more than this many posts"), default=5)
+    burst_minutes = models.PositiveIntegerField(_("burst: within this many minutes"), default=30)
+    duplicate_posts = models.PositiveIntegerField(_("near-identical: at least this many own copies"), default=2)
+    engagement_multiple = models.PositiveIntegerField(_("engagement: score above this multiple of the trader's median"), default=10)
+    engagement_min_posts = models.PositiveIntegerField(_("engagement: the trader has at least this many posts"), default=3)
+
+    class Meta:
+        verbose_name = _("anti-farming thresholds")
+        verbose_name_plural = _("anti-farming thresholds")
+
+    def __str__(self):
+        return f"{self.campaign.slug} thresholds"
+
+
+class ReviewFlag(models.Model):
+    """An anti-farming signal reported to ops with its evidence. A flag never changes money by itself:
+    only an explicit exclusion (with a note) leaves a post or a trader out of the next settlement."""
+
+    class Kind(models.TextChoices):
+        BURST = "burst", _("posting burst")
+        NEAR_IDENTICAL = "near_identical", _("near-identical posts")
+        ENGAGEMENT = "engagement", _("engagement far above usual")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        DISMISSED = "dismissed", _("dismissed")
+        EXCLUDED = "excluded", _("excluded from settlement")
+
+    class Excludes(models.TextChoices):
+        NOTHING = "", _("nothing")
+        POST = "post", _("the post")
+        TRADER = "trader", _("the trader")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_flags")
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="review_flags")
+    post = models.ForeignKey("campaign.Post", on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    evidence = models.JSONField(_("evidence"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    excludes = models.CharField(_("excludes"), max_length=10, choices=Excludes.choices, default=Excludes.NOTHING, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=150, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["campaign", "status", "trader__uid", "kind", "id"]
+        verbose_name = _("review flag")
+        verbose_name_plural = _("review flags")
+        constraints = [
+            # NULLs are distinct in a unique index, so the trader-level key needs its own constraint.
+            models.UniqueConstraint(fields=["campaign", "kind", "trader", "post"], condition=Q(post__isnull=False), name="reviewflag_once_per_post"),
+            models.UniqueConstraint(fields=["campaign", "kind", "trader"], condition=Q(post__isnull=True), name="reviewflag_once_per_trader"),
+            models.CheckConstraint(
+                condition=Q(status="excluded", excludes__in=["post", "trader"]) | (~Q(status="excluded") & Q(excludes="")),
+                name="reviewflag_exclusion_has_scope",
+            ),
+            models.CheckConstraint(condition=~Q(excludes="post") | Q(post__isnull=False), name="reviewflag_post_exclusion_has_post"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.trader.uid}" + (f" {self.post.post_id}" if self.post_id else "")

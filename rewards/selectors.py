@@ -7,7 +7,8 @@ selector runs a fixed number of queries, whatever the number of posts or traders
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
+from fractions import Fraction
 
 from django.conf import settings
 from django.core import signing
@@ -17,7 +18,7 @@ from campaign.enrolment import ENROLLED, NO_REGISTRATION, REGISTRATION_PENDING, 
 from campaign.models import Campaign, Post, Signup
 from campaign.periods import Period
 from campaign.selectors import campaign_get
-from rewards.models import FeaturedPost, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
+from rewards.models import FeaturedPost, ReviewFlag, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
 from traders.models import Trader
 
 STATUS_SALT = "rewards.status"
@@ -97,6 +98,11 @@ class PostLine:
     approved_by_ops: bool
     featured_day: date | None
     homepage: bool
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    views: int = 0
+    excluded_note: str = ""
 
     @property
     def qualifies(self) -> bool:
@@ -113,6 +119,7 @@ class RewardLine:
     state: str
     state_label: str
     preview: bool
+    breakdown: "Breakdown | None" = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class TraderStatus:
     featured: int = 0
     homepage: int = 0
     posts_to_rank: int = 0
+    exclusion: "Exclusion | None" = None
 
 
 def window_phase(campaign: Campaign, now: datetime) -> str:
@@ -184,14 +192,17 @@ def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
     # its own even when step 1 is what stops the enrolment.
     signup_reason = enrolment_evaluate(uid=trader.uid, registration=("approved", "futures"), signups=signups, **window).reason
 
+    exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
     posts = [
         PostLine(
             post_id=row["post_id"], created_at=row["created_at"], text=row["text"], verdict=row["verdict"], score=row["score"],
             approved_by_ops=row["moderation"] == Post.Moderation.APPROVED,
             featured_day=row["featured_on__day"] if row["featured"] is not False else None, homepage=row["homepage"],
+            likes=row["likes"], comments=row["comments"], shares=row["shares"], views=row["views"],
+            excluded_note=excluded_posts.get(row["post_id"], ""),
         )  # fmt: skip
         for row in Post.objects.filter(campaign=campaign, author=trader)
-        .values("post_id", "created_at", "text", "verdict", "score", "moderation", "featured", "homepage", "featured_on__day")
+        .values("post_id", "created_at", "text", "verdict", "score", "moderation", "featured", "homepage", "featured_on__day", *ENGAGEMENT)
         .order_by("-created_at", "-post_id")
     ]
     qualifying = sum(post.qualifies for post in posts)
@@ -204,11 +215,12 @@ def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
 
     kinds, states = dict(Reward.Kind.choices), dict(Reward.State.choices)
     rewards = [
-        RewardLine(kind=k, kind_label=kinds.get(k, k), period=p, asset=a, amount=amt, state=s, state_label=states.get(s, s), preview=pv)
-        for k, p, a, amt, s, pv in Reward.objects.filter(campaign=campaign, trader=trader)
+        RewardLine(kind=k, kind_label=kinds.get(k, k), period=p, asset=a, amount=amt, state=s, state_label=states.get(s, s), preview=pv,
+                   breakdown=reward_breakdown(campaign=campaign, kind=k, period=p, amount=amt, detail=d, posts=posts, exclusion=exclusion))
+        for k, p, a, amt, s, pv, d in Reward.objects.filter(campaign=campaign, trader=trader)
         .order_by("kind", "period")
-        .values_list("kind", "period", "asset", "amount", "state", "preview")
-    ]
+        .values_list("kind", "period", "asset", "amount", "state", "preview", "detail")
+    ]  # fmt: skip
 
     run = latest_settlement(campaign)
     standing = None
@@ -238,7 +250,178 @@ def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
         featured=sum(post.featured_day is not None for post in posts),
         homepage=sum(post.homepage for post in posts),
         posts_to_rank=max(0, campaign.leaderboard_min_posts - qualifying),
+        exclusion=exclusion,
     )
+
+
+# --- Every cent explained -----------------------------------------------------------------------
+# A reward's breakdown is read from its stored `detail` (written by the settlement that computed
+# the amount, so it never drifts from what is paid) and from the trader's posts as they are now,
+# for the engagement behind each score and for the posts that did not count and why.
+
+ENGAGEMENT = ("likes", "comments", "shares", "views")
+SHARE_DIGITS = 8
+NOT_BEST = "not_best"
+EXCLUDED = "excluded"
+VERDICT = "verdict"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Ops excluded this trader from settlement, with a note (a review flag's decision)."""
+
+    note: str
+    decided_at: datetime | None
+
+
+def exclusions_of(*, campaign: Campaign, trader: Trader) -> tuple[Exclusion | None, dict[str, str]]:
+    """One query: whether ops excluded the trader, and the post ids they excluded with the notes."""
+    trader_exclusion, posts = None, {}
+    for excludes, post_id, note, decided_at in (
+        ReviewFlag.objects.filter(campaign=campaign, trader=trader, status=ReviewFlag.Status.EXCLUDED)
+        .order_by("decided_at", "pk")
+        .values_list("excludes", "post__post_id", "note", "decided_at")
+    ):
+        if excludes == ReviewFlag.Excludes.TRADER:
+            trader_exclusion = trader_exclusion or Exclusion(note=note, decided_at=decided_at)
+        elif post_id:
+            posts.setdefault(post_id, note)
+    return trader_exclusion, posts
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    """One post in a breakdown: its score from its engagement, or why it did not count."""
+
+    post_id: str
+    created_at: datetime | None
+    score: int
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    views: int = 0
+    raw: int = 0
+    cap: int = 0
+    known: bool = True  # False when the post is no longer stored (only its stored score is shown)
+    reason: str = ""  # "" when it counted; else VERDICT, NOT_BEST or EXCLUDED
+    reason_label: str = ""
+    note: str = ""
+
+    @property
+    def views_points(self) -> int:
+        return self.views // 100
+
+    @property
+    def capped(self) -> bool:
+        return self.raw > self.cap
+
+    @property
+    def changed(self) -> bool:
+        """The engagement moved since the settlement: the stored score is the one paid on."""
+        return self.known and min(self.raw, self.cap) != self.score
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """What a reward is made of, in the order a reader checks it; fields unused by a kind are None."""
+
+    kind: str
+    amount: Decimal
+    counted: list[ScoreLine]
+    not_counted: list[ScoreLine]
+    detail: dict
+    exclusion: Exclusion | None = None
+    score_cap: int = 0
+    top_posts: int = 0
+    exact_share: str | None = None
+    share_formula: bool = False  # the exact share is pool x score / eligible total (no capping moved it)
+    copier_points: str | None = None
+    pnl_points: str | None = None
+
+
+def _decimal_text(value: Fraction, digits: int = SHARE_DIGITS) -> str:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        shown = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
+    text = format(shown, "f")
+    return text if shown == exact else text + "…"
+
+
+def _score_line(post: PostLine | None, post_id: str, stored_score: int, cap: int, **kwargs) -> ScoreLine:
+    if post is None:
+        return ScoreLine(post_id=post_id, created_at=None, score=stored_score, known=False, cap=cap, **kwargs)
+    raw = 1 + post.likes + 2 * post.comments + 3 * post.shares + post.views // 100
+    return ScoreLine(
+        post_id=post_id, created_at=post.created_at, score=stored_score, likes=post.likes, comments=post.comments, shares=post.shares,
+        views=post.views, raw=raw, cap=cap, **kwargs,
+    )  # fmt: skip
+
+
+def _not_counted(post: PostLine, cap: int) -> ScoreLine:
+    verdicts = dict(Post.Verdict.choices)
+    if post.excluded_note:
+        return _score_line(post, post.post_id, post.score, cap, reason=EXCLUDED, note=post.excluded_note)
+    if post.qualifies:
+        return _score_line(post, post.post_id, post.score, cap, reason=NOT_BEST)
+    return _score_line(post, post.post_id, post.score, cap, reason=VERDICT, reason_label=str(verdicts.get(post.verdict, post.verdict)))
+
+
+def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Decimal, detail: dict, posts: list[PostLine],
+                     exclusion: Exclusion | None = None) -> Breakdown:  # fmt: skip
+    """The breakdown of one reward from its stored detail and the trader's posts (no query).
+
+    Content pool: the posts counted (the stored ids and scores) and the trader's other posts of
+    the period with the reason each did not count; creator score, eligible total, pool, cap,
+    exact share, floor and rounding cent. Leaderboard: every qualifying post, the score's three
+    parts and the tier. First post: the post. Amounts shown are the stored ones, never recomputed.
+    """
+    by_id = {post.post_id: post for post in posts}
+    cap = campaign.score_cap
+    detail = detail or {}
+    if kind == "content_pool":
+        counted_ids = [row["post_id"] for row in detail.get("posts", [])]
+        counted = [_score_line(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in detail.get("posts", [])]
+        span = next((p for p in campaign.content_periods() if p.code == period), None)
+        others = [p for p in posts if p.post_id not in counted_ids and span is not None and span.contains(p.created_at)]
+        exact = Fraction(detail["exact_share"]) if "exact_share" in detail else None
+        return Breakdown(
+            kind=kind, amount=amount, counted=counted, not_counted=[_not_counted(p, cap) for p in sorted(others, key=lambda p: (p.created_at, p.post_id))],
+            detail=detail, exclusion=exclusion, score_cap=cap, top_posts=campaign.pool_top_posts, exact_share=None if exact is None else _decimal_text(exact),
+            share_formula=exact is not None and bool(detail.get("eligible_score_total"))
+            and exact == Fraction(Decimal(detail["pool"])) * detail["creator_score"] / detail["eligible_score_total"],
+        )  # fmt: skip
+    if kind == "leaderboard":
+        counted_posts = [p for p in posts if p.qualifies and not p.excluded_note]
+        counted = [_score_line(p, p.post_id, p.score, cap) for p in sorted(counted_posts, key=lambda p: (p.created_at, p.post_id))]
+        others = [p for p in posts if p not in counted_posts]
+        copiers = Decimal(str(detail.get("new_copiers", 0))) * Decimal(detail.get("copier_weight", "0"))
+        pnl = max(Decimal("0"), Decimal(detail.get("copier_pnl_usdt", "0"))) * Decimal(detail.get("pnl_weight", "0"))
+        return Breakdown(
+            kind=kind, amount=amount, counted=counted, not_counted=[_not_counted(p, cap) for p in sorted(others, key=lambda p: (p.created_at, p.post_id))],
+            detail=detail, exclusion=exclusion, score_cap=cap, copier_points=_plain(copiers), pnl_points=_plain(pnl),
+        )  # fmt: skip
+    post_id = detail.get("post_id", "")
+    post = by_id.get(post_id)
+    counted = [_score_line(post, post_id, post.score if post else 0, cap)] if post_id else []
+    return Breakdown(kind=kind, amount=amount, counted=counted, not_counted=[], detail=detail, exclusion=exclusion, score_cap=cap)
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def reward_breakdown_get(*, reward: Reward) -> Breakdown:
+    """The breakdown of one ledger row (for the admin): two queries, the trader's posts and exclusions."""
+    campaign, trader = reward.campaign, reward.trader
+    exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
+    posts = [
+        PostLine(post_id=row["post_id"], created_at=row["created_at"], text="", verdict=row["verdict"], score=row["score"], approved_by_ops=False,
+                 featured_day=None, homepage=False, likes=row["likes"], comments=row["comments"], shares=row["shares"], views=row["views"],
+                 excluded_note=excluded_posts.get(row["post_id"], ""))
+        for row in Post.objects.filter(campaign=campaign, author=trader).values("post_id", "created_at", "verdict", "score", *ENGAGEMENT)
+    ]  # fmt: skip
+    return reward_breakdown(campaign=campaign, kind=reward.kind, period=reward.period, amount=reward.amount, detail=reward.detail, posts=posts, exclusion=exclusion)
 
 
 # --- Public campaign page -----------------------------------------------------------------------

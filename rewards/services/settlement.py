@@ -48,7 +48,17 @@ def exact_decimal(value: Fraction) -> str:
 
 
 def qualified_posts(campaign: Campaign) -> list[QualifiedPost]:
-    rows = Post.objects.filter(campaign=campaign, verdict=Post.Verdict.QUALIFIED).values_list("post_id", "author__uid", "created_at", "score")
+    """The qualifying posts the rules see, less what ops excluded by hand (a post, or a trader's
+    every post) through a review flag with a note; a flag that is only open changes nothing."""
+    from rewards.services.farming import exclusions_get
+
+    excluded_traders, excluded_posts = exclusions_get(campaign=campaign)
+    rows = (
+        Post.objects.filter(campaign=campaign, verdict=Post.Verdict.QUALIFIED)
+        .exclude(author_id__in=excluded_traders)
+        .exclude(pk__in=excluded_posts)
+        .values_list("post_id", "author__uid", "created_at", "score")
+    )
     return [QualifiedPost(post_id=p, uid=u, created_at=c, score=s) for p, u, c, s in rows.iterator(chunk_size=5000)]
 
 
