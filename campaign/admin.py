@@ -216,6 +216,20 @@ class CampaignTraderAdmin(TraderAdmin):
         return format_html_join("", "{}: {}<br>", rows) if rows else "—"
 
 
+def action_form_response(modeladmin, request, queryset, form, title):
+    """The intermediate page of a bulk admin action that needs input (a note, a reference)."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action"),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
 class ModerationForm(forms.Form):
     note = forms.CharField(label=_("Note (required, kept in the audit trail)"), widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -310,16 +324,7 @@ class PostAdmin(admin.ModelAdmin):
                 return None
         else:
             form = ModerationForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": verb,
-            "form": form,
-            "queryset": queryset,
-            "action": request.POST.get("action"),
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/campaign/post/moderate.html", context)
+        return action_form_response(self, request, queryset, form, verb)
 
     @admin.action(description=_("Approve selected posts (overrides too short, not trading, duplicate)"), permissions=["moderate"])
     def approve_posts(self, request, queryset):

@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from campaign.admin import ENROLMENT_LABELS, CampaignAdmin
+from campaign.admin import ENROLMENT_LABELS, CampaignAdmin, action_form_response
 from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_open_campaigns
@@ -49,17 +49,6 @@ class PaidForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _intermediate(modeladmin, request, queryset, form, title):
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": queryset,
-        "action": request.POST.get("action"),
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/rewards/confirm_action.html", context)
 
 
 def _report(modeladmin, request, done, refused, verb):
@@ -134,7 +123,7 @@ class RewardAdmin(admin.ModelAdmin):
                 return None
             _report(self, request, done, refused, _("Paid in batch %(ref)s") % {"ref": batch.reference})
             return None
-        return _intermediate(self, request, queryset, form, _("Mark paid"))
+        return action_form_response(self, request, queryset, form, _("Mark paid"))
 
     @admin.action(description=_("Void selected rewards"), permissions=["approve"])
     def void(self, request, queryset):
@@ -143,7 +132,7 @@ class RewardAdmin(admin.ModelAdmin):
             done, refused = rewards_void(reward_ids=list(queryset.values_list("pk", flat=True)), user=request.user, note=form.cleaned_data["note"])
             _report(self, request, done, refused, _("Voided"))
             return None
-        return _intermediate(self, request, queryset, form, _("Void"))
+        return action_form_response(self, request, queryset, form, _("Void"))
 
     def has_approve_permission(self, request):
         return request.user.has_perm("rewards.approve_reward")
@@ -201,7 +190,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
             n = review_items_resolve(item_ids=list(queryset.values_list("pk", flat=True)), user=request.user, note=form.cleaned_data["note"])
             self.message_user(request, _("%(n)d review item(s) resolved.") % {"n": n})
             return None
-        return _intermediate(self, request, queryset, form, _("Resolve"))
+        return action_form_response(self, request, queryset, form, _("Resolve"))
 
     def has_approve_permission(self, request):
         return request.user.has_perm("rewards.approve_reward")
@@ -759,7 +748,7 @@ class ReviewFlagAdmin(ToolsMixin, admin.ModelAdmin):
                 return None
             self.message_user(request, _("%(verb)s: %(n)d flag(s). An exclusion applies from the next settlement.") % {"verb": title, "n": len(flags)}, messages.SUCCESS)
             return None
-        return _intermediate(self, request, queryset, form, title)
+        return action_form_response(self, request, queryset, form, title)
 
     @admin.action(description=_("Dismiss selected flags (no effect on money)"), permissions=["change"])
     def dismiss(self, request, queryset):
