@@ -49,8 +49,6 @@ class PaidForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-
-
 def _report(modeladmin, request, done, refused, verb):
     for _reward, reason in refused:
         modeladmin.message_user(request, reason, messages.WARNING)
