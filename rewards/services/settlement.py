@@ -44,7 +44,9 @@ def exact_decimal(value: Fraction) -> str:
     """A leaderboard score as a decimal string with every digit (scores have finite decimals)."""
     with localcontext() as ctx:
         ctx.prec = 60
-        return format(Decimal(value.numerator) / Decimal(value.denominator), "f").rstrip("0").rstrip(".") or "0"
+        text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+    # Trailing zeros go only after a decimal point: 1190 stays 1190, 84.0050 becomes 84.005.
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def qualified_posts(campaign: Campaign) -> list[QualifiedPost]:

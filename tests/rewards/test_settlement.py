@@ -3,6 +3,7 @@ review items, and the payout report against a golden file."""
 
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,10 @@ def test_every_cent_of_a_settlement_is_explained_by_its_breakdown(loaded):
         d = reward.detail
         score = d["content_score"] + Decimal(d["copier_weight"]) * d["new_copiers"] + Decimal(d["pnl_weight"]) * max(Decimal(0), Decimal(d["copier_pnl_usdt"]))
         assert score == Decimal(d["score"]) and Decimal(d["tier"]) == reward.amount
+
+
+@pytest.mark.parametrize("value, text", [(Fraction(1190), "1190"), (Fraction(84005, 1000), "84.005"), (Fraction(0), "0"), (Fraction(1, 8), "0.125"), (Fraction(100), "100")])
+def test_leaderboard_scores_are_written_with_every_digit_and_no_more(value, text):
+    from rewards.services.settlement import exact_decimal
+
+    assert exact_decimal(value) == text
