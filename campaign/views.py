@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from campaign import signing
 from campaign.models import Campaign, WebhookDelivery
 from campaign.services import posts_ingest
-from traders.imports import SourceRecord
+from traders.imports import item_records
 from traders.models import ImportRun
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -66,12 +66,7 @@ class PostsWebhookView(View):
         campaign = Campaign.objects.filter(slug=payload["campaign"]).first()
         if campaign is None:
             return _error(404, "unknown_campaign", f"no campaign with slug {payload['campaign']!r}")
-        records = [
-            SourceRecord(n, json.dumps(item, ensure_ascii=False), item, None)
-            if isinstance(item, dict)
-            else SourceRecord(n, json.dumps(item, ensure_ascii=False), None, "expected a JSON object")
-            for n, item in enumerate(payload["items"], start=1)
-        ]
+        records = item_records(payload["items"])
         with transaction.atomic():
             try:
                 # The delivery id and the posts commit together: a delivery is taken once or not at all.

@@ -100,6 +100,17 @@ def jsonl_records(data) -> Iterator[SourceRecord]:
         yield SourceRecord(number, raw, obj)
 
 
+def item_records(items: list) -> list[SourceRecord]:
+    """Decoded JSON items (a webhook delivery, a feed page, an API batch) as SourceRecords:
+    `line` is the item's index from 1, `raw` its JSON text; anything but an object is refused."""
+    return [
+        SourceRecord(n, json.dumps(item, ensure_ascii=False), item, None)
+        if isinstance(item, dict)
+        else SourceRecord(n, json.dumps(item, ensure_ascii=False), None, "expected a JSON object")
+        for n, item in enumerate(items, start=1)
+    ]
+
+
 def _chunks(items: Iterable, size: int):
     chunk = []
     for item in items:

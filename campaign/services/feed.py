@@ -1,6 +1,5 @@
 """Pulling posts from the Gate Square feed (docs/feed-contract.md) into the posts service."""
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +12,7 @@ from django.utils import timezone
 from campaign.feed_client import FeedClient, FeedError
 from campaign.models import Campaign, FeedCursor
 from campaign.services.posts import posts_ingest
-from traders.imports import SourceRecord
+from traders.imports import item_records
 from traders.models import ImportRun
 
 logger = logging.getLogger(__name__)
@@ -60,12 +59,10 @@ def feed_pull(*, campaign: Campaign, client: FeedClient | None = None, progress=
                 if page.items:
                     report = posts_ingest(
                         campaign=campaign,
-                        records=[SourceRecord(n, json.dumps(item, ensure_ascii=False), item if isinstance(item, dict) else None,
-                                              None if isinstance(item, dict) else "expected a JSON object")
-                                 for n, item in enumerate(page.items, start=1)],
+                        records=item_records(page.items),
                         source=ImportRun.Source.FEED,
                         filename=f"feed page {page.cursor or '(start)'}",
-                    )  # fmt: skip
+                    )
                     rejected += report.run.rejected
                 FeedCursor.objects.filter(pk=cursor_row.pk).update(
                     cursor=page.resume_cursor or "",

@@ -6,11 +6,10 @@ index in the array (from 1). What no column can hold (NUL, lone surrogates, inte
 column, instants beyond the calendar) is refused by the shared parsers and `run_import`.
 """
 
-import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from traders.imports import ImportReport, SourceRecord
+from traders.imports import ImportReport, item_records
 from traders.models import ImportRun
 from traders.parsing import MAX_COUNT, MAX_UID
 
@@ -41,19 +40,9 @@ class BatchResult:
     results: list[RecordResult]
 
 
-def source_records(items: list) -> list[SourceRecord]:
-    """Array items as SourceRecords, `line` = index from 1, `raw` = the item's JSON text."""
-    return [
-        SourceRecord(index, json.dumps(item, ensure_ascii=False), item, None)
-        if isinstance(item, dict)
-        else SourceRecord(index, json.dumps(item, ensure_ascii=False), None, "expected a JSON object")
-        for index, item in enumerate(items, start=1)
-    ]
-
-
 def records_batch_import(items: list, *, fmt: RecordFormat, service: Callable[..., ImportReport], **service_kwargs) -> BatchResult:
     """Import a batch through a service (`records=`) and report each item's outcome."""
-    records = source_records(items)
+    records = item_records(items)
     report = service(records=records, source=ImportRun.Source.API, **service_kwargs)
     reasons = {}
     for line, reason in report.errors:
