@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from campaign.models import ModerationDecision, Post
-from campaign.qualification import MODERATABLE, PostFacts, judge
+from campaign.qualification import MODERATABLE
 from campaign.selectors import enrolment_map
 
 
@@ -20,7 +20,7 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
     the reason, and the others are still done. Every decision is kept in the audit trail with who,
     when, why and the verdict before. Returns (moderated posts, refused posts with reasons).
     """
-    from campaign.services.posts import campaign_lexicon, posts_judge
+    from campaign.services.posts import campaign_lexicon, post_reason, posts_judge
 
     note = (note or "").strip()
     if not note:
@@ -33,15 +33,7 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
     done, refused = [], []
     for post in posts:
         if action == "approved":
-            facts = PostFacts(
-                in_window=campaign.in_window(post.created_at),
-                enrolled=enrolled[post.author.uid].enrolled,
-                deleted=post.deleted,
-                text=post.text,
-                is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
-                moderation=None,
-            )
-            reason = judge(facts, min_length=campaign.min_length, lexicon=lexicon)
+            reason = post_reason(campaign, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon, ignore_moderation=True)
             if reason is not None and reason not in MODERATABLE:
                 refused.append((post, f"post {post.post_id} fails '{reason}', which ops may not override"))
                 continue

@@ -206,6 +206,23 @@ def campaign_lexicon(campaign: Campaign) -> Lexicon:
     return Lexicon(latin_terms=tuple(campaign.latin_terms), cjk_terms=tuple(campaign.cjk_terms))
 
 
+def post_reason(campaign: Campaign, post: Post, *, enrolled: bool, lexicon: Lexicon, ignore_moderation: bool = False) -> str | None:
+    """The first failing check of RULES.md section 3 for a stored post, or None when it qualifies.
+
+    With `ignore_moderation` the post is judged as if unmoderated: what an approval may override
+    is decided on that.
+    """
+    facts = PostFacts(
+        in_window=campaign.in_window(post.created_at),
+        enrolled=enrolled,
+        deleted=post.deleted,
+        text=post.text,
+        is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
+        moderation=None if ignore_moderation else (post.moderation or None),
+    )
+    return judge(facts, min_length=campaign.min_length, lexicon=lexicon)
+
+
 def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
     """Recompute verdict and score of the campaign's posts (all, or `post_ids`) from the data as it
     is now: window, enrolment, deletion, length, lexicon, duplicates, moderation, engagement.
@@ -230,15 +247,7 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
         enrolled = enrolment_map(campaign=campaign, uids={p.author.uid for p in rows})
         dirty: dict[tuple[str, int], list[int]] = {}
         for post in rows:
-            facts = PostFacts(
-                in_window=campaign.in_window(post.created_at),
-                enrolled=enrolled[post.author.uid].enrolled,
-                deleted=post.deleted,
-                text=post.text,
-                is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
-                moderation=post.moderation or None,
-            )
-            verdict = judge(facts, min_length=campaign.min_length, lexicon=lexicon) or Post.Verdict.QUALIFIED
+            verdict = post_reason(campaign, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED
             score = post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=campaign.score_cap)
             if (verdict, score) != (post.verdict, post.score):
                 dirty.setdefault((verdict, score), []).append(post.pk)
