@@ -65,9 +65,12 @@ def log(message: str) -> None:
 # --- environment and database -------------------------------------------------------------------
 
 
-def child_env(database_url: str, webhook_secret: str, media_root: str) -> dict:
-    """The production environment for gunicorn and manage.py: DEBUG unset, loopback-only tweaks."""
+def child_env(database_url: str, webhook_secret: str, media_root: str, redis_url: str = "") -> dict:
+    """The production environment for gunicorn, the Celery worker and manage.py: DEBUG unset,
+    loopback-only tweaks; with `redis_url`, tasks go through that broker to a real worker."""
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE"}}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY=SECRET_KEY,
@@ -242,6 +245,92 @@ class Gunicorn:
         lines = text.splitlines()
         errors = [line for line in lines if " ERROR " in line or "Traceback" in line or "[CRITICAL]" in line or "WORKER TIMEOUT" in line]
         return {"path": str(self.log_path), "lines": len(lines), "error_lines": len(errors), "first_errors": errors[:10]}
+
+
+class CeleryWorker:
+    """`celery -A config worker` (prefork) on the run's own Redis database, stopped by its pid.
+
+    The webhook answers once a delivery's posts are stored; this worker judges them
+    (`posts_judge_pending_task`), as in production. The broker database is purged first, so no
+    message of an earlier run is consumed."""
+
+    def __init__(self, env: dict, *, concurrency: int, log_path: Path):
+        self.env, self.concurrency, self.log_path = env, concurrency, log_path
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        celery = [sys.executable, "-m", "celery", "-A", "config"]
+        subprocess.run([*celery, "purge", "-f"], cwd=ROOT, env=self.env, capture_output=True, timeout=60, check=True)
+        self.log = open(self.log_path, "w")
+        cmd = [*celery, "worker", "--pool", "prefork", "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with {self.proc.returncode}; see {self.log_path}")
+            ping = subprocess.run([*celery, "inspect", "ping", "--timeout", "2"], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=30)
+            if ping.returncode == 0 and "pong" in ping.stdout:
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"the Celery worker did not answer a ping within 60 s; see {self.log_path}")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # warm shutdown: the task in hand finishes
+            try:
+                self.proc.wait(120)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(30)
+        if self.log is not None and not self.log.closed:
+            self.log.close()
+
+    def log_summary(self) -> dict:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return {"path": str(self.log_path), "error_lines": None}
+        errors = [line for line in lines if "ERROR" in line or "Traceback" in line or "CRITICAL" in line]
+        return {"path": str(self.log_path), "lines": len(lines), "error_lines": len(errors), "first_errors": errors[:10]}
+
+
+def wait_until_judged(run_id: str, *, timeout: float) -> dict:
+    """After the last answer: poll until every post of this run has a verdict and an up-to-date
+    duplicate index (the worker's job), bounded by `timeout`."""
+    from django.db import connection
+
+    from campaign.models import Post
+
+    prefix = f"rl-{run_id}-"
+    posts = Post.objects.filter(campaign__slug=SLUG, post_id__startswith=prefix)
+    started = time.monotonic()
+    samples = []
+    while True:
+        pending = posts.filter(verdict=Post.Verdict.PENDING).count()
+        stale = posts.filter(index_stale=True).count()
+        waited = time.monotonic() - started
+        samples.append((round(waited, 1), pending))
+        if (pending == 0 and stale == 0) or waited > timeout:
+            break
+        time.sleep(1)
+    verdicts = dict(posts.values_list("verdict").annotate(n=models_count()).values_list("verdict", "n"))
+    connection.close()
+    return {
+        "judged_all": pending == 0 and stale == 0,
+        "pending_left": pending,
+        "index_stale_left": stale,
+        "seconds_after_last_answer": round(time.monotonic() - started, 1),
+        "pending_samples": samples[:: max(1, len(samples) // 20)],
+        "verdicts": verdicts,
+    }
+
+
+def models_count():
+    from django.db.models import Count
+
+    return Count("id")
 
 
 def request(port: int, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None, timeout: float = REQUEST_TIMEOUT):
@@ -676,13 +765,14 @@ def table(results: dict) -> str:
         ("pg sessions waiting on a lock (mean)", f((a.get("postgres_sessions") or {}).get("waiting_on_lock_mean")), f((b.get("postgres_sessions") or {}).get("waiting_on_lock_mean"))),
         ("stored posts / distinct / deliveries", "", f"{f(v.get('post_rows'))} / {f(v.get('distinct_post_ids'))} / {f(v.get('webhook_delivery_rows'))}"),
         ("exactly once", "", f(v.get("exactly_once"))),
+        ("judged by the worker (s after last answer)", "", f"{f((b.get('judging') or {}).get('judged_all'))} ({f((b.get('judging') or {}).get('seconds_after_last_answer'))})"),
     ]
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(width[i]) if i == 0 else c.rjust(width[i]) for i, c in enumerate(r)) for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     lines.append(
         f"verdict: {'PASS' if results.get('passed') else 'FAIL'} (zero errors A: {results.get('zero_errors_a')}, B: {results.get('zero_errors_b')}; "
-        f"exactly once: {v.get('exactly_once')}; webhook rate sustained: {results.get('webhook_rate_sustained')})"
+        f"exactly once: {v.get('exactly_once')}; webhook rate sustained: {results.get('webhook_rate_sustained')}; judged all: {results.get('judged_all')})"
     )
     return "\n".join(lines)
 
@@ -716,6 +806,9 @@ def main(argv=None) -> int:
     p.add_argument("--posts", type=int, default=900, help="synthetic posts (bench.data)")
     p.add_argument("--seed", type=int, default=8)
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/reliability-load-data"))
+    p.add_argument("--redis-url", default=os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/7"), help="broker of the run's Celery worker (purged first: use a database of its own)")
+    p.add_argument("--celery-concurrency", type=int, default=2)
+    p.add_argument("--judge-timeout", type=float, default=600, help="phase B: how long to wait for the worker to judge every post after the last answer")
     p.add_argument("--fresh", action="store_true", help="drop and re-create the database first (loadtest* only)")
     p.add_argument("--output", type=Path, default=None, help="default bench/results/reliability-<date>.json")
     args = p.parse_args(argv)
@@ -730,7 +823,7 @@ def main(argv=None) -> int:
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
     webhook_secret = "reliability-load-" + secrets.token_hex(24)
     media_root = f"/tmp/reliability-load-media-{run_id}"
-    env = child_env(database_url, webhook_secret, media_root)
+    env = child_env(database_url, webhook_secret, media_root, args.redis_url)
     max_requests = args.max_requests or int(200 * args.clients * args.seconds)
 
     results: dict = {
@@ -741,10 +834,10 @@ def main(argv=None) -> int:
         "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"max_requests": max_requests},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "loadavg_at_start": loadavg()},
         "code": git_commit(),
-        "settings": {"DEBUG": "unset (production)", "SECURE_SSL_REDIRECT": "false", "STATIC_MANIFEST": "false", "REDIS_URL": "unset", "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60 (default)")},
+        "settings": {"DEBUG": "unset (production)", "SECURE_SSL_REDIRECT": "false", "STATIC_MANIFEST": "false", "REDIS_URL": args.redis_url, "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60 (default)")},
         "gunicorn": {"app": "config.wsgi:application", "worker_class": "gthread", "workers": args.workers, "threads": args.threads, "bind": HOST},
     }
-    server = None
+    server = worker = None
     try:
         log(f"database {database_url.rsplit('/', 1)[-1]}: preparing")
         results["database"] = ensure_database(database_url, fresh=args.fresh)
@@ -765,6 +858,8 @@ def main(argv=None) -> int:
 
         connection.close()
 
+        worker = CeleryWorker(env, concurrency=args.celery_concurrency, log_path=Path(f"/tmp/reliability-load-celery-{run_id}.log")).start()
+        results["celery_worker"] = {"pool": "prefork", "concurrency": args.celery_concurrency, "broker": args.redis_url}
         server = Gunicorn(env, workers=args.workers, threads=args.threads, log_path=Path(f"/tmp/reliability-load-gunicorn-{run_id}.log"), ready_path=public)
         server.start()
         results["gunicorn"]["port"] = server.port
@@ -790,6 +885,11 @@ def main(argv=None) -> int:
         server.stop()  # graceful: anything still in flight commits (or not) before the count
         results["gunicorn"]["log"] = server.log_summary()
         b["verify"] = verify_exactly_once(run_id, ok_ids)
+        log("phase B: waiting for the worker to judge every post")
+        b["judging"] = wait_until_judged(run_id, timeout=args.judge_timeout)
+        worker.stop()
+        results["celery_worker"]["log"] = worker.log_summary()
+        log(f"phase B: judged all: {b['judging']['judged_all']} ({b['judging']['seconds_after_last_answer']} s after the last answer)")
     except Exception as exc:  # noqa: BLE001 -- recorded in the JSON, then re-raised as a failure
         import traceback
 
@@ -800,12 +900,23 @@ def main(argv=None) -> int:
         if server is not None:
             server.stop()
             results["gunicorn"].setdefault("log", server.log_summary())
+        if worker is not None:
+            worker.stop()
+            results.setdefault("celery_worker", {}).setdefault("log", worker.log_summary())
     a, b = results.get("phase_a") or {}, results.get("phase_b") or {}
     results["zero_errors_a"] = a.get("errors") == 0 and a.get("ok_200", 0) > 0
     results["zero_errors_b"] = b.get("errors") == 0 and b.get("answered_200_with_rejection") == 0 and b.get("ok_200", 0) > 0
     results["exactly_once"] = bool((b.get("verify") or {}).get("exactly_once"))
     results["webhook_rate_sustained"] = bool(b.get("rate_sustained"))
-    results["passed"] = "failure" not in results and results["zero_errors_a"] and results["zero_errors_b"] and results["exactly_once"] and results["webhook_rate_sustained"]
+    results["judged_all"] = bool((b.get("judging") or {}).get("judged_all"))
+    results["passed"] = (
+        "failure" not in results
+        and results["zero_errors_a"]
+        and results["zero_errors_b"]
+        and results["exactly_once"]
+        and results["webhook_rate_sustained"]
+        and results["judged_all"]
+    )
     results["finished_at"] = datetime.now(timezone.utc).isoformat()
     write(results, output)
     print()

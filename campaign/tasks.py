@@ -23,19 +23,36 @@ def campaign_import_file(campaign_id: int, kind: str, path: str, created_by: str
     return {"run": report.run.pk, "total": report.run.total, "accepted": report.run.accepted, "rejected": report.run.rejected}
 
 
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8, acks_late=True)
+def posts_judge_pending_task(campaign_id: int, post_ids: list[int]) -> dict:
+    """After a webhook delivery commits: judge its posts and every post not judged yet. Safe to
+    run twice or at once (campaign lock, idempotent judging); the next settlement judges every
+    post anyway, so a lost message delays a verdict but never loses one."""
+    from campaign.models import Campaign
+    from campaign.services import posts_judge_pending
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return {"skipped": "campaign is gone"}
+    return {"changed": posts_judge_pending(campaign=campaign, post_ids=post_ids)}
+
+
 @shared_task(autoretry_for=(OperationalError, requests.ConnectionError, requests.Timeout), retry_backoff=True, max_retries=5, acks_late=True)
 def feed_pull_open_campaigns() -> dict:
     """Beat, every 5 minutes: pull the feed for each campaign whose window is open, or closed for
-    less than its grace time (engagement still counts until settlement). Overlapping runs are
-    harmless: the cursor lease lets one pull per campaign through."""
+    less than its grace time (engagement still counts until settlement), after judging any post a
+    webhook delivery left unjudged. Overlapping runs are harmless: the cursor lease lets one pull
+    per campaign through, and judging takes the campaign lock."""
     from django.conf import settings
 
     from campaign.feed_client import FeedError
     from campaign.selectors import campaigns_collecting
-    from campaign.services import feed_pull
+    from campaign.services import feed_pull, posts_judge_pending
 
+    # The safety net of the webhook's judging task: a message lost on the way is made up here.
+    judged = {campaign.slug: posts_judge_pending(campaign=campaign) for campaign in campaigns_collecting()}
     if not settings.GATE_FEED_BASE_URL:
-        return {"skipped": "GATE_FEED_BASE_URL is not set"}
+        return {"skipped": "GATE_FEED_BASE_URL is not set", "judged": judged}
     results = {}
     for campaign in campaigns_collecting():
         try:

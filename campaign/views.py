@@ -33,6 +33,9 @@ class PostsWebhookView(View):
     missing signature (401), a timestamp more than WEBHOOK_MAX_AGE_SECONDS away (401), a replayed
     delivery id (409), a body that is not that JSON (400). Permission: the shared secret, nothing
     else; there is no session or token on this door.
+
+    The answer (200) says which items were stored and which refused; verdicts follow a moment
+    later, from `posts_judge_pending_task` (see docs/feed-contract.md).
     """
 
     http_method_names = ["post"]
@@ -74,7 +77,10 @@ class PostsWebhookView(View):
                     delivery = WebhookDelivery.objects.create(delivery_id=delivery_id)
             except IntegrityError:
                 return _error(409, "replayed_delivery", f"delivery {delivery_id} was already received")
-            report = posts_ingest(campaign=campaign, records=records, source=ImportRun.Source.WEBHOOK, filename=f"webhook {delivery_id}"[:255])
+            # Written now, judged by a task once this commits: deliveries never wait on each other.
+            report = posts_ingest(
+                campaign=campaign, records=records, source=ImportRun.Source.WEBHOOK, filename=f"webhook {delivery_id}"[:255], judge_later=True
+            )
             delivery.import_run = report.run
             delivery.save(update_fields=["import_run"])
         return JsonResponse(

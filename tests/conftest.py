@@ -55,3 +55,15 @@ def campaign(db):
 
         importlib.import_module("campaign.migrations.0002_preload_star_lead_traders_2").create_campaign(apps, None)
     return Campaign.objects.get(slug=CAMPAIGN_SLUG)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process even when REDIS_URL makes them asynchronous (CI), so a test
+    that follows a task's effect does not leave a message behind for a later test's worker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

@@ -1,7 +1,7 @@
 """Writes for the campaign app, one module per use case; import the functions from here."""
 
 from campaign.services.signups import SIGNUP_HEADER, campaign_import_file, signup_parse, signups_import
-from campaign.services.posts import posts_import_file, posts_ingest, posts_judge, posts_qualify, reference_texts_import
+from campaign.services.posts import posts_import_file, posts_ingest, posts_judge, posts_judge_pending, posts_qualify, reference_texts_import
 from campaign.services.moderation import ModerationError, posts_moderate
 from campaign.services.feed import feed_pull
 
@@ -13,6 +13,7 @@ __all__ = [
     "posts_import_file",
     "posts_ingest",
     "posts_judge",
+    "posts_judge_pending",
     "posts_moderate",
     "posts_qualify",
     "reference_texts_import",

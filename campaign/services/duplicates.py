@@ -59,8 +59,11 @@ def duplicates_lock(campaign: Campaign) -> None:
 
     Two writers that each add one half of a near-duplicate pair would otherwise not see the
     other's uncommitted post and both miss the pair. Settlement takes the same row lock first.
+    FOR NO KEY UPDATE: it excludes the other holders of this lock, but not the key-share lock that
+    inserting a post (its foreign key to the campaign) takes, so deliveries that only write posts
+    never wait for a judging run or a settlement.
     """
-    list(Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("pk", flat=True))
+    list(Campaign.objects.select_for_update(no_key=True).filter(pk=campaign.pk).values_list("pk", flat=True))
 
 
 def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> set[int]:

@@ -144,7 +144,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
 
 
 def posts_ingest(
-    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, bulk=False
+    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, bulk=False, judge_later=False
 ) -> ImportReport:
     """Validate and upsert posts, then bring the duplicate index and the verdicts up to date.
 
@@ -153,12 +153,16 @@ def posts_ingest(
     changed, or that arrived late but was created earlier, re-judges its near-duplicate
     neighbours, so "earliest wins" holds whatever the ingestion order.
 
-    Small batches (webhook, feed pages) are judged chunk by chunk. With `bulk` (files), the posts
+    Small batches (feed pages, the API) are judged chunk by chunk. With `bulk` (files), the posts
     are written first and judged once at the end by `posts_qualify`, which rebuilds the index in
     memory when most of the campaign changed; a crash in between leaves `index_stale` set, and
     the next qualification (every settlement runs one) finishes the job.
+
+    With `judge_later` (the webhook) the posts are only written: no campaign lock is taken, so
+    deliveries commit side by side, and once the caller's transaction commits a task judges them
+    (`posts_judge_pending`). Until then a new post shows as not judged yet.
     """
-    deferred: set[int] | None = set() if bulk else None
+    deferred: set[int] | None = set() if (bulk or judge_later) else None
     report = run_import(
         kind=ImportRun.Kind.POSTS,
         records=records,
@@ -170,9 +174,33 @@ def posts_ingest(
         created_by=created_by,
         progress=progress,
     )
-    if deferred:
+    if deferred and judge_later:
+        from campaign.tasks import posts_judge_pending_task
+
+        campaign_id, post_ids = campaign.pk, sorted(deferred)
+        transaction.on_commit(lambda: posts_judge_pending_task.delay(campaign_id, post_ids))
+    elif deferred:
         posts_qualify(campaign=campaign, post_ids=deferred)
     return report
+
+
+def posts_judge_pending(*, campaign: Campaign, post_ids=()) -> int:
+    """Judge what deferred writes left behind: every post of the campaign not judged yet, and
+    `post_ids` (re-ingested posts, whose engagement or text may have changed), with the duplicate
+    index caught up first. Returns how many verdicts changed.
+
+    Coalescing: the first run after a burst of deliveries judges every new post of the burst, and
+    the runs queued behind it find little left. Safe to run twice or at once (it takes the
+    campaign lock, and judging is idempotent); a run that never happens is made up by the next
+    one, and by every settlement, which judges every post.
+    """
+    with transaction.atomic():
+        duplicates_lock(campaign)
+        pending = set(Post.objects.filter(campaign=campaign, verdict=Post.Verdict.PENDING).values_list("id", flat=True))
+        existing = set(Post.objects.filter(campaign=campaign, id__in=list(post_ids)).values_list("id", flat=True))
+        if not pending and not existing and not Post.objects.filter(campaign=campaign, index_stale=True).exists():
+            return 0
+        return posts_qualify(campaign=campaign, post_ids=pending | existing)
 
 
 REBUILD_AT = 2000

@@ -175,7 +175,7 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
     if timezone.is_naive(at):
         raise ValueError("settlement instant must be timezone-aware")
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # duplicates_lock's lock
         run = SettlementRun.objects.create(campaign=campaign, at=at, triggered_by=triggered_by, config=campaign.rules_config())
         posts_qualify(campaign=campaign)
         computed, summary = rewards_compute(campaign=campaign, at=at)

@@ -27,7 +27,7 @@ from traders.models import Trader
 def _locked(campaign: Campaign) -> Campaign:
     # The same row lock as settlement: two refreshes (beat and a click) run one after the other,
     # so neither inserts a row the other is about to insert.
-    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+    return Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
 
 
 def _qualified(campaign: Campaign, **filters) -> tuple[list[QualifiedPost], dict[str, int]]:

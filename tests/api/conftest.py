@@ -10,7 +10,6 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from campaign.services import posts_import_file, signups_import
-from config.celery import app as celery_app
 from rewards.services import rewards_approve, settle_campaign
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.api.tokens import api_token_create, api_tokens_revoke
@@ -93,11 +92,3 @@ def settled(campaign, make_user):
     rewards_approve(reward_ids=list(run.rewards.filter(trader__uid=1001).values_list("pk", flat=True)), user=approver)
     return run
 
-
-@pytest.fixture
-def eager_tasks():
-    """Run Celery tasks in-process even when REDIS_URL makes them asynchronous."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parents[2]
 PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "max_ms")
@@ -44,6 +45,12 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
+def _broker_url() -> str:
+    """The test's Redis server, database 15: the script purges its broker database first."""
+    base = settings.REDIS_URL.rsplit("/", 1)[0] if settings.REDIS_URL.count("/") > 2 else settings.REDIS_URL
+    return f"{base}/15"
+
+
 def test_reliability_load_tiny_run(tmp_path):
     url, name = _database_url()
     out = tmp_path / "reliability.json"
@@ -51,8 +58,9 @@ def test_reliability_load_tiny_run(tmp_path):
     try:
         proc = subprocess.run(
             [sys.executable, "bench/reliability_load.py", "--clients", "4", "--seconds", "2", "--webhook-rate", "10",
-             "--webhook-seconds", "2", "--traders", "30", "--posts", "60", "--data-dir", str(tmp_path / "data"), "--output", str(out)],
-            cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, timeout=170,
+             "--webhook-seconds", "2", "--traders", "30", "--posts", "60", "--data-dir", str(tmp_path / "data"), "--output", str(out),
+             "--redis-url", _broker_url(), "--celery-concurrency", "1", "--judge-timeout", "60"],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, timeout=240,
         )  # fmt: skip
     finally:
         _drop(url, name)
@@ -85,6 +93,12 @@ def test_reliability_load_tiny_run(tmp_path):
     assert v["post_rows"] == v["distinct_post_ids"] == v["webhook_delivery_rows"] == v["ok_200"] == 20
     assert v["duplicate_post_ids"] == [] and v["posts_stored_without_a_200"] == 0 and v["posts_of_200s_missing"] == 0
 
-    assert r["zero_errors_a"] is r["zero_errors_b"] is r["exactly_once"] is True
+    # The worker judged every delivered post: none left pending, the index caught up.
+    j = b["judging"]
+    assert j["judged_all"] is True and j["pending_left"] == j["index_stale_left"] == 0, j
+    assert sum(j["verdicts"].values()) == 20 and "pending" not in j["verdicts"]
+    assert r["celery_worker"]["log"]["error_lines"] == 0, r["celery_worker"]["log"]
+
+    assert r["zero_errors_a"] is r["zero_errors_b"] is r["exactly_once"] is r["judged_all"] is True
     assert r["passed"] is r["webhook_rate_sustained"]
     assert "exactly once" in proc.stdout and "verdict:" in proc.stdout

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaign import signing
-from campaign.models import Post, WebhookDelivery
+from campaign.models import Campaign, Post, WebhookDelivery
 from tests.factories import enrolled_trader, post_item
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +22,14 @@ def deliver(client, payload, *, delivery="d-1", secret=None, now=None, body=None
     return client.post(URL, data=body, content_type="application/json", headers=sent)
 
 
-def test_a_valid_delivery_goes_through_the_posts_service(client, campaign):
+def test_a_valid_delivery_goes_through_the_posts_service(client, campaign, eager_tasks, django_capture_on_commit_callbacks):
     enrolled_trader(uid=1)
-    response = deliver(client, {"campaign": campaign.slug, "items": [post_item("w1", 1), post_item("w2", 1, created_at="2026-02-14T12:00:00"), 7]})
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = deliver(client, {"campaign": campaign.slug, "items": [post_item("w1", 1), post_item("w2", 1, created_at="2026-02-14T12:00:00"), 7]})
     assert response.status_code == 200
+    # Stored at once, judged by the task enqueued when the delivery commits.
+    assert Post.objects.get().verdict == "pending" and len(callbacks) == 1
+    callbacks[0]()
     body = response.json()
     assert body["accepted"] == 1
     assert body["rejected"] == [
@@ -85,3 +89,52 @@ def test_malformed_bodies_get_a_clear_json_error(client, campaign, body, status,
 
 def test_only_post_is_allowed(client):
     assert client.get(URL).status_code == 405
+
+
+def test_a_burst_of_deliveries_is_judged_by_the_first_task_and_the_rest_find_nothing_left(client, campaign, eager_tasks, django_capture_on_commit_callbacks):
+    from tests.factories import OTHER_TEXTS, TRADING_TEXT
+
+    enrolled_trader(uid=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliver(client, {"campaign": campaign.slug, "items": [post_item("orig", 1, text=TRADING_TEXT)]}, delivery="b-1")
+        deliver(client, {"campaign": campaign.slug, "items": [post_item("copy", 1, text=TRADING_TEXT + " Same plan.", created_at="2026-02-15T10:00:00+08:00")]}, delivery="b-2")
+        deliver(client, {"campaign": campaign.slug, "items": [post_item("other", 1, text=OTHER_TEXTS[0])]}, delivery="b-3")
+    assert set(Post.objects.values_list("verdict", flat=True)) == {"pending"}
+    assert Post.objects.filter(index_stale=True).count() == 3
+    from campaign.services import posts_judge_pending
+
+    # The first run judges every pending post of the burst, near-duplicates included.
+    assert posts_judge_pending(campaign=campaign, post_ids=[Post.objects.get(post_id="orig").pk]) == 3
+    assert dict(Post.objects.values_list("post_id", "verdict")) == {"orig": "qualified", "copy": "duplicate", "other": "qualified"}
+    assert not Post.objects.filter(index_stale=True).exists()
+    # The tasks queued behind it change nothing.
+    for callback in callbacks:
+        callback()
+    assert dict(Post.objects.values_list("post_id", "verdict")) == {"orig": "qualified", "copy": "duplicate", "other": "qualified"}
+
+
+def test_a_redelivered_post_with_new_engagement_is_rescored_by_its_task(client, campaign, eager_tasks, django_capture_on_commit_callbacks):
+    enrolled_trader(uid=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, {"campaign": campaign.slug, "items": [post_item("w1", 1, likes=1)]}, delivery="e-1")
+    before = Post.objects.get().score
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliver(client, {"campaign": campaign.slug, "items": [post_item("w1", 1, likes=50)]}, delivery="e-2")
+    assert Post.objects.get().likes == 50 and Post.objects.get().score == before  # stored, not judged yet
+    callbacks[0]()
+    assert Post.objects.get().score > before
+
+
+def test_the_five_minute_beat_judges_what_a_lost_message_left_pending(client, campaign, settings, django_capture_on_commit_callbacks):
+    from campaign.tasks import feed_pull_open_campaigns
+
+    enrolled_trader(uid=1)
+    with django_capture_on_commit_callbacks() as callbacks:  # the judging message is never sent
+        deliver(client, {"campaign": campaign.slug, "items": [post_item("lost", 1)]}, delivery="lost-1")
+    assert len(callbacks) == 1 and Post.objects.get().verdict == "pending"
+    settings.GATE_FEED_BASE_URL = ""
+    now = timezone.now()  # the campaign still collects posts: its window is open today
+    Campaign.objects.filter(pk=campaign.pk).update(starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1))
+    result = feed_pull_open_campaigns.apply().get()
+    assert result == {"skipped": "GATE_FEED_BASE_URL is not set", "judged": {campaign.slug: 1}}
+    assert Post.objects.get().verdict != "pending" and not Post.objects.get().index_stale

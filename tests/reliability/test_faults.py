@@ -47,7 +47,7 @@ def in_threads(target, n):
     return errors
 
 
-def test_the_same_webhook_delivered_five_times_at_once_stores_one_post(live_server, transactional_db, campaign):
+def test_the_same_webhook_delivered_five_times_at_once_stores_one_post(live_server, transactional_db, campaign, eager_tasks):
     enrolled_trader(uid=1)
     body = json.dumps({"campaign": campaign.slug, "items": [post_item("once", 1, likes=3)]}).encode()
     headers = signing.signed_headers(settings.WEBHOOK_SECRET, body, now=timezone.now(), delivery_id="dup-1")
@@ -57,6 +57,7 @@ def test_the_same_webhook_delivered_five_times_at_once_stores_one_post(live_serv
     assert errors == []
     assert sorted(statuses) == [200, 409, 409, 409, 409]
     assert Post.objects.filter(post_id="once").count() == 1 and WebhookDelivery.objects.count() == 1
+    assert Post.objects.get(post_id="once").verdict == "qualified"  # judged once the delivery committed
 
 
 class DropConnectionAfterFirstChunk:
