@@ -1,3 +1,4 @@
+import sys
 from collections import Counter
 
 from django import forms
@@ -12,7 +13,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from campaign.enrolment import ENROLLED, enrolment_evaluate
-from campaign.models import Campaign, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
+from campaign.models import Campaign, EngagementSnapshot, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
+from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_file, posts_judge, posts_moderate
 from traders.admin import TraderAdmin
@@ -245,6 +247,25 @@ class ModerationDecisionInline(admin.TabularInline):
         return False
 
 
+class EngagementSnapshotInline(admin.TabularInline):
+    """The post's engagement history, newest first; it starts when the figures first change."""
+
+    model = EngagementSnapshot
+    extra = 0
+    can_delete = False
+    ordering = ["-observed_at", "-id"]
+    fields = ["observed_at", "likes", "comments", "shares", "views", "uncapped_score"]
+    readonly_fields = fields
+    verbose_name_plural = _("engagement history (newest first)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("score without cap"))
+    def uncapped_score(self, obj):
+        return post_score(likes=obj.likes, comments=obj.comments, shares=obj.shares, views=obj.views, cap=sys.maxsize)
+
+
 class TraderUidListFilter(admin.FieldListFilter):
     """Filter by trader: `?author__uid__exact=UID` (the author links in the list set it). Listing
     every trader would not fit, so the sidebar shows only the one chosen; search finds the rest."""
@@ -283,7 +304,7 @@ class PostAdmin(admin.ModelAdmin):
         "verdict", "score", "judged_at",
     ]  # fmt: skip
     fields = [*readonly_fields, "featured", "homepage"]
-    inlines = [ModerationDecisionInline]
+    inlines = [ModerationDecisionInline, EngagementSnapshotInline]
     actions = ["approve_posts", "reject_posts", "clear_moderation", "rejudge_posts"]
 
     def has_add_permission(self, request):

@@ -263,6 +263,32 @@ class Post(models.Model):
         return (self.created_at, self.post_id)
 
 
+class EngagementSnapshot(models.Model):
+    """One observation of a post's engagement, kept for the engagement-jump signal (issue 9).
+
+    History starts when a re-ingest changes the figures: the figures as stored (observed at the
+    post's `last_seen_at`) and the new ones. A post whose figures never change has no rows, so a
+    first import writes none. The post row itself always holds the newest figures.
+    """
+
+    # No index of its own: (post, observed_at) below serves the cascade and every lookup.
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="engagement_snapshots", db_index=False)
+    observed_at = models.DateTimeField(_("observed at"))
+    likes = models.PositiveIntegerField(_("likes"))
+    comments = models.PositiveIntegerField(_("comments"))
+    shares = models.PositiveIntegerField(_("shares"))
+    views = models.PositiveBigIntegerField(_("views"))
+
+    class Meta:
+        ordering = ["post", "observed_at", "id"]
+        verbose_name = _("engagement snapshot")
+        verbose_name_plural = _("engagement snapshots")
+        indexes = [models.Index(fields=["post", "observed_at"], name="engagementsnapshot_post_time")]
+
+    def __str__(self):
+        return f"{self.post_id} @ {self.observed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class ReferenceText(models.Model):
     """A text ops loaded for the duplicate check; every post is later than every reference."""
 

@@ -689,13 +689,30 @@ class WeeklyStarAdmin(ToolsMixin, admin.ModelAdmin):
 
 
 # --- Anti-farming review flags --------------------------------------------------------------------
+from datetime import datetime  # noqa: E402
+
 from rewards.models import FarmingThresholds, ReviewFlag  # noqa: E402
 from rewards.services.farming import DISMISS, EXCLUDE_POST, EXCLUDE_TRADER, review_flags_decide, review_flags_refresh  # noqa: E402
 
 
+def _engagement_counts(observation: dict) -> str:
+    return "/".join(str(observation.get(name, "?")) for name in ("likes", "comments", "shares", "views"))
+
+
+def _evidence_time(value) -> str:
+    """An instant of a flag's evidence (ISO 8601) in the local time of the screens."""
+    try:
+        return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return str(value)
+
+
 @admin.register(FarmingThresholds)
 class FarmingThresholdsAdmin(admin.ModelAdmin):
-    list_display = ["campaign", "burst_posts", "burst_minutes", "duplicate_posts", "engagement_multiple", "engagement_min_posts"]
+    list_display = [
+        "campaign", "burst_posts", "burst_minutes", "duplicate_posts", "engagement_multiple", "engagement_min_posts",
+        "jump_min_increase", "jump_multiple", "jump_hours",
+    ]  # fmt: skip
     list_filter = ["campaign"]
     search_fields = ["campaign__slug", "campaign__name"]
     list_select_related = ["campaign"]
@@ -712,7 +729,7 @@ class ReviewFlagAdmin(ToolsMixin, admin.ModelAdmin):
     list_select_related = ["campaign", "trader", "post"]
     raw_id_fields = ["trader", "post"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in ReviewFlag._meta.fields if f.name != "id"]
+    readonly_fields = [*(f.name for f in ReviewFlag._meta.fields if f.name != "id"), "evidence_text"]
     actions = ["dismiss", "exclude_post", "exclude_trader"]
     tools = [("refresh", _("Recompute the anti-farming flags now"), "refresh")]
     tools_help = _("Flags only report. Only an exclusion, with a note, changes a settlement: the next one leaves the post or the trader out.")
@@ -733,6 +750,16 @@ class ReviewFlagAdmin(ToolsMixin, admin.ModelAdmin):
             return _("%(n)d posts in less than %(m)d minutes: %(posts)s") % {"n": ev.get("count", 0), "m": ev.get("minutes", 0), "posts": ", ".join(ev.get("posts", []))}
         if obj.kind == ReviewFlag.Kind.NEAR_IDENTICAL:
             return _("%(n)d copies of own posts: %(pairs)s") % {"n": ev.get("count", 0), "pairs": ", ".join(f"{a} ≈ {b}" for a, b in ev.get("pairs", []))}
+        if obj.kind == ReviewFlag.Kind.ENGAGEMENT_JUMP:
+            before, after = ev.get("before", {}), ev.get("after", {})
+            return _(
+                "score %(before)s → %(after)s (+%(increase)s) in %(hours)s h, %(rate)s points/h; "
+                "likes/comments/shares/views %(before_counts)s at %(before_at)s → %(after_counts)s at %(after_at)s"
+            ) % {
+                "before": before.get("score"), "after": after.get("score"), "increase": ev.get("increase"), "hours": ev.get("hours"),
+                "rate": ev.get("per_hour") or "—", "before_counts": _engagement_counts(before), "after_counts": _engagement_counts(after),
+                "before_at": _evidence_time(before.get("at")), "after_at": _evidence_time(after.get("at")),
+            }  # fmt: skip
         return _("score %(score)s, more than %(k)s × the median %(median)s of %(posts)s posts") % {
             "score": ev.get("score"), "k": ev.get("multiple"), "median": ev.get("median"), "posts": ev.get("posts")}
 

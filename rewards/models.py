@@ -267,6 +267,13 @@ class FarmingThresholds(models.Model):
     duplicate_posts = models.PositiveIntegerField(_("near-identical: at least this many own copies"), default=2)
     engagement_multiple = models.PositiveIntegerField(_("engagement: score above this multiple of the trader's median"), default=10)
     engagement_min_posts = models.PositiveIntegerField(_("engagement: the trader has at least this many posts"), default=3)
+    jump_min_increase = models.PositiveIntegerField(_("engagement jump: score rises by at least this many points"), default=500)
+    jump_multiple = models.PositiveIntegerField(_("engagement jump: to at least this multiple of the previous score"), default=10)
+    jump_hours = models.PositiveIntegerField(
+        _("engagement jump: within this many hours"),
+        default=6,
+        help_text=_("Between two consecutive observations of a post's engagement; the score here has no cap."),
+    )
 
     class Meta:
         verbose_name = _("anti-farming thresholds")
@@ -284,6 +291,7 @@ class ReviewFlag(models.Model):
         BURST = "burst", _("posting burst")
         NEAR_IDENTICAL = "near_identical", _("near-identical posts")
         ENGAGEMENT = "engagement", _("engagement far above usual")
+        ENGAGEMENT_JUMP = "engagement_jump", _("engagement jump between observations")
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")

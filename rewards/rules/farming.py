@@ -14,23 +14,36 @@ no row). TODO: move them into the campaign configuration once its owner adds the
 - Engagement: a post whose score is more than `engagement_multiple` x the median score of its
   author's posts (exactly that multiple is not flagged), for traders with at least
   `engagement_min_posts` posts. The median is exact (a Fraction for an even count).
+- Engagement jump: between two consecutive observations of one post's engagement, the score rises
+  by at least `jump_min_increase` points, reaches at least `jump_multiple` x the earlier score,
+  and the later observation is at most `jump_hours` hours after the earlier one (every bound
+  inclusive). The score is the RULES.md formula without its cap: the cap (500) would hide every
+  jump past it. One signal per post, for its largest jump (ties: the earliest).
 """
 
+import sys
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+
+from campaign.qualification import post_score
 
 BURST = "burst"
 NEAR_IDENTICAL = "near_identical"
 ENGAGEMENT = "engagement"
+ENGAGEMENT_JUMP = "engagement_jump"
 
 DEFAULT_BURST_POSTS = 5
 DEFAULT_BURST_MINUTES = 30
 DEFAULT_DUPLICATE_POSTS = 2
 DEFAULT_ENGAGEMENT_MULTIPLE = 10
 DEFAULT_ENGAGEMENT_MIN_POSTS = 3
+DEFAULT_JUMP_MIN_INCREASE = 500
+DEFAULT_JUMP_MULTIPLE = 10
+DEFAULT_JUMP_HOURS = 6
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,9 @@ class Thresholds:
     duplicate_posts: int = DEFAULT_DUPLICATE_POSTS
     engagement_multiple: int = DEFAULT_ENGAGEMENT_MULTIPLE
     engagement_min_posts: int = DEFAULT_ENGAGEMENT_MIN_POSTS
+    jump_min_increase: int = DEFAULT_JUMP_MIN_INCREASE
+    jump_multiple: int = DEFAULT_JUMP_MULTIPLE
+    jump_hours: int = DEFAULT_JUMP_HOURS
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,30 @@ class PostActivity:
     @property
     def order_key(self) -> tuple[datetime, str]:
         return (self.created_at, self.post_id)
+
+
+@dataclass(frozen=True)
+class EngagementObservation:
+    """A post's engagement figures as observed at one instant (one row of its history)."""
+
+    post_id: str
+    uid: int
+    observed_at: datetime
+    likes: int
+    comments: int
+    shares: int
+    views: int
+
+    @property
+    def score(self) -> int:
+        """The RULES.md post score without its cap."""
+        return post_score(likes=self.likes, comments=self.comments, shares=self.shares, views=self.views, cap=sys.maxsize)
+
+    def as_evidence(self) -> dict:
+        return {
+            "at": self.observed_at.isoformat(), "likes": self.likes, "comments": self.comments, "shares": self.shares,
+            "views": self.views, "score": self.score,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -144,12 +184,58 @@ def engagement_outliers(
     return signals
 
 
-def farming_signals(posts: Iterable[PostActivity], thresholds: Thresholds = Thresholds()) -> list[Signal]:
-    """Every signal of the three kinds, in a stable order (kind, uid, post)."""
+HOUR = timedelta(hours=1)
+TENTH = Decimal("0.1")
+
+
+def engagement_jump(
+    history: Sequence[EngagementObservation],
+    *,
+    min_increase: int = DEFAULT_JUMP_MIN_INCREASE,
+    multiple: int = DEFAULT_JUMP_MULTIPLE,
+    hours: int = DEFAULT_JUMP_HOURS,
+) -> Signal | None:
+    """The signal of one post's history (its observations, in any order), or None.
+
+    A jump is a pair of consecutive observations (by time, equal times in the given order) whose
+    later score is at least `min_increase` above and at least `multiple` x the earlier one, at
+    most `hours` after it. The evidence is the largest jump (ties: the earliest) with both
+    observations, the increase, the elapsed hours and the points per hour (both to 0.1, half up;
+    no rate for two observations at the same instant), and how many jumps the history has.
+    """
+    ordered = sorted(history, key=lambda o: o.observed_at)
+    window = hours * HOUR
+    jumps = []
+    for before, after in zip(ordered, ordered[1:]):
+        increase = after.score - before.score
+        if increase >= min_increase and after.score >= multiple * before.score and after.observed_at - before.observed_at <= window:
+            jumps.append((increase, before, after))
+    if not jumps:
+        return None
+    increase, before, after = max(jumps, key=lambda j: j[0])  # max keeps the first of equals
+    elapsed = Decimal((after.observed_at - before.observed_at) // timedelta(microseconds=1)) / 3_600_000_000
+    rate = str((increase / elapsed).quantize(TENTH, rounding=ROUND_HALF_UP)) if elapsed else None
+    return Signal(ENGAGEMENT_JUMP, after.uid, after.post_id, {
+        "before": before.as_evidence(), "after": after.as_evidence(), "increase": increase,
+        "hours": str(elapsed.quantize(TENTH, rounding=ROUND_HALF_UP)), "per_hour": rate, "jumps": len(jumps),
+        "min_increase": min_increase, "multiple": multiple, "within_hours": hours,
+    })  # fmt: skip
+
+
+def engagement_jumps(histories: Iterable[Sequence[EngagementObservation]], **thresholds) -> list[Signal]:
+    """One signal per post with an implausible jump; `histories` yields one post's history at a
+    time, so a caller can stream them (see `engagement_jump` for the thresholds)."""
+    return [signal for history in histories if (signal := engagement_jump(history, **thresholds)) is not None]
+
+
+def farming_signals(posts: Iterable[PostActivity], thresholds: Thresholds = Thresholds(), histories: Iterable[Sequence[EngagementObservation]] = ()) -> list[Signal]:
+    """Every signal of the four kinds, in a stable order (kind, uid, post). `histories` are the
+    posts' engagement histories, one post's observations at a time."""
     posts = list(posts)
     signals = [
         *posting_bursts(posts, max_posts=thresholds.burst_posts, minutes=thresholds.burst_minutes),
         *near_identical_posts(posts, min_copies=thresholds.duplicate_posts),
         *engagement_outliers(posts, multiple=thresholds.engagement_multiple, min_posts=thresholds.engagement_min_posts),
+        *engagement_jumps(histories, min_increase=thresholds.jump_min_increase, multiple=thresholds.jump_multiple, hours=thresholds.jump_hours),
     ]
     return sorted(signals, key=lambda s: (s.kind, s.uid, s.post_id or ""))

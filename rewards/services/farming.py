@@ -4,13 +4,15 @@ A flag only reports. Money changes only when ops exclude a post or a trader expl
 settlement then leaves it out (`rewards.services.settlement.qualified_posts`).
 """
 
+from itertools import groupby
+
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.models import Campaign, Post
+from campaign.models import Campaign, EngagementSnapshot, Post
 from rewards.exceptions import RewardError
 from rewards.models import FarmingThresholds, ReviewFlag
-from rewards.rules.farming import PostActivity, Thresholds, farming_signals
+from rewards.rules.farming import EngagementObservation, PostActivity, Thresholds, farming_signals
 
 DISMISS = "dismiss"
 EXCLUDE_POST = "exclude_post"
@@ -27,7 +29,22 @@ def farming_thresholds_get(*, campaign: Campaign) -> Thresholds:
         duplicate_posts=row.duplicate_posts,
         engagement_multiple=row.engagement_multiple,
         engagement_min_posts=row.engagement_min_posts,
+        jump_min_increase=row.jump_min_increase,
+        jump_multiple=row.jump_multiple,
+        jump_hours=row.jump_hours,
     )
+
+
+def engagement_histories(*, campaign: Campaign):
+    """Each post's engagement history of the campaign, one post at a time: one query, streamed
+    in (post, observed_at) order, so only one post's observations are in memory at once."""
+    rows = (
+        EngagementSnapshot.objects.filter(post__campaign=campaign)
+        .order_by("post_id", "observed_at", "id")
+        .values_list("post_id", "post__post_id", "post__author__uid", "observed_at", "likes", "comments", "shares", "views")
+    )
+    for _pk, group in groupby(rows.iterator(chunk_size=5000), key=lambda row: row[0]):
+        yield [EngagementObservation(*row[1:]) for row in group]
 
 
 @transaction.atomic
@@ -45,7 +62,8 @@ def review_flags_refresh(*, campaign: Campaign) -> dict:
     for pk, post_id, author_id, uid, created_at, score, dup_id, dup_author in rows.iterator(chunk_size=5000):
         posts.append(PostActivity(post_id, uid, created_at, score, dup_id if dup_author == author_id else None))
         post_pk[post_id], trader_pk[uid] = pk, author_id
-    signals = {s.key: s for s in farming_signals(posts, farming_thresholds_get(campaign=campaign))}
+    histories = engagement_histories(campaign=campaign)
+    signals = {s.key: s for s in farming_signals(posts, farming_thresholds_get(campaign=campaign), histories=histories)}
 
     uid_of = {pk: uid for uid, pk in trader_pk.items()}
     post_id_of = {pk: post_id for post_id, pk in post_pk.items()}
