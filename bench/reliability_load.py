@@ -16,9 +16,12 @@
 4. Phase B: an open-loop paced sender (a thread pool) posts R signed deliveries/s for S seconds to
    /hooks/posts/, each with a unique delivery id and one post with a unique post_id; a delivery
    the pool could not start within --drain-seconds after the schedule is "not sent" (the server
-   fell behind), apart from errors. gunicorn is then stopped (graceful: in-flight requests
-   finish) and the database is checked: the posts of this run's deliveries are exactly the posts
-   of the deliveries answered 200, each stored once, and there is one WebhookDelivery row per 200.
+   fell behind), apart from errors. The webhook answers 202 (queued); a real Celery worker on its
+   own Redis database stores the posts and judges them. gunicorn is then stopped (graceful:
+   in-flight requests finish), the worker is given time to store and judge everything, and the
+   database is checked: the posts of this run's deliveries are exactly the posts of the
+   deliveries answered 202, each stored once, one WebhookDelivery row per 202, every one
+   processed, no item refused by the worker, and no post left unjudged.
    While each phase runs, pg_stat_activity is sampled (sessions running, waiting on a lock).
 5. Prints a table, writes bench/results/reliability-<date>.json (or --output), exits 0 only when
    both phases had zero errors, storage was exactly once and the webhook rate was sustained
@@ -297,28 +300,32 @@ class CeleryWorker:
 
 
 def wait_until_judged(run_id: str, *, timeout: float) -> dict:
-    """After the last answer: poll until every post of this run has a verdict and an up-to-date
-    duplicate index (the worker's job), bounded by `timeout`."""
+    """After the last answer: poll until every delivery of this run is processed (its posts stored)
+    and every post has a verdict and an up-to-date duplicate index (the worker's job), bounded by
+    `timeout`."""
     from django.db import connection
 
-    from campaign.models import Post
+    from campaign.models import Post, WebhookDelivery
 
     prefix = f"rl-{run_id}-"
     posts = Post.objects.filter(campaign__slug=SLUG, post_id__startswith=prefix)
+    queued = WebhookDelivery.objects.filter(delivery_id__startswith=prefix, processed_at__isnull=True)
     started = time.monotonic()
     samples = []
     while True:
+        unprocessed = queued.count()
         pending = posts.filter(verdict=Post.Verdict.PENDING).count()
         stale = posts.filter(index_stale=True).count()
         waited = time.monotonic() - started
-        samples.append((round(waited, 1), pending))
-        if (pending == 0 and stale == 0) or waited > timeout:
+        samples.append((round(waited, 1), unprocessed, pending))
+        if (unprocessed == 0 and pending == 0 and stale == 0) or waited > timeout:
             break
         time.sleep(1)
     verdicts = dict(posts.values_list("verdict").annotate(n=models_count()).values_list("verdict", "n"))
     connection.close()
     return {
-        "judged_all": pending == 0 and stale == 0,
+        "judged_all": unprocessed == 0 and pending == 0 and stale == 0,
+        "unprocessed_left": unprocessed,
         "pending_left": pending,
         "index_stale_left": stale,
         "seconds_after_last_answer": round(time.monotonic() - started, 1),
@@ -622,7 +629,7 @@ def phase_webhook(port: int, *, rate: float, seconds: float, threads: int, secre
         finally:
             with lock:
                 last_answer[0] = max(last_answer[0], time.monotonic())
-        if resp.status != 200:
+        if resp.status != 202:  # queued: the worker stores it (webhook_deliveries_process)
             errors.add(f"http {resp.status}", f"{delivery_id} {answer[:200]!r}")
             return
         with lock:
@@ -694,6 +701,7 @@ def verify_exactly_once(run_id: str, ok_ids: list[tuple[str, str]]) -> dict:
     from django.db.models import Count
 
     from campaign.models import Post, WebhookDelivery
+    from traders.models import ImportRun, RejectedRecord
 
     prefix = f"rl-{run_id}-"
     posts = Post.objects.filter(campaign__slug=SLUG, post_id__startswith=prefix)
@@ -705,7 +713,10 @@ def verify_exactly_once(run_id: str, ok_ids: list[tuple[str, str]]) -> dict:
     delivery_rows = deliveries.count()
     stored_deliveries = set(deliveries.values_list("delivery_id", flat=True))
     without_run = deliveries.filter(import_run__isnull=True).count()
-    wrong_run = deliveries.exclude(import_run__accepted=1).count()
+    unprocessed = deliveries.filter(processed_at__isnull=True).count()
+    # Batches share an import run: every item of this run's deliveries must have been taken.
+    runs = ImportRun.objects.filter(pk__in=deliveries.values("import_run"))
+    run_rejections = RejectedRecord.objects.filter(run__in=runs, raw__startswith=f"delivery {prefix}").count()
     ok_posts = {p for _, p in ok_ids}
     ok_deliveries = {d for d, _ in ok_ids}
     connection.close()
@@ -716,7 +727,8 @@ def verify_exactly_once(run_id: str, ok_ids: list[tuple[str, str]]) -> dict:
         "duplicate_post_ids": duplicated,
         "webhook_delivery_rows": delivery_rows,
         "deliveries_without_import_run": without_run,
-        "deliveries_whose_run_did_not_accept_1": wrong_run,
+        "deliveries_unprocessed": unprocessed,
+        "items_refused_by_the_worker": run_rejections,
         "posts_of_200s_missing": len(ok_posts - stored),
         "posts_stored_without_a_200": len(stored - ok_posts),
         "deliveries_of_200s_missing": len(ok_deliveries - stored_deliveries),
@@ -728,7 +740,8 @@ def verify_exactly_once(run_id: str, ok_ids: list[tuple[str, str]]) -> dict:
         and stored == ok_posts
         and stored_deliveries == ok_deliveries
         and without_run == 0
-        and wrong_run == 0
+        and unprocessed == 0
+        and run_rejections == 0
     )
     return result
 
@@ -881,12 +894,12 @@ def main(argv=None) -> int:
         b["postgres_sessions"] = sampler.summary()
         ok_ids = b.pop("_ok_ids")
         results["phase_b"] = b
-        log(f"phase B: {b['ok_200']:,} x 200, {b['errors']} errors, {b['achieved_rate_200_per_s']}/s, p99 {b['p99_ms']} ms")
+        log(f"phase B: {b['ok_200']:,} x 202, {b['errors']} errors, {b['achieved_rate_200_per_s']}/s, p99 {b['p99_ms']} ms")
         server.stop()  # graceful: anything still in flight commits (or not) before the count
         results["gunicorn"]["log"] = server.log_summary()
-        b["verify"] = verify_exactly_once(run_id, ok_ids)
-        log("phase B: waiting for the worker to judge every post")
+        log("phase B: waiting for the worker to store and judge every post")
         b["judging"] = wait_until_judged(run_id, timeout=args.judge_timeout)
+        b["verify"] = verify_exactly_once(run_id, ok_ids)
         worker.stop()
         results["celery_worker"]["log"] = worker.log_summary()
         log(f"phase B: judged all: {b['judging']['judged_all']} ({b['judging']['seconds_after_last_answer']} s after the last answer)")

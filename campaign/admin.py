@@ -416,10 +416,15 @@ class FeedCursorAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["delivery_id", "received_at", "import_run"]
+    """Deliveries as taken at the door; one still unprocessed waits for the worker (queued)."""
+
+    list_display = ["delivery_id", "campaign", "items", "received_at", "processed_at", "import_run"]
+    list_filter = ["campaign", ("processed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["campaign", "import_run"]
     search_fields = ["delivery_id"]
     date_hierarchy = "received_at"
-    readonly_fields = ["delivery_id", "received_at", "import_run"]
+    readonly_fields = ["delivery_id", "campaign", "items", "received_at", "processed_at", "import_run"]
+    exclude = ["body"]
 
     def has_add_permission(self, request):
         return False

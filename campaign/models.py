@@ -374,13 +374,24 @@ class FeedCursor(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A webhook delivery already taken; its unique key refuses a replay."""
+    """A webhook delivery already taken: its unique key refuses a replay, and its body waits here
+    until a worker stores its posts (`webhook_deliveries_process`), which then sets
+    `processed_at` and the import run in the same transaction as the posts."""
 
     delivery_id = models.CharField(max_length=200, unique=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # Null only for deliveries taken before the queue existed (processed at once back then).
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # The signed body as received (bytes: JSON may spell a NUL, which no PostgreSQL text holds).
+    body = models.BinaryField(_("body"), default=b"", editable=False)
+    items = models.PositiveIntegerField(_("items"), default=0)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-received_at"]
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["campaign", "id"], condition=models.Q(processed_at__isnull=True), name="webhookdelivery_queue"),
+        ]

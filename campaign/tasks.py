@@ -24,6 +24,20 @@ def campaign_import_file(campaign_id: int, kind: str, path: str, created_by: str
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8, acks_late=True)
+def webhook_deliveries_process_task(campaign_id: int) -> dict:
+    """After a webhook delivery commits: store the posts of every queued delivery of the campaign.
+    Runs queued behind each other find the queue empty; a lost message is made up by the next
+    delivery's task or by the five-minute beat."""
+    from campaign.models import Campaign
+    from campaign.services.webhook import webhook_deliveries_process
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return {"skipped": "campaign is gone"}
+    return {"deliveries": webhook_deliveries_process(campaign=campaign)}
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8, acks_late=True)
 def posts_judge_pending_task(campaign_id: int, post_ids: list[int]) -> dict:
     """After a webhook delivery commits: judge its posts and every post not judged yet. Safe to
     run twice or at once (campaign lock, idempotent judging); the next settlement judges every
@@ -49,7 +63,12 @@ def feed_pull_open_campaigns() -> dict:
     from campaign.selectors import campaigns_collecting
     from campaign.services import feed_pull, posts_judge_pending
 
-    # The safety net of the webhook's judging task: a message lost on the way is made up here.
+    from campaign.models import Campaign, WebhookDelivery
+    from campaign.services.webhook import webhook_deliveries_process
+
+    # The safety net of the webhook's tasks: a message lost on the way is made up here.
+    for campaign in Campaign.objects.filter(pk__in=WebhookDelivery.objects.filter(processed_at__isnull=True).values("campaign")):
+        webhook_deliveries_process(campaign=campaign)
     judged = {campaign.slug: posts_judge_pending(campaign=campaign) for campaign in campaigns_collecting()}
     if not settings.GATE_FEED_BASE_URL:
         return {"skipped": "GATE_FEED_BASE_URL is not set", "judged": judged}

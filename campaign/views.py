@@ -3,7 +3,6 @@
 import json
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -12,9 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from campaign import signing
 from campaign.models import Campaign, WebhookDelivery
-from campaign.services import posts_ingest
-from traders.imports import item_records
-from traders.models import ImportRun
+from campaign.services.webhook import DeliveryReplayed, webhook_delivery_receive
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -34,8 +31,10 @@ class PostsWebhookView(View):
     delivery id (409), a body that is not that JSON (400). Permission: the shared secret, nothing
     else; there is no session or token on this door.
 
-    The answer (200) says which items were stored and which refused; verdicts follow a moment
-    later, from `posts_judge_pending_task` (see docs/feed-contract.md).
+    A delivery is taken in one insert and answered 202 (queued), with the items refused at the
+    door and why (the checks that need no stored state); a worker then stores its posts
+    (`webhook_deliveries_process`) and another run judges them. Exactly once: the delivery id is
+    unique, and a delivery's posts commit with its processed mark.
     """
 
     http_method_names = ["post"]
@@ -69,25 +68,16 @@ class PostsWebhookView(View):
         campaign = Campaign.objects.filter(slug=payload["campaign"]).first()
         if campaign is None:
             return _error(404, "unknown_campaign", f"no campaign with slug {payload['campaign']!r}")
-        records = item_records(payload["items"])
-        with transaction.atomic():
-            try:
-                # The delivery id and the posts commit together: a delivery is taken once or not at all.
-                with transaction.atomic():
-                    delivery = WebhookDelivery.objects.create(delivery_id=delivery_id)
-            except IntegrityError:
-                return _error(409, "replayed_delivery", f"delivery {delivery_id} was already received")
-            # Written now, judged by a task once this commits: deliveries never wait on each other.
-            report = posts_ingest(
-                campaign=campaign, records=records, source=ImportRun.Source.WEBHOOK, filename=f"webhook {delivery_id}"[:255], judge_later=True
-            )
-            delivery.import_run = report.run
-            delivery.save(update_fields=["import_run"])
+        try:
+            receipt = webhook_delivery_receive(campaign=campaign, delivery_id=delivery_id, body=body, items=payload["items"])
+        except DeliveryReplayed:
+            return _error(409, "replayed_delivery", f"delivery {delivery_id} was already received")
         return JsonResponse(
             {
-                "run": report.run.pk,
-                "accepted": report.run.accepted,
-                "rejected": [{"item": line, "reason": reason} for line, reason in report.errors],
+                "delivery": receipt.delivery_id,
+                "status": "queued",
+                "accepted": receipt.accepted,
+                "rejected": [{"item": line, "reason": reason} for line, reason in receipt.rejected],
             },
-            status=200,
+            status=202,
         )

@@ -111,6 +111,22 @@ def item_records(items: list) -> list[SourceRecord]:
     ]
 
 
+def record_parse(record: SourceRecord, parse: Callable[[dict], object]) -> tuple[object, str | None]:
+    """(value, None) for a record `run_import` would write, (None, reason) for one it would refuse.
+
+    The checks that need no stored state, so a door can answer them before it queues the records
+    (the webhook); the writer's own refusals (a post whose author changed) come on top."""
+    if record.error is not None:
+        return None, record.error
+    problem = _unstorable_text(record.data)
+    if problem:
+        return None, problem
+    try:
+        return parse(record.data), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
 def _chunks(items: Iterable, size: int):
     chunk = []
     for item in items:
@@ -151,17 +167,11 @@ def run_import(
         for chunk in _chunks(records, chunk_size):
             good, bad = [], []
             for record in chunk:
-                if record.error is not None:
-                    bad.append((record, record.error))
-                    continue
-                problem = _unstorable_text(record.data)
-                if problem:
+                value, problem = record_parse(record, parse)
+                if problem is None:
+                    good.append((record, value))
+                else:
                     bad.append((record, problem))
-                    continue
-                try:
-                    good.append((record, parse(record.data)))
-                except ValueError as exc:
-                    bad.append((record, str(exc)))
             with transaction.atomic():
                 if good:
                     bad.extend(write(good, run))

@@ -149,12 +149,15 @@ def test_malformed_json_is_a_400_in_the_api_error_shape(ingest_client):
     assert response.status_code == 400 and response.json()["error"] == "parse_error"
 
 
-def test_the_posts_webhook_is_also_served_under_the_api(client, campaign, settings):
+def test_the_posts_webhook_is_also_served_under_the_api(client, campaign, settings, eager_tasks, django_capture_on_commit_callbacks):
+    from campaign.models import WebhookDelivery
+
     body = json.dumps({"campaign": SLUG, "items": [post_item("w1", 31)]}).encode()
     headers = signing.signed_headers(settings.WEBHOOK_SECRET, body, now=timezone.now(), delivery_id="api-1")
-    response = client.post("/api/v1/hooks/posts/", data=body, content_type="application/json", headers=headers)
-    assert response.status_code == 200 and response.json()["accepted"] == 1
-    assert ImportRun.objects.get(pk=response.json()["run"]).source == "webhook"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/hooks/posts/", data=body, content_type="application/json", headers=headers)
+    assert response.status_code == 202 and response.json()["accepted"] == 1 and response.json()["status"] == "queued"
+    assert WebhookDelivery.objects.get(delivery_id="api-1").import_run.source == "webhook"
 
 
 def test_an_unknown_api_path_is_a_json_404(ingest_client):

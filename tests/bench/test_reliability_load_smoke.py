@@ -90,7 +90,7 @@ def test_reliability_load_tiny_run(tmp_path):
         assert _number(b[key]), key
     v = b["verify"]
     assert v["exactly_once"] is True, v
-    assert v["post_rows"] == v["distinct_post_ids"] == v["webhook_delivery_rows"] == v["ok_200"] == 20
+    assert v["post_rows"] == v["distinct_post_ids"] == v["webhook_delivery_rows"] == v["ok_200"] == 20 and v["deliveries_unprocessed"] == 0
     assert v["duplicate_post_ids"] == [] and v["posts_stored_without_a_200"] == 0 and v["posts_of_200s_missing"] == 0
 
     # The worker judged every delivered post: none left pending, the index caught up.

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaign import signing
-from campaign.models import Post
+from campaign.models import Post, WebhookDelivery
 from tests.factories import OTHER_TEXTS, TRADING_TEXT, enrolled_trader, post_item
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -58,20 +58,21 @@ def test_deliveries_at_the_same_moment_are_judged_by_the_worker_and_near_copies_
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert statuses == [200, 200, 200]
-    assert Post.objects.count() == 3
-    assert wait_for(lambda: not Post.objects.filter(verdict="pending").exists()), "the worker left posts unjudged"
+    assert statuses == [202, 202, 202]
+    assert wait_for(lambda: Post.objects.count() == 3 and not Post.objects.filter(verdict="pending").exists()), "the worker left posts unstored or unjudged"
+    assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
     assert dict(Post.objects.values_list("post_id", "verdict")) == {"first": "qualified", "copy": "duplicate", "other": "qualified"}
     assert not Post.objects.filter(index_stale=True).exists()
 
 
 def test_a_redelivery_with_new_engagement_is_rescored_by_the_worker(live_server, celery_worker, campaign):
     enrolled_trader(uid=1)
-    assert deliver(live_server.url, campaign.slug, [post_item("p", 1, likes=1)], "r-1").status_code == 200
+    assert deliver(live_server.url, campaign.slug, [post_item("p", 1, likes=1)], "r-1").status_code == 202
     assert wait_for(lambda: Post.objects.filter(post_id="p", verdict="qualified").exists())
     first = Post.objects.get(post_id="p").score
-    assert deliver(live_server.url, campaign.slug, [post_item("p", 1, likes=80)], "r-2").status_code == 200
+    assert deliver(live_server.url, campaign.slug, [post_item("p", 1, likes=80)], "r-2").status_code == 202
     assert wait_for(lambda: Post.objects.get(post_id="p").score > first), "the new engagement was never scored"
+    assert Post.objects.get(post_id="p").likes == 80
 
 
 def test_a_delivery_never_waits_for_a_judging_run_or_a_settlement_holding_the_campaign_lock(transactional_db, campaign):
