@@ -20,6 +20,7 @@ from campaign.admin import ENROLMENT_LABELS, CampaignAdmin, action_form_response
 from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_open_campaigns
+from rewards.admin_whatif import WhatIfAdminMixin
 from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get
 from rewards.exceptions import RewardError
 from rewards.services.schedule import settlement_schedule_sync
@@ -312,7 +313,10 @@ admin.site.unregister(Campaign)
 
 
 @admin.register(Campaign)
-class RewardsCampaignAdmin(CampaignAdmin):
+class RewardsCampaignAdmin(WhatIfAdminMixin, CampaignAdmin):
+    # The campaign's own change form plus a link to the what-if page.
+    change_form_template = "admin/rewards/campaign_change_form.html"
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         # The settlement clocks follow the window and grace as saved, once the save commits.
@@ -326,6 +330,7 @@ class RewardsCampaignAdmin(CampaignAdmin):
             path("<int:pk>/dashboard/preview/", view(self.dashboard_preview), name="campaign_campaign_dashboard_preview"),
             path("<int:pk>/dashboard/settle/", view(self.dashboard_settle), name="campaign_campaign_dashboard_settle"),
             path("<int:pk>/dashboard/report/", view(self.dashboard_report), name="campaign_campaign_dashboard_report"),
+            *self.whatif_urls(),
         ]
         return custom + super().get_urls()
 

@@ -64,20 +64,25 @@ def qualified_posts(campaign: Campaign) -> list[QualifiedPost]:
     return [QualifiedPost(post_id=p, uid=u, created_at=c, score=s) for p, u, c, s in rows.iterator(chunk_size=5000)]
 
 
-def rewards_compute(*, campaign: Campaign, at: datetime) -> tuple[list[Computed], dict]:
+def rewards_compute(
+    *, campaign: Campaign, at: datetime, posts: list[QualifiedPost] | None = None, verdict_counts: dict | None = None
+) -> tuple[list[Computed], dict]:
     """Every reward the rules give now, and a JSON summary of inputs and unallocated money.
 
     Reads only: it never writes the ledger (the what-if preview and `settle_campaign` share it).
-    Posts must have been judged first (`posts_qualify`).
+    By default the posts are the stored verdicts (judge them first with `posts_qualify`); the
+    what-if preview passes `posts` and `verdict_counts` judged in memory under an unsaved copy of
+    the campaign, exclusions already applied, so both go through this one computation.
     """
-    posts = qualified_posts(campaign)
+    if posts is None:
+        posts = qualified_posts(campaign)
     grace = campaign.grace
     window_due = at >= campaign.ends_at + grace
     computed: list[Computed] = []
     summary = {
         "at": _iso(at),
         "qualified_posts": len(posts),
-        "posts_by_verdict": dict(_verdict_counts(campaign)),
+        "posts_by_verdict": dict(_verdict_counts(campaign) if verdict_counts is None else verdict_counts),
         "first_post": {"due": window_due},
         "content_pool": {},
         "leaderboard": {"due": window_due},

@@ -1,0 +1,430 @@
+"""What-if preview: the settlement an edited copy of the campaign configuration would give, beside
+the one the current configuration gives, without writing anything; and its one audited apply.
+
+`whatif_preview` reads only. It judges every post of the campaign in memory twice, under the
+current configuration and under an unsaved, validated copy carrying the changes (window, length,
+lexicon, near-duplicates, moderation, score cap), leaves out what ops excluded exactly as
+settlement does, and runs both through the same `rewards_compute` that `settle_campaign` uses.
+Duplicate links are the stored ones unless the threshold changed (or the index is behind): then
+they are recomputed in memory with the pure `NearDuplicateIndex`, as `duplicates_rebuild` would.
+Money stays `Decimal`, exact to the cent, as the rules give it.
+
+`whatif_apply` is the only write: under the campaign row lock it refuses a configuration that
+changed since the preview (fingerprint), saves the changed fields, logs them old -> new with the
+note in the admin log, re-judges every post, and queues the settlement after commit, as the
+dashboard does. Approved and paid rewards stay protected by settlement (review items).
+"""
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaign.models import Campaign, Post, ReferenceText
+from campaign.near_duplicates import NearDuplicateIndex, post_order, reference_order
+from campaign.qualification import post_score
+from campaign.selectors import enrolment_map
+from campaign.services import posts_qualify
+from campaign.services.posts import ENGAGEMENT, campaign_lexicon, post_reason
+from rewards.exceptions import RewardError
+from rewards.models import Reward
+from rewards.rules import QualifiedPost
+from rewards.rules.money import format_money
+from rewards.services.settlement import Computed, rewards_compute
+from traders.models import Trader
+
+# The configuration a what-if may change: qualification, the content pool and the leaderboard.
+# The window, periods and assets are left out: they move schedules and enrolment, not a split.
+WHATIF_FIELDS = (
+    "grace_hours",
+    "min_length",
+    "score_cap",
+    "duplicate_threshold",
+    "latin_terms",
+    "cjk_terms",
+    "pool_amount",
+    "pool_cap",
+    "pool_min_score",
+    "pool_top_posts",
+    "leaderboard_min_posts",
+    "leaderboard_strategy",
+    "leaderboard_tiers",
+    "leaderboard_pool",
+)
+CHANGE_PERMISSION = "campaign.change_campaign"
+# Applying re-settles the campaign: the dashboard's own permission to settle is needed too.
+APPLY_PERMISSIONS = (CHANGE_PERMISSION, "rewards.add_settlementrun")
+ZERO = Decimal("0.00")
+LOCKED_STATES = (Reward.State.APPROVED, Reward.State.PAID)
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    field: str
+    label: str
+    current: object
+    proposed: object
+
+
+@dataclass(frozen=True)
+class RewardChange:
+    """One ledger key (kind, period, trader) under both configurations; 0.00 where none is given.
+
+    `ledger_state` is the state of the stored reward when it is approved or paid: settlement never
+    changes such a row, a difference there becomes a review item instead.
+    """
+
+    uid: int
+    nickname: str
+    kind: str
+    period: str
+    asset: str
+    current: Decimal
+    proposed: Decimal
+    current_preview: bool | None
+    proposed_preview: bool | None
+    ledger_state: str = ""
+
+    @property
+    def difference(self) -> Decimal:
+        return self.proposed - self.current
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    kind: str
+    asset: str
+    current: Decimal
+    proposed: Decimal
+    current_payable: Decimal
+    proposed_payable: Decimal
+    current_rewards: int
+    proposed_rewards: int
+
+    @property
+    def difference(self) -> Decimal:
+        return self.proposed - self.current
+
+
+@dataclass(frozen=True)
+class PoolTotal:
+    """One pool (a content period, or the leaderboard): its size, allocated and unallocated money."""
+
+    kind: str
+    period: str
+    asset: str
+    current_pool: Decimal
+    current_allocated: Decimal
+    current_unallocated: Decimal
+    proposed_pool: Decimal
+    proposed_allocated: Decimal
+    proposed_unallocated: Decimal
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    current: str
+    proposed: str
+    posts: int
+
+
+@dataclass(frozen=True)
+class WhatIfPreview:
+    campaign: Campaign
+    proposed: Campaign
+    at: datetime
+    fingerprint: str
+    changes: tuple[ConfigChange, ...]
+    rows: tuple[RewardChange, ...]
+    gainers: tuple[RewardChange, ...]
+    losers: tuple[RewardChange, ...]
+    totals: tuple[KindTotal, ...]
+    pools: tuple[PoolTotal, ...]
+    verdict_changes: tuple[VerdictChange, ...]
+    scores_changed: int
+    current_rewards: tuple[Computed, ...] = field(repr=False)
+    proposed_rewards: tuple[Computed, ...] = field(repr=False)
+    current_summary: dict = field(repr=False, default_factory=dict)
+    proposed_summary: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def verdicts_changed(self) -> int:
+        return sum(v.posts for v in self.verdict_changes)
+
+    @property
+    def payability_changes(self) -> tuple[RewardChange, ...]:
+        """Rewards given under both configurations whose due state (payable or preview) differs."""
+        return tuple(r for r in self.rows if None not in (r.current_preview, r.proposed_preview) and r.current_preview != r.proposed_preview)
+
+
+@dataclass(frozen=True)
+class WhatIfApplied:
+    campaign: Campaign
+    changes: tuple[ConfigChange, ...]
+    log_entry: LogEntry
+    verdicts_changed: int
+    settle_at: datetime
+
+
+def config_fingerprint(campaign: Campaign) -> str:
+    """A digest of the whole stored configuration: any edit between a preview and its apply shows."""
+    return hashlib.sha256(json.dumps(campaign.rules_config(), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _field_value(campaign: Campaign, name: str):
+    value = getattr(campaign, name)
+    return list(value) if isinstance(value, list) else value
+
+
+def campaign_with_changes(*, campaign: Campaign, changes: dict) -> Campaign:
+    """An unsaved copy of `campaign` with `changes`, validated by the model's own validation.
+
+    Raises `ValidationError` keyed by field: for a field a what-if may not change, and for every
+    value `Campaign.full_clean` refuses. The copy is never saved (it keeps the pk so that reads
+    keyed by campaign, such as sign-ups, still find the campaign's rows).
+    """
+    errors = {name: [_("This setting cannot be changed in a what-if preview.")] for name in sorted(set(changes) - set(WHATIF_FIELDS))}
+    copy = Campaign(**{f.attname: _field_value(campaign, f.attname) for f in Campaign._meta.concrete_fields})
+    for name, value in changes.items():
+        if name not in errors:
+            setattr(copy, name, list(value) if isinstance(value, (list, tuple)) else value)
+    others = [f.name for f in Campaign._meta.concrete_fields if f.name not in WHATIF_FIELDS]
+    try:
+        copy.full_clean(exclude=others, validate_unique=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    # As the database would store them: decimals to their places, tiers as two-decimal strings.
+    for model_field in Campaign._meta.concrete_fields:
+        if model_field.name in WHATIF_FIELDS and model_field.get_internal_type() == "DecimalField":
+            value = getattr(copy, model_field.name)
+            setattr(copy, model_field.name, value.quantize(Decimal(1).scaleb(-model_field.decimal_places)))
+    copy.leaderboard_tiers = [format_money(Decimal(str(t))) for t in copy.leaderboard_tiers]
+    return copy
+
+
+def _config_changes(current: Campaign, proposed: Campaign) -> tuple[ConfigChange, ...]:
+    return tuple(
+        ConfigChange(name, str(Campaign._meta.get_field(name).verbose_name), getattr(current, name), getattr(proposed, name))
+        for name in WHATIF_FIELDS
+        if getattr(current, name) != getattr(proposed, name)
+    )
+
+
+def _duplicate_links(campaign: Campaign, posts: list[Post], threshold: Decimal) -> dict[int, tuple[int | None, int | None]]:
+    """{post pk: (earlier post pk, reference pk)} for every post that has an earlier near-copy,
+    decided from scratch in memory (exact Jaccard), the way `duplicates_rebuild` links them."""
+    index = NearDuplicateIndex(threshold=Fraction(threshold))
+    index.add_many([(("ref", pk), text, reference_order(pk)) for pk, text in ReferenceText.objects.filter(campaign=campaign).values_list("id", "text")])
+    index.add_many([(("post", p.pk), p.text, post_order(p.created_at, p.post_id)) for p in posts])
+    links = {}
+    for (kind, pk), (target_kind, target) in index.earlier_duplicates().items():
+        if kind == "post":
+            links[pk] = (target, None) if target_kind == "post" else (None, target)
+    return links
+
+
+def _judged(config: Campaign, posts, enrolled, links, excluded) -> tuple[dict[int, tuple[str, int]], list[QualifiedPost]]:
+    """({post pk: (verdict, score)}, the qualifying posts the rules see) under one configuration."""
+    lexicon = campaign_lexicon(config)
+    excluded_traders, excluded_posts = excluded
+    verdicts, qualifying = {}, []
+    for post in posts:
+        # These instances are this preview's private copies; nothing here ever saves them.
+        post.duplicate_of_id, post.duplicate_of_reference_id = links.get(post.pk, (None, None))
+        verdict = post_reason(config, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED.value
+        score = post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=config.score_cap)
+        verdicts[post.pk] = (verdict, score)
+        if verdict == Post.Verdict.QUALIFIED and post.author_id not in excluded_traders and post.pk not in excluded_posts:
+            qualifying.append(QualifiedPost(post_id=post.post_id, uid=post.author.uid, created_at=post.created_at, score=score))
+    return verdicts, qualifying
+
+
+def _pools(config: Campaign, summary: dict) -> dict[tuple[str, str], tuple[str, Decimal, Decimal, Decimal]]:
+    pools = {
+        (Reward.Kind.CONTENT_POOL.value, code): (config.pool_asset, config.pool_amount, Decimal(p["allocated"]), Decimal(p["unallocated"]))
+        for code, p in summary["content_pool"].items()
+    }
+    board = summary["leaderboard"]
+    size = sum((Decimal(str(t)) for t in config.leaderboard_tiers), ZERO) if board["strategy"] == Campaign.SplitStrategy.TIERS else config.leaderboard_pool
+    pools[(Reward.Kind.LEADERBOARD.value, "ALL")] = (config.leaderboard_asset, size, Decimal(board["allocated"]), Decimal(board["unallocated"]))
+    return pools
+
+
+def whatif_preview(*, campaign: Campaign, changes: dict, at: datetime | None = None) -> WhatIfPreview:
+    """The settlement `changes` would give at `at` (default: now) beside the current one. Reads only.
+
+    Both sides are computed from the data as it is now, judged in memory, so the only difference
+    between them is the configuration; with no change the two are equal, and equal to what
+    `settle_campaign(at=at)` writes. Raises `ValidationError` (keyed by field) for a bad change.
+    """
+    at = at or timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("the preview instant must be timezone-aware")
+    from rewards.services.farming import exclusions_get
+
+    current = Campaign.objects.get(pk=campaign.pk)
+    proposed = campaign_with_changes(campaign=current, changes=changes)
+    posts = list(
+        Post.objects.filter(campaign=current)
+        .select_related("author")
+        .only("id", "post_id", "author__uid", "created_at", "text", "deleted", "moderation", "duplicate_of", "duplicate_of_reference", "index_stale", *ENGAGEMENT)
+        .order_by("pk")
+    )
+    enrolled = enrolment_map(campaign=current, uids={p.author.uid for p in posts})
+    excluded = exclusions_get(campaign=current)
+    stored = {p.pk: (p.duplicate_of_id, p.duplicate_of_reference_id) for p in posts}
+    # Stored links hold for the stored threshold once the index has caught up (no stale post).
+    behind = any(p.index_stale for p in posts)
+    current_links = _duplicate_links(current, posts, current.duplicate_threshold) if behind else stored
+    if proposed.duplicate_threshold == current.duplicate_threshold:
+        proposed_links = current_links
+    else:
+        proposed_links = _duplicate_links(current, posts, proposed.duplicate_threshold)
+    now_verdicts, now_posts = _judged(current, posts, enrolled, current_links, excluded)
+    new_verdicts, new_posts = _judged(proposed, posts, enrolled, proposed_links, excluded)
+
+    now_rewards, now_summary = rewards_compute(campaign=current, at=at, posts=now_posts, verdict_counts=_counts(now_verdicts))
+    new_rewards, new_summary = rewards_compute(campaign=proposed, at=at, posts=new_posts, verdict_counts=_counts(new_verdicts))
+    rows = _rows(current, now_rewards, new_rewards)
+    flips = Counter((now_verdicts[pk][0], new_verdicts[pk][0]) for pk in now_verdicts if now_verdicts[pk][0] != new_verdicts[pk][0])
+    now_pools, new_pools = _pools(current, now_summary), _pools(proposed, new_summary)
+    return WhatIfPreview(
+        campaign=current,
+        proposed=proposed,
+        at=at,
+        fingerprint=config_fingerprint(current),
+        changes=_config_changes(current, proposed),
+        rows=rows,
+        gainers=tuple(sorted((r for r in rows if r.difference > 0), key=lambda r: (-r.difference, r.uid, r.kind, r.period))),
+        losers=tuple(sorted((r for r in rows if r.difference < 0), key=lambda r: (r.difference, r.uid, r.kind, r.period))),
+        totals=_totals(now_rewards, new_rewards),
+        pools=tuple(
+            PoolTotal(*key, (new_pools.get(key) or now_pools[key])[0], *_pool_side(now_pools.get(key)), *_pool_side(new_pools.get(key)))
+            for key in sorted(set(now_pools) | set(new_pools))
+        ),
+        verdict_changes=tuple(VerdictChange(a, b, n) for (a, b), n in sorted(flips.items(), key=lambda item: (-item[1], item[0]))),
+        scores_changed=sum(1 for pk in now_verdicts if now_verdicts[pk][1] != new_verdicts[pk][1]),
+        current_rewards=tuple(now_rewards),
+        proposed_rewards=tuple(new_rewards),
+        current_summary=now_summary,
+        proposed_summary=new_summary,
+    )
+
+
+def _counts(verdicts: dict[int, tuple[str, int]]) -> dict[str, int]:
+    return dict(sorted(Counter(v for v, _score in verdicts.values()).items()))
+
+
+def _pool_side(pool) -> tuple[Decimal, Decimal, Decimal]:
+    return (ZERO, ZERO, ZERO) if pool is None else pool[1:]
+
+
+def _rows(campaign: Campaign, now: list[Computed], new: list[Computed]) -> tuple[RewardChange, ...]:
+    before = {(c.kind, c.period, c.uid): c for c in now}
+    after = {(c.kind, c.period, c.uid): c for c in new}
+    keys = sorted(set(before) | set(after), key=lambda k: (k[2], k[0], k[1]))
+    nicknames = dict(Trader.objects.filter(uid__in={k[2] for k in keys}).values_list("uid", "nickname"))
+    locked = {
+        (kind, period, uid): state
+        for kind, period, uid, state in Reward.objects.filter(campaign=campaign, state__in=LOCKED_STATES).values_list("kind", "period", "trader__uid", "state")
+    }
+    rows = []
+    for key in keys:
+        a, b = before.get(key), after.get(key)
+        rows.append(
+            RewardChange(
+                uid=key[2],
+                nickname=nicknames.get(key[2], ""),
+                kind=key[0],
+                period=key[1],
+                asset=(b or a).asset,
+                current=a.amount if a else ZERO,
+                proposed=b.amount if b else ZERO,
+                current_preview=a.preview if a else None,
+                proposed_preview=b.preview if b else None,
+                ledger_state=locked.get(key, ""),
+            )
+        )
+    return tuple(rows)
+
+
+def _totals(now: list[Computed], new: list[Computed]) -> tuple[KindTotal, ...]:
+    def tally(rewards):
+        sums = {}
+        for c in rewards:
+            total, payable, n = sums.get((c.kind, c.asset), (ZERO, ZERO, 0))
+            sums[(c.kind, c.asset)] = (total + c.amount, payable + (ZERO if c.preview else c.amount), n + 1)
+        return sums
+
+    before, after = tally(now), tally(new)
+    order = [kind.value for kind in Reward.Kind]
+    keys = sorted(set(before) | set(after), key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k))
+    empty = (ZERO, ZERO, 0)
+    totals = []
+    for key in keys:
+        (now_total, now_payable, now_n), (new_total, new_payable, new_n) = before.get(key, empty), after.get(key, empty)
+        totals.append(KindTotal(*key, now_total, new_total, now_payable, new_payable, now_n, new_n))
+    return tuple(totals)
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected_fingerprint: str, at: datetime | None = None) -> WhatIfApplied:
+    """Apply a previewed configuration: one explicit, audited action. Needs `campaign.change_campaign`.
+
+    In one transaction, under the campaign row lock: refuses when the stored configuration is no
+    longer the one the preview showed (`expected_fingerprint`), when the note is empty, and when
+    nothing changes; saves the changed fields; writes an admin log entry listing each field
+    old -> new and the note; rebuilds the duplicate links when the threshold changed; re-judges
+    every post (`posts_qualify`). After commit it queues the settlement as of `at` (default: now)
+    exactly as the dashboard does, and re-syncs the settlement schedule when the grace changed.
+    Approved and paid rewards are never touched: settlement turns a difference into a review item.
+    Not idempotent by design: a second apply with the old fingerprint is refused as stale.
+    """
+    from campaign.services.duplicates import duplicates_rebuild
+    from rewards.services.schedule import settlement_schedule_sync
+    from rewards.tasks import settle_campaign_task
+
+    missing = [perm for perm in APPLY_PERMISSIONS if not user.has_perm(perm)]
+    if missing:
+        raise PermissionDenied(f"{user.get_username() or 'anonymous'} lacks the permission(s) {', '.join(missing)}")
+    note = (note or "").strip()
+    if not note:
+        raise RewardError(_("A note is required to apply a what-if configuration."))
+    settle_at = at or timezone.now()
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # duplicates_lock's lock
+        if config_fingerprint(locked) != expected_fingerprint:
+            raise RewardError(_("The campaign configuration changed since this preview; preview again before applying."))
+        proposed = campaign_with_changes(campaign=locked, changes=changes)
+        applied = _config_changes(locked, proposed)
+        if not applied:
+            raise RewardError(_("Nothing to apply: the proposed configuration is the current one."))
+        for change in applied:
+            setattr(locked, change.field, change.proposed)
+        locked.save(update_fields=[c.field for c in applied] + ["updated_at"])
+        message = "What-if applied: " + "; ".join(f"{c.field}: {_text(c.current)} -> {_text(c.proposed)}" for c in applied) + f". Note: {note}"
+        entry = LogEntry.objects.log_actions(user_id=user.pk, queryset=[locked], action_flag=CHANGE, change_message=message, single_object=True)
+        if any(c.field == "duplicate_threshold" for c in applied):
+            duplicates_rebuild(campaign=locked)
+        verdicts_changed = posts_qualify(campaign=locked)
+        by = f"admin what-if: {user.get_username()}"
+        transaction.on_commit(lambda: settle_campaign_task.delay(locked.pk, at=settle_at.isoformat(), triggered_by=by))
+        if any(c.field == "grace_hours" for c in applied):
+            transaction.on_commit(lambda: settlement_schedule_sync(campaign=locked))
+    return WhatIfApplied(campaign=locked, changes=applied, log_entry=entry, verdicts_changed=verdicts_changed, settle_at=settle_at)
