@@ -11,6 +11,7 @@ same reasons the import would give (`record_parse`).
 import json
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from traders.imports import SourceRecord, item_records, record_parse
 from traders.models import ImportRun
 
 BATCH_DELIVERIES = 500
+SCHEDULED_TTL = 10  # seconds
 
 
 class DeliveryReplayed(Exception):
@@ -48,11 +50,27 @@ def webhook_delivery_receive(*, campaign: Campaign, delivery_id: str, body: byte
             WebhookDelivery.objects.create(delivery_id=delivery_id, campaign=campaign, body=body, items=len(items))
     except IntegrityError as exc:
         raise DeliveryReplayed(delivery_id) from exc
+    campaign_id = campaign.pk
+    transaction.on_commit(lambda: _schedule_processing(campaign_id))
+    return DeliveryReceipt(delivery_id=delivery_id, accepted=len(items) - len(rejected), rejected=rejected)
+
+
+def _scheduled_key(campaign_id: int) -> str:
+    return f"webhook-processing-scheduled:{campaign_id}"
+
+
+def _schedule_processing(campaign_id: int) -> None:
+    """Enqueue a processing run unless one is already scheduled and has not started its next look
+    at the queue: a burst of deliveries costs a handful of runs, not one message each.
+
+    Safe: the mark is set after the delivery committed, and a run deletes it before each look at
+    the queue, so a delivery whose mark was already set is seen by that look. The mark expires
+    (SCHEDULED_TTL) in case its run is lost; the five-minute beat is the last resort.
+    """
     from campaign.tasks import webhook_deliveries_process_task
 
-    campaign_id = campaign.pk
-    transaction.on_commit(lambda: webhook_deliveries_process_task.delay(campaign_id))
-    return DeliveryReceipt(delivery_id=delivery_id, accepted=len(items) - len(rejected), rejected=rejected)
+    if cache.add(_scheduled_key(campaign_id), 1, timeout=SCHEDULED_TTL):
+        webhook_deliveries_process_task.delay(campaign_id)
 
 
 def _records(batch: list[WebhookDelivery]):
@@ -78,6 +96,7 @@ def webhook_deliveries_process(*, campaign: Campaign, batch_size: int = BATCH_DE
     Posts are judged after commit by the usual task (`posts_judge_pending`)."""
     done = 0
     while True:
+        cache.delete(_scheduled_key(campaign.pk))  # deliveries from now on schedule another run
         with transaction.atomic():
             batch = list(
                 WebhookDelivery.objects.select_for_update()
