@@ -313,24 +313,21 @@ class DuplicateBand(models.Model):
     """One LSH band key of a post or reference text: the persistent near-duplicate index.
 
     Looking up a text's band keys finds its candidates in any process without rebuilding an index;
-    the decision is still the exact Jaccard value.
+    the decision is still the exact Jaccard value. A derived cache, so it is kept lean: the
+    primary key (campaign, key, owner) is its only index, there is no foreign key to check per
+    row, and on PostgreSQL the table is UNLOGGED (migration 0009). `owner` is the post id, or
+    minus the reference text id. Rows of a post whose text changed, or that was deleted, stay
+    until the next full rewrite; lookups check every hit against the owner's current signature.
+    The row (campaign, 0, 0) marks an index that is complete: after a crash PostgreSQL empties
+    an unlogged table, the mark goes with it, and the next refresh rebuilds the index.
     """
 
-    # No index of its own: (campaign, key) below serves every lookup, and a second index on the
-    # campaign alone tempted the planner into scanning the whole campaign (seen in EXPLAIN).
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    pk = models.CompositePrimaryKey("campaign_id", "key", "owner")
+    # No database constraint: a cascade per row would be the cost of the 40 rows per post. The
+    # ORM still deletes a campaign's rows with it (one indexed DELETE).
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     key = models.BigIntegerField()
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True, related_name="bands")
-    reference = models.ForeignKey(ReferenceText, on_delete=models.CASCADE, null=True, blank=True, related_name="bands")
-
-    class Meta:
-        indexes = [models.Index(fields=["campaign", "key"], name="duplicateband_lookup")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(post__isnull=False, reference__isnull=True) | Q(post__isnull=True, reference__isnull=False),
-                name="duplicateband_one_owner",
-            )
-        ]
+    owner = models.BigIntegerField()
 
 
 class ModerationDecision(models.Model):

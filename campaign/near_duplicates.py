@@ -513,3 +513,175 @@ def find_earlier_duplicates(
     index = NearDuplicateIndex(threshold=threshold, k=k)
     index.add_many(entries)
     return index.earlier_duplicates()
+
+
+# --- Streamed from-scratch decision over stored signatures (the database-backed rebuild) ---
+
+# Pair codes are deduplicated whenever this many have piled up, which bounds the memory of
+# large buckets (hundreds of near-copies of one text) to a few hundred MB.
+_PAIR_FLUSH = 1 << 23
+_TEXT_BATCH = 4096
+_SET_BATCH = 1024
+
+
+def signature_matrix(signatures: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, NUM_PERM) uint32 signatures and the mask of non-empty ones, from stored bytes."""
+    has = np.fromiter((len(sig) == SIGNATURE_BYTES for sig in signatures), dtype=bool, count=len(signatures))
+    for sig in signatures:
+        if sig and len(sig) != SIGNATURE_BYTES:
+            raise ValueError(f"a signature has {SIGNATURE_BYTES} bytes, got {len(sig)}")
+    matrix = np.zeros((len(signatures), NUM_PERM), dtype=np.uint32)
+    if has.any():
+        joined = b"".join(sig for sig in signatures if sig)
+        matrix[has] = np.frombuffer(joined, dtype="<u4").reshape(-1, NUM_PERM)
+    return matrix, has
+
+
+def band_key_matrix(signatures: np.ndarray) -> np.ndarray:
+    """(n, NUM_PERM) uint32 signatures -> (n, BANDS) int64 band keys (`band_keys` row by row)."""
+    return _band_key_matrix(signatures)
+
+
+def _signature_digest(keys: np.ndarray) -> np.ndarray:
+    """One 64-bit mix of a row's band keys: equal signatures give equal digests."""
+    h = np.full(len(keys), _SHINGLE_SEED, dtype=np.uint64)
+    for band in range(keys.shape[1]):
+        h ^= keys[:, band].view(np.uint64)
+        h = _fmix64(h * _U64(_FNV_PRIME))
+    return h
+
+
+def _bucket_pairs(keys: np.ndarray, rows: np.ndarray, n: int):
+    """Codes `later * n + earlier` of the rows sharing a key, in chunks of at most about
+    `_PREFILTER_CHUNK` pairs (one big bucket of s rows has s(s-1)/2 pairs); `rows` ascending."""
+    sorter = np.argsort(keys, kind="stable")  # stable: a bucket keeps its rows in order
+    keys, rows = keys[sorter], rows[sorter]
+    starts = np.r_[True, keys[1:] != keys[:-1]]
+    positions = np.arange(len(keys))
+    run_start = np.maximum.accumulate(np.where(starts, positions, 0))
+    offsets = positions - run_start  # how many earlier rows of its bucket each row pairs with
+    paired = np.nonzero(offsets)[0]
+    if not len(paired):
+        return
+    ends = np.cumsum(offsets[paired])
+    cut = np.searchsorted(ends, np.arange(_PREFILTER_CHUNK, ends[-1], _PREFILTER_CHUNK), side="right")
+    for block in np.split(paired, np.unique(cut)):
+        if not len(block):
+            continue
+        counts = offsets[block]
+        later_pos = np.repeat(block, counts)
+        earlier_pos = np.repeat(run_start[block], counts) + (np.arange(len(later_pos)) - np.repeat(np.cumsum(counts) - counts, counts))
+        yield rows[later_pos] * n + rows[earlier_pos]
+
+
+def earlier_matches(
+    keys: np.ndarray,
+    has: np.ndarray,
+    low_bytes: np.ndarray,
+    *,
+    fetch_signatures,
+    fetch_texts,
+    threshold: Fraction = DEFAULT_THRESHOLD,
+    k: int = SHINGLE_SIZE,
+) -> np.ndarray:
+    """The earliest earlier near-duplicate row of every row (-1: none), from band keys alone.
+
+    Rows are entries in their order (row i is earlier than row j when i < j; orders are unique).
+    `keys` is (n, BANDS) int64 (`band_key_matrix`), `has` marks rows with a signature, and
+    `low_bytes` is (n, NUM_PERM) uint8, the low byte of each MinHash value. Nothing else of the
+    corpus is held: `fetch_signatures(rows)` returns the (len(rows), NUM_PERM) uint32 signatures
+    and `fetch_texts(rows)` the texts of the few rows that need them. Same answers as
+    `NearDuplicateIndex.earlier_duplicates` over the same entries:
+
+    1. rows with equal signatures are grouped and their texts compared; an identical normalized
+       text is a copy of its earliest holder and answers as it does (no pairwise work);
+    2. bucket pairs are generated band by band (8 bytes per row at a time) and deduplicated;
+    3. the low bytes prefilter them: equal values have equal low bytes, so a pair that agrees
+       on `MIN_AGREEMENT` values also agrees on as many low bytes, and nothing is lost;
+    4. the survivors are checked on their full signatures, then exactly on their 5-gram sets,
+       earliest first, stopping at the first success of each later row.
+    """
+    n = len(keys)
+    match = np.full(n, -1, dtype=np.int64)
+    rows = np.nonzero(has)[0]
+    if len(rows) < 2:
+        return match
+    representative = np.ones(n, dtype=bool)
+    copies: list[tuple[int, int]] = []
+    digests = _signature_digest(keys[rows])
+    sorter = np.lexsort((rows, digests))
+    sorted_digests, sorted_rows = digests[sorter], rows[sorter]
+    same = sorted_digests[1:] == sorted_digests[:-1]
+    grouped = np.zeros(len(sorted_rows), dtype=bool)
+    grouped[1:] |= same
+    grouped[:-1] |= same
+    members = sorted_rows[grouped]
+    member_digests = sorted_digests[grouped]
+    lo = 0
+    while lo < len(members):
+        hi = min(len(members), lo + _TEXT_BATCH)
+        # Never split a group of equal digests across two batches.
+        while hi < len(members) and member_digests[hi] == member_digests[hi - 1]:
+            hi += 1
+        batch = members[lo:hi].tolist()
+        first_of: dict[tuple[int, str], int] = {}
+        for row, digest, text in zip(batch, member_digests[lo:hi].tolist(), fetch_texts(batch)):
+            first = first_of.setdefault((digest, normalize_for_shingles(text)), row)
+            if first != row:
+                representative[row] = False
+                copies.append((row, first))
+        lo = hi
+
+    eligible = np.nonzero(has & representative)[0]
+    # Band by band, chunk by chunk, each chunk prefiltered at once: only plausible pairs are kept,
+    # so a bucket of thousands of unrelated texts costs time, never memory.
+    survivors, pending = [], 0
+    for band in range(BANDS):
+        for codes in _bucket_pairs(keys[eligible, band], eligible, n):
+            later, earlier = codes // n, codes % n
+            agreement = np.count_nonzero(low_bytes[later] == low_bytes[earlier], axis=1)
+            survivors.append(codes[agreement >= MIN_AGREEMENT])
+            pending += len(survivors[-1])
+            if pending > _PAIR_FLUSH:
+                survivors, pending = [np.unique(np.concatenate(survivors))], 0
+    codes = np.unique(np.concatenate(survivors)) if survivors else np.zeros(0, dtype=np.int64)
+    del survivors
+    later, earlier = codes // n, codes % n
+    del codes
+    if len(later):
+        needed = np.unique(np.concatenate([later, earlier]))
+        sigs = fetch_signatures(needed.tolist())
+        position = np.searchsorted(needed, later), np.searchsorted(needed, earlier)
+        agreement = np.count_nonzero(sigs[position[0]] == sigs[position[1]], axis=1)
+        keep = agreement >= MIN_AGREEMENT
+        later, earlier = later[keep], earlier[keep]
+        del sigs
+    # (later, earlier) ascending: the first exact success of a later row is its earliest match.
+    order = np.lexsort((earlier, later))
+    later, earlier = later[order].tolist(), earlier[order].tolist()
+    lo = 0
+    while lo < len(later):
+        # A batch holds the texts of at most about `_SET_BATCH` rows (5-gram sets are ~100 KB
+        # each); a later row's candidates are never split, so its first success is its earliest.
+        hi, batch_rows = lo, set()
+        while hi < len(later) and (len(batch_rows) < _SET_BATCH or later[hi] == later[hi - 1]):
+            batch_rows.update((later[hi], earlier[hi]))
+            hi += 1
+        wanted = sorted(batch_rows)
+        text_of = dict(zip(wanted, fetch_texts(wanted)))
+        sets: dict[int, frozenset] = {}
+
+        def grams(row):
+            if row not in sets:
+                sets[row] = _kgrams(normalize_for_shingles(text_of[row]), k)
+            return sets[row]
+
+        for a, b in zip(later[lo:hi], earlier[lo:hi]):
+            if match[a] < 0 and jaccard_at_least(grams(a), grams(b), threshold):
+                match[a] = b
+        lo = hi
+    # A copy has the 5-grams of its earliest holder: it matches what that one matches, or else
+    # that holder itself (always earlier, orders being unique).
+    for row, first in copies:
+        match[row] = match[first] if match[first] >= 0 else first
+    return match

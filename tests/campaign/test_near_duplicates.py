@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -379,3 +380,42 @@ def test_the_stated_miss_probability_holds_for_the_chosen_bands():
     assert nd.ROWS * nd.BANDS == NUM_PERM
     assert miss < Fraction(1, 10**6)
     assert float(miss) == pytest.approx(1.27e-7, rel=0.01)
+
+
+def _streamed(entries):
+    """`earlier_matches` over entries given in their order, as the database rebuild feeds it."""
+    matrix, has = nd.signature_matrix([nd.text_signature(text) for _, text, _ in entries])
+    fetched = []
+
+    def fetch_texts(rows):
+        fetched.extend(rows)
+        return [entries[r][1] for r in rows]
+
+    match = nd.earlier_matches(
+        nd.band_key_matrix(matrix) * has[:, None],
+        has,
+        matrix.astype(np.uint8),
+        fetch_signatures=lambda rows: matrix[rows],
+        fetch_texts=fetch_texts,
+    )
+    return {entries[r][0]: entries[m][0] for r, m in enumerate(match.tolist()) if m >= 0}, fetched
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), size=st.integers(1, 60))
+def test_the_streamed_decision_from_band_keys_gives_the_brute_force_answer(seed, size):
+    # Unique orders, as posts have (created_at, post_id) and references their id.
+    entries = sorted(((key, text, (1, n, key)) for n, (key, text, _) in enumerate(corpus(seed, size))), key=lambda e: e[2])
+    found, _ = _streamed(entries)
+    assert found == brute_force(entries) == find_earlier_duplicates(entries)
+
+
+def test_identical_copies_are_collapsed_and_texts_are_fetched_only_where_needed():
+    rng = random.Random(3)
+    unrelated = ["".join(rng.choice(DISTINCT) for _ in range(300)) for _ in range(30)]
+    entries = [(f"u{i}", text, (1, i, "")) for i, text in enumerate(unrelated)]
+    entries += [(f"c{i}", "  " + unrelated[0].upper() + " ", (1, 100 + i, "")) for i in range(50)]
+    found, fetched = _streamed(entries)
+    assert found == {f"c{i}": "u0" for i in range(50)}
+    # Only the 51 holders of one signature are read, once to group them: no pair needs a text.
+    assert sorted(fetched) == [0, *range(30, 80)]
