@@ -233,6 +233,11 @@ class Post(models.Model):
     # Set when the text changed and the near-duplicate index has not caught up yet; a crash
     # between the two leaves the flag, and the next qualification run finishes the job.
     index_stale = models.BooleanField(_("duplicate check pending"), default=True, db_index=True)
+    # Checks 4 and 5 as the text gave them when it arrived (`qualification.text_facts`): judging
+    # reads these, not the text, unless the lexicon changed since (another `lexicon_key`).
+    text_length = models.PositiveIntegerField(_("length without URLs and whitespace"), null=True, blank=True, editable=False)
+    trading_term = models.BooleanField(_("has a trading term"), null=True, blank=True, editable=False)
+    lexicon_key = models.CharField(max_length=16, blank=True, editable=False)
     duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     duplicate_of_reference = models.ForeignKey("ReferenceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     moderation = models.CharField(_("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.NONE, blank=True)

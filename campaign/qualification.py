@@ -23,6 +23,8 @@ Readings of RULES.md that the tests pin down:
 """
 
 import functools
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -147,6 +149,18 @@ def content_length(text: str) -> int:
     return len("".join(strip_urls(text).split()))
 
 
+@functools.lru_cache(maxsize=64)
+def lexicon_key(lexicon: Lexicon) -> str:
+    """A short fingerprint of a lexicon: a stored check 5 answer is reused only under the same key."""
+    return hashlib.sha256(json.dumps([sorted(lexicon.latin_terms), sorted(lexicon.cjk_terms)], ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def text_facts(text: str, lexicon: Lexicon) -> tuple[int, bool, str]:
+    """(content length, has a trading term, lexicon key): what checks 4 and 5 need from a text,
+    computed once when the text arrives so that judging never reads texts again."""
+    return content_length(text), has_trading_term(text, lexicon), lexicon_key(lexicon)
+
+
 def has_trading_term(text: str, lexicon: Lexicon) -> bool:
     """Check 5: whether the text, URLs removed, holds a cashtag or a term of the lexicon."""
     text = strip_urls(text)
@@ -211,6 +225,10 @@ class PostFacts:
     text: str
     is_duplicate: bool
     moderation: str | None = None
+    # Checks 4 and 5 as computed from `text` before (stored at ingest, `text_facts`): when given,
+    # the text is not read again. They must be those of `text` and of the lexicon judged with.
+    length: int | None = None
+    trading: bool | None = None
 
 
 def judge(facts: PostFacts, *, min_length: int = DEFAULT_MIN_LENGTH, lexicon: Lexicon) -> str | None:
@@ -232,9 +250,9 @@ def judge(facts: PostFacts, *, min_length: int = DEFAULT_MIN_LENGTH, lexicon: Le
     if facts.moderation == APPROVED:
         # The approval waives every check left, so the text is not even looked at.
         return None
-    if content_length(facts.text) < min_length:
+    if (facts.length if facts.length is not None else content_length(facts.text)) < min_length:
         return TOO_SHORT
-    if not has_trading_term(facts.text, lexicon):
+    if not (facts.trading if facts.trading is not None else has_trading_term(facts.text, lexicon)):
         return NOT_TRADING
     if facts.is_duplicate:
         return DUPLICATE

@@ -9,15 +9,16 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from campaign.models import Campaign, EngagementSnapshot, Post, ReferenceText
 from campaign.near_duplicates import text_signature
-from campaign.qualification import Lexicon, PostFacts, judge, post_score
+from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
 from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
+from campaign.services.sql import sql_text
 from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
 from traders.models import ImportRun
 from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
@@ -120,19 +121,65 @@ def _engagement_history_write(campaign: Campaign, rows: dict[str, PostRow], now:
     return len(snapshots)
 
 
+UPSERT_FIELDS = ("text", *ENGAGEMENT, "deleted", "content_hash", "signature", "text_length", "trading_term", "lexicon_key", "index_stale", "last_seen_at")
+STAGE_TABLE = "campaign_post_stage"
+
+
+def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
+    """Insert new posts and update the ingest fields (`UPSERT_FIELDS`) of stored ones; returns
+    {post_id: id}. `posts` holds each post_id once.
+
+    On PostgreSQL: COPY into a session-private staging table, then one INSERT ... SELECT
+    ... ON CONFLICT DO UPDATE ... RETURNING, several times faster than a multi-row INSERT with
+    parameters (bench/README.md, figure a). Elsewhere: `bulk_create(update_conflicts=True)`.
+    """
+    if connection.vendor != "postgresql":
+        Post.objects.bulk_create(posts, update_conflicts=True, unique_fields=["campaign", "post_id"], update_fields=list(UPSERT_FIELDS))
+        return dict(Post.objects.filter(campaign=campaign, post_id__in=[p.post_id for p in posts]).values_list("post_id", "id"))
+    from psycopg import sql
+
+    fields = [f for f in Post._meta.concrete_fields if not f.primary_key]
+    columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+    table = Post._meta.db_table
+    updates = sql.SQL(", ").join(
+        sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column)) for name in UPSERT_FIELDS
+    )
+    with connection.cursor() as cursor:
+        # Same columns as the posts table, no constraints; emptied at every commit, and here.
+        cursor.execute(sql_text("CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA", stage=STAGE_TABLE, columns=columns, table=table))
+        cursor.execute(sql_text("TRUNCATE {stage}", stage=STAGE_TABLE))
+        with cursor.copy(sql_text("COPY {stage} ({columns}) FROM STDIN", stage=STAGE_TABLE, columns=columns)) as copy:
+            for post in posts:
+                copy.write_row([_copy_value(f, post) for f in fields])
+        cursor.execute(
+            sql_text(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (campaign_id, post_id) DO UPDATE SET {updates} RETURNING post_id, id",
+                table=table, columns=columns, stage=STAGE_TABLE, updates=updates,
+            )
+        )
+        return dict(cursor.fetchall())
+
+
+def _copy_value(field, post: Post):
+    value = getattr(post, field.attname)
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return field.get_db_prep_save(value, connection) if not isinstance(value, (bytes, str, int, bool, datetime, type(None))) else value
+
+
 def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None):
     if deferred is None:
         duplicates_lock(campaign)  # judged now: the index must see every committed neighbour
     now = timezone.now()
     stored = {
-        post_id: (uid, created, digest, signature)
-        for post_id, uid, created, digest, signature in Post.objects.filter(
-            campaign=campaign, post_id__in={row.post_id for _, row in chunk}
-        ).values_list("post_id", "author__uid", "created_at", "content_hash", "signature")
+        post_id: rest
+        for post_id, *rest in Post.objects.filter(campaign=campaign, post_id__in={row.post_id for _, row in chunk}).values_list(
+            "post_id", "author__uid", "created_at", "content_hash", "signature", "index_stale", "text_length", "trading_term", "lexicon_key"
+        )
     }
     # A post's identity is (author, created_at) as stored, or as first accepted in this chunk;
     # every later record is checked against it in file order, so the newest valid one wins.
-    identity = {post_id: (uid, created) for post_id, (uid, created, _, _) in stored.items()}
+    identity = {post_id: (uid, created) for post_id, (uid, created, *_) in stored.items()}
     rejected, latest = [], {}
     for record, row in chunk:
         if row.post_id in identity:
@@ -145,13 +192,16 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
     if not latest:
         return rejected
     author_ids = traders_ensure({row.author_uid for _, row in latest.values()})
+    lexicon = campaign_lexicon(campaign)
     posts, text_changed = [], set()
     for post_id, (_, row) in latest.items():
         digest = content_hash(row.text)
         if post_id in stored and stored[post_id][2] == digest:
             signature = bytes(stored[post_id][3])
+            facts = stored[post_id][5:]
         else:
             signature = text_signature(row.text)
+            facts = text_facts(row.text, lexicon)
             text_changed.add(post_id)
         posts.append(
             Post(
@@ -164,19 +214,17 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 deleted=row.deleted,
                 content_hash=digest,
                 signature=signature,
-                index_stale=post_id in text_changed or (post_id not in stored),
+                text_length=facts[0],
+                trading_term=facts[1],
+                lexicon_key=facts[2],
+                # A post still waiting for the index keeps waiting, whatever this record says.
+                index_stale=post_id in text_changed or post_id not in stored or stored[post_id][4],
                 first_seen_at=now,
                 last_seen_at=now,
             )
         )
     _engagement_history_write(campaign, {p: row for p, (_, row) in latest.items() if p in stored}, now)
-    Post.objects.bulk_create(
-        posts,
-        update_conflicts=True,
-        unique_fields=["campaign", "post_id"],
-        update_fields=["text", *ENGAGEMENT, "deleted", "content_hash", "signature", "index_stale", "last_seen_at"],
-    )
-    ids = dict(Post.objects.filter(campaign=campaign, post_id__in=list(latest)).values_list("post_id", "id"))
+    ids = _posts_upsert(campaign, posts)
     if deferred is not None:
         deferred.update(ids.values())  # judged once at the end of the import (posts_qualify)
         return rejected
@@ -276,34 +324,77 @@ def campaign_lexicon(campaign: Campaign) -> Lexicon:
     return Lexicon(latin_terms=tuple(campaign.latin_terms), cjk_terms=tuple(campaign.cjk_terms))
 
 
+def _stored_facts(post: Post, lexicon: Lexicon) -> tuple[int, bool] | None:
+    """The post's stored checks 4 and 5, when they were computed under this lexicon."""
+    if post.text_length is None or post.trading_term is None or post.lexicon_key != lexicon_key(lexicon):
+        return None
+    return post.text_length, post.trading_term
+
+
 def post_reason(campaign: Campaign, post: Post, *, enrolled: bool, lexicon: Lexicon, ignore_moderation: bool = False) -> str | None:
     """The first failing check of RULES.md section 3 for a stored post, or None when it qualifies.
 
     With `ignore_moderation` the post is judged as if unmoderated: what an approval may override
-    is decided on that.
+    is decided on that. Checks 4 and 5 come from the facts stored at ingest when they were
+    computed under `lexicon`; otherwise from the text.
     """
+    stored = _stored_facts(post, lexicon)
     facts = PostFacts(
         in_window=campaign.in_window(post.created_at),
         enrolled=enrolled,
         deleted=post.deleted,
-        text=post.text,
+        text="" if stored else post.text,
         is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
         moderation=None if ignore_moderation else (post.moderation or None),
+        length=stored[0] if stored else None,
+        trading=stored[1] if stored else None,
     )
     return judge(facts, min_length=campaign.min_length, lexicon=lexicon)
+
+
+JUDGE_FIELDS = (
+    "id", "author__uid", "created_at", "deleted", "moderation", "duplicate_of", "duplicate_of_reference", "verdict", "score",
+    "text_length", "trading_term", "lexicon_key", *ENGAGEMENT,
+)  # fmt: skip
+
+
+def _judge_batches(campaign: Campaign, post_ids):
+    """The posts to judge in batches of JUDGE_BATCH, without their texts: by id ranges over the
+    whole campaign (memory bounded whatever its size), or the given ids."""
+    posts = Post.objects.filter(campaign=campaign).select_related("author").only(*JUDGE_FIELDS).order_by("id")
+    if post_ids is not None:
+        for i in range(0, len(post_ids), JUDGE_BATCH):
+            yield list(posts.filter(id__in=post_ids[i : i + JUDGE_BATCH]))
+        return
+    last = 0
+    while batch := list(posts.filter(id__gt=last)[:JUDGE_BATCH]):
+        yield batch
+        last = batch[-1].pk
+
+
+def _text_facts_fill(posts: list[Post], lexicon: Lexicon) -> None:
+    """Compute and store checks 4 and 5 for the posts whose stored facts are missing or were
+    computed under another lexicon (a lexicon change, posts stored before facts existed)."""
+    missing = [post for post in posts if _stored_facts(post, lexicon) is None]
+    if not missing:
+        return
+    texts = dict(Post.objects.filter(id__in=[post.pk for post in missing]).values_list("id", "text"))
+    rows = []
+    for post in missing:
+        post.text = texts[post.pk]
+        post.text_length, post.trading_term, post.lexicon_key = text_facts(post.text, lexicon)
+        rows.append(post)
+    Post.objects.bulk_update(rows, ["text_length", "trading_term", "lexicon_key"], batch_size=1000)
 
 
 def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
     """Recompute verdict and score of the campaign's posts (all, or `post_ids`) from the data as it
     is now: window, enrolment, deletion, length, lexicon, duplicates, moderation, engagement.
 
-    Pure rules do the deciding (`campaign.qualification`); this loads and stores. Returns how many
-    posts changed. Idempotent: judging twice changes nothing the second time.
+    Pure rules do the deciding (`campaign.qualification`); this loads and stores, in batches and
+    without the texts (checks 4 and 5 use the facts stored at ingest). Returns how many posts
+    changed. Idempotent: judging twice changes nothing the second time.
     """
-    posts = Post.objects.filter(campaign=campaign).select_related("author").only(
-        "id", "author__uid", "created_at", "text", "deleted", "moderation", "duplicate_of", "duplicate_of_reference",
-        "verdict", "score", *ENGAGEMENT,
-    )  # fmt: skip
     if post_ids is not None:
         post_ids = list(post_ids)
         if not post_ids:
@@ -311,9 +402,8 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
     lexicon = campaign_lexicon(campaign)
     now = now or timezone.now()
     changed = 0
-    batches = [post_ids[i : i + JUDGE_BATCH] for i in range(0, len(post_ids), JUDGE_BATCH)] if post_ids is not None else [None]
-    for batch in batches:
-        rows = list(posts.filter(id__in=batch) if batch is not None else posts)
+    for rows in _judge_batches(campaign, post_ids):
+        _text_facts_fill(rows, lexicon)
         enrolled = enrolment_map(campaign=campaign, uids={p.author.uid for p in rows})
         dirty: dict[tuple[str, int], list[int]] = {}
         for post in rows:

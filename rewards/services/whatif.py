@@ -278,7 +278,7 @@ def whatif_preview(*, campaign: Campaign, changes: dict, at: datetime | None = N
     posts = list(
         Post.objects.filter(campaign=current)
         .select_related("author")
-        .only("id", "post_id", "author__uid", "created_at", "text", "deleted", "moderation", "duplicate_of", "duplicate_of_reference", "index_stale", *ENGAGEMENT)
+        .only("id", "post_id", "author__uid", "created_at", "text", "deleted", "moderation", "duplicate_of", "duplicate_of_reference", "index_stale", "text_length", "trading_term", "lexicon_key", *ENGAGEMENT)
         .order_by("pk")
     )
     enrolled = enrolment_map(campaign=current, uids={p.author.uid for p in posts})
