@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign.enrolment import ENROLLED, enrolment_evaluate
 from campaign.models import Campaign, EngagementSnapshot, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
+from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_file, posts_judge, posts_moderate
@@ -309,6 +310,10 @@ class PostAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        campaign_pages_changed(campaign_id=obj.campaign_id)  # homepage and featured picks show on the pages
 
     @admin.display(description=_("author"), ordering="author__uid")
     def author_link(self, obj):

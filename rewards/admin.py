@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign.admin import ENROLMENT_LABELS, CampaignAdmin, action_form_response
 from campaign.models import Campaign
+from campaign.page_cache import campaign_pages_changed
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_open_campaigns
 from rewards.admin_whatif import WhatIfAdminMixin
@@ -321,6 +322,7 @@ class RewardsCampaignAdmin(WhatIfAdminMixin, CampaignAdmin):
         super().save_model(request, obj, form, change)
         # The settlement clocks follow the window and grace as saved, once the save commits.
         transaction.on_commit(lambda: settlement_schedule_sync(campaign=obj))
+        campaign_pages_changed(campaign_id=obj.pk)  # the window, rules and texts show on the pages
 
     def get_urls(self):
         view = self.admin_site.admin_view

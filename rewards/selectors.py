@@ -5,19 +5,20 @@ what a trader sees is then what the ledger was written from, and the pages stay 
 selector runs a fixed number of queries, whatever the number of posts or traders.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
 from fractions import Fraction
 
 from django.conf import settings
 from django.core import signing
+from django.core.paginator import Page, Paginator
+from django.db.models.functions import Left
 from django.urls import reverse
 
 from campaign.enrolment import ENROLLED, NO_REGISTRATION, REGISTRATION_PENDING, REGISTRATION_REJECTED, REGISTRATION_REVOKED, SPOT_MARKET, enrolment_evaluate
 from campaign.models import Campaign, Post, Signup
 from campaign.periods import Period
-from campaign.selectors import campaign_get
 from rewards.models import FeaturedPost, ReviewFlag, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
 from traders.models import Trader
 
@@ -31,7 +32,12 @@ NONE_QUALIFYING = "none_qualifying"
 PUBLIC_FEATURED_DAYS = 5
 PUBLIC_HOMEPAGE_POSTS = 10
 # What an excerpt card needs; a post row also holds its MinHash signature, which stays behind.
-PUBLIC_POST_FIELDS = ("post_id", "created_at", "text", "score", "author", "author__nickname")
+PUBLIC_POST_FIELDS = ("post_id", "created_at", "score", "author", "author__nickname")
+# The cards show `truncatechars:160` (public) and `:140` (status page): one character more than
+# that is enough for the filter to know it must cut, so the rest of a long text stays in the database.
+PUBLIC_EXCERPT_CHARS = 161
+STATUS_EXCERPT_CHARS = 141
+STATUS_POSTS_PER_PAGE = 50
 
 
 # --- Status links -------------------------------------------------------------------------------
@@ -69,11 +75,10 @@ def status_link_from_token(*, token: str) -> StatusLink | None:
     uid, slug, version = data.get("u"), data.get("c"), data.get("v")
     if not (isinstance(uid, int) and isinstance(slug, str) and isinstance(version, int)):
         return None
-    return (
-        StatusLink.objects.select_related("campaign", "trader", "trader__registration")
-        .filter(campaign__slug=slug, trader__uid=uid, version=version)
-        .first()
-    )
+    # At most one row (one link per campaign and trader): no ORDER BY, which with the model's
+    # ordering across the joins cost a quarter of a cached page's time.
+    rows = StatusLink.objects.select_related("campaign", "trader", "trader__registration").filter(campaign__slug=slug, trader__uid=uid, version=version)
+    return next(iter(rows.order_by()[:1]), None)
 
 
 # --- Trader status page -------------------------------------------------------------------------
@@ -159,6 +164,8 @@ class TraderStatus:
     homepage: int = 0
     posts_to_rank: int = 0
     exclusion: "Exclusion | None" = None
+    # The posts shown, newest first, with their excerpts (None when no page was asked for).
+    page: Page | None = None
 
 
 def window_phase(campaign: Campaign, now: datetime) -> str:
@@ -171,14 +178,43 @@ def latest_settlement(campaign: Campaign) -> SettlementRun | None:
     return SettlementRun.objects.filter(campaign=campaign, finished_at__isnull=False).only("at", "summary", "campaign_id").order_by("-started_at", "-id").first()
 
 
+@dataclass(frozen=True)
+class Board:
+    """The leaderboard part of the latest settlement's summary: when, whether final, the paid places."""
+
+    at: datetime
+    due: bool
+    top: list[dict]
+
+
+def latest_board(campaign: Campaign) -> Board | None:
+    """The leaderboard of the latest finished settlement, in one query that reads only its keys.
+
+    The summary also holds every period's figures and the ledger counts; the pages need the Top 10
+    alone, so the JSON is cut down in the database rather than shipped whole on every request.
+    """
+    row = (
+        SettlementRun.objects.filter(campaign=campaign, finished_at__isnull=False)
+        .order_by("-started_at", "-id")
+        .values("at", "summary__leaderboard__due", "summary__leaderboard__top")
+        .first()
+    )
+    if row is None:
+        return None
+    return Board(at=row["at"], due=bool(row["summary__leaderboard__due"]), top=row["summary__leaderboard__top"] or [])
+
+
 def _weeks_by_code(campaign: Campaign) -> dict[str, Period]:
     return {week.code: week for week in campaign.weeks()}
 
 
-def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
-    """Everything the trader's status page shows, for that trader only, in five queries after the
-    link's own: sign-ups, posts (with their featured day), rewards, latest settlement, stars.
+def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = None) -> TraderStatus:
+    """Everything the trader's status page shows, for that trader only, in six queries after the
+    link's own: sign-ups, exclusions, posts (with their featured day, without their text), rewards,
+    the latest leaderboard, stars; and a seventh for the excerpts when `page` is given.
 
+    Counts, steps and breakdowns are over every post; only `page` (newest first,
+    STATUS_POSTS_PER_PAGE a page, out-of-range numbers give the nearest page) carries excerpts.
     Enrolment and the steps are evaluated now, from the data as it is; verdicts and scores are
     the posts' stored ones (judged at ingestion and again at every settlement).
     """
@@ -195,14 +231,14 @@ def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
     exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
     posts = [
         PostLine(
-            post_id=row["post_id"], created_at=row["created_at"], text=row["text"], verdict=row["verdict"], score=row["score"],
+            post_id=row["post_id"], created_at=row["created_at"], text="", verdict=row["verdict"], score=row["score"],
             approved_by_ops=row["moderation"] == Post.Moderation.APPROVED,
             featured_day=row["featured_on__day"] if row["featured"] is not False else None, homepage=row["homepage"],
             likes=row["likes"], comments=row["comments"], shares=row["shares"], views=row["views"],
             excluded_note=excluded_posts.get(row["post_id"], ""),
         )  # fmt: skip
         for row in Post.objects.filter(campaign=campaign, author=trader)
-        .values("post_id", "created_at", "text", "verdict", "score", "moderation", "featured", "homepage", "featured_on__day", *ENGAGEMENT)
+        .values("post_id", "created_at", "verdict", "score", "moderation", "featured", "homepage", "featured_on__day", *ENGAGEMENT)
         .order_by("-created_at", "-post_id")
     ]
     qualifying = sum(post.qualifies for post in posts)
@@ -222,12 +258,11 @@ def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
         .values_list("kind", "period", "asset", "amount", "state", "preview", "detail")
     ]  # fmt: skip
 
-    run = latest_settlement(campaign)
+    board = latest_board(campaign)
     standing = None
-    if run is not None:
-        board = run.summary.get("leaderboard", {})
-        mine = next((row for row in board.get("top", []) if row.get("uid") == trader.uid), None)
-        standing = Standing(rank=mine and mine["rank"], score=mine and mine["score"], due=bool(board.get("due")), settled_at=run.at)
+    if board is not None:
+        mine = next((row for row in board.top if row.get("uid") == trader.uid), None)
+        standing = Standing(rank=mine and mine["rank"], score=mine and mine["score"], due=board.due, settled_at=board.at)
 
     weeks = _weeks_by_code(campaign)
     stars = [
@@ -251,7 +286,20 @@ def trader_status_get(*, link: StatusLink, now: datetime) -> TraderStatus:
         homepage=sum(post.homepage for post in posts),
         posts_to_rank=max(0, campaign.leaderboard_min_posts - qualifying),
         exclusion=exclusion,
+        page=None if page is None else _posts_page(campaign=campaign, trader=trader, posts=posts, number=page),
     )
+
+
+def _posts_page(*, campaign: Campaign, trader: Trader, posts: list[PostLine], number: int) -> Page:
+    """One page of `posts` (already newest first) with the excerpts of its posts only."""
+    shown = Paginator(posts, STATUS_POSTS_PER_PAGE).get_page(number)
+    excerpts = dict(
+        Post.objects.filter(campaign=campaign, author=trader, post_id__in=[post.post_id for post in shown])
+        .annotate(excerpt=Left("text", STATUS_EXCERPT_CHARS))
+        .values_list("post_id", "excerpt")
+    )
+    shown.object_list = [replace(post, text=excerpts.get(post.post_id, "")) for post in shown]
+    return shown
 
 
 # --- Every cent explained -----------------------------------------------------------------------
@@ -264,6 +312,7 @@ SHARE_DIGITS = 8
 NOT_BEST = "not_best"
 EXCLUDED = "excluded"
 VERDICT = "verdict"
+VERDICT_LABELS = dict(Post.Verdict.choices)  # lazy labels: translated when shown
 
 
 @dataclass(frozen=True)
@@ -359,7 +408,7 @@ def _score_line(post: PostLine | None, post_id: str, stored_score: int, cap: int
 
 
 def _not_counted(post: PostLine, cap: int) -> ScoreLine:
-    verdicts = dict(Post.Verdict.choices)
+    verdicts = VERDICT_LABELS
     if post.excluded_note:
         return _score_line(post, post.post_id, post.score, cap, reason=EXCLUDED, note=post.excluded_note)
     if post.qualifies:
@@ -394,7 +443,8 @@ def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Deci
     if kind == "leaderboard":
         counted_posts = [p for p in posts if p.qualifies and not p.excluded_note]
         counted = [_score_line(p, p.post_id, p.score, cap) for p in sorted(counted_posts, key=lambda p: (p.created_at, p.post_id))]
-        others = [p for p in posts if p not in counted_posts]
+        counted_ids = {p.post_id for p in counted_posts}  # a set: a top trader has hundreds of posts
+        others = [p for p in posts if p.post_id not in counted_ids]
         copiers = Decimal(str(detail.get("new_copiers", 0))) * Decimal(detail.get("copier_weight", "0"))
         pnl = max(Decimal("0"), Decimal(detail.get("copier_pnl_usdt", "0"))) * Decimal(detail.get("pnl_weight", "0"))
         return Breakdown(
@@ -476,17 +526,17 @@ def leaderboard_total(campaign: Campaign) -> Decimal:
     return campaign.leaderboard_pool
 
 
-def campaign_page_get(*, slug: str, now: datetime) -> CampaignPage:
-    """The public page of a campaign in six queries: the campaign, the latest settlement, the
-    nicknames of its Top 10, the weekly stars, the featured posts of the last few days, and the
-    homepage picks. No UID leaves this function: the public sees nicknames and scores only.
+def campaign_page_get(*, campaign: Campaign, now: datetime) -> CampaignPage:
+    """The public page of a campaign (found by `campaign_get`) in five queries: the latest
+    settlement's leaderboard, the nicknames of its Top 10, the weekly stars, the featured posts of
+    the last few days, and the homepage picks, each with an excerpt rather than its whole text.
+    No UID leaves this function: the public sees nicknames and scores only.
 
-    Raises Http404 for an unknown slug. Featured rows whose post was since unfeatured or deleted
-    by hand are left out at once, without waiting for the next refresh.
+    Featured rows whose post was since unfeatured or deleted by hand are left out at once, without
+    waiting for the next refresh.
     """
-    campaign = campaign_get(slug=slug)
-    run = latest_settlement(campaign)
-    top = run.summary.get("leaderboard", {}).get("top", []) if run else []
+    run = latest_board(campaign)
+    top = run.top if run else []
     nicknames = dict(Trader.objects.filter(uid__in=[row["uid"] for row in top]).values_list("uid", "nickname")) if top else {}
     board = [BoardLine(rank=row["rank"], nickname=nicknames.get(row["uid"], ""), score=row["score"]) for row in top]
 
@@ -504,17 +554,19 @@ def campaign_page_get(*, slug: str, now: datetime) -> CampaignPage:
         .exclude(post__featured=False)
         .select_related("post", "post__author")
         .only("day", "source", "rank", *(f"post__{name}" for name in PUBLIC_POST_FIELDS))
+        .annotate(excerpt=Left("post__text", PUBLIC_EXCERPT_CHARS))
         .order_by("-day", "source", "rank", "post__created_at")
     )
     featured: dict[date, list[PublicPost]] = {}
     for row in featured_rows:
-        featured.setdefault(row.day, []).append(_public_post(row.post, day=row.day, by_hand=row.source == TrafficSource.MANUAL))
+        featured.setdefault(row.day, []).append(_public_post(row.post, row.excerpt, day=row.day, by_hand=row.source == TrafficSource.MANUAL))
 
     homepage = [
-        _public_post(post)
+        _public_post(post, post.excerpt)
         for post in Post.objects.filter(campaign=campaign, homepage=True, deleted=False)
         .select_related("author")
         .only(*PUBLIC_POST_FIELDS)
+        .annotate(excerpt=Left("text", PUBLIC_EXCERPT_CHARS))
         .order_by("-created_at", "-post_id")[:PUBLIC_HOMEPAGE_POSTS]
     ]
     return CampaignPage(
@@ -523,7 +575,7 @@ def campaign_page_get(*, slug: str, now: datetime) -> CampaignPage:
         phase=window_phase(campaign, now),
         leaderboard_total=leaderboard_total(campaign),
         board=board,
-        board_due=bool(run and run.summary.get("leaderboard", {}).get("due")),
+        board_due=bool(run and run.due),
         settled_at=run.at if run else None,
         stars=stars,
         featured=list(featured.items()),
@@ -531,7 +583,7 @@ def campaign_page_get(*, slug: str, now: datetime) -> CampaignPage:
     )
 
 
-def _public_post(post: Post, *, day=None, by_hand=False) -> PublicPost:
+def _public_post(post: Post, excerpt: str, *, day=None, by_hand=False) -> PublicPost:
     return PublicPost(
-        post_id=post.post_id, nickname=post.author.nickname, created_at=post.created_at, text=post.text, score=post.score, day=day, by_hand=by_hand
+        post_id=post.post_id, nickname=post.author.nickname, created_at=post.created_at, text=excerpt, score=post.score, day=day, by_hand=by_hand
     )

@@ -5,17 +5,28 @@ remembered in Django's language cookie; otherwise LocaleMiddleware's cookie or A
 The switch is a plain link, not a POST to `set_language`: the status page is served with
 `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` with a form POST, and
 Django's CSRF check refuses that.
+
+Both pages are kept rendered in the server's cache (`campaign.page_cache`), keyed by the
+campaign's data version, so most requests cost the link lookup and a cache read. The status link
+is always checked first: a rotated or expired link never reaches a cached page. What goes into a
+key is everything the HTML depends on: the page's owner (link and its version), the language, the
+`?lang=` switch (the pager's links keep it), the page number, the phase of the window, the version.
 """
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views import View
 
-from rewards.selectors import campaign_page_get, status_link_from_token, trader_status_get
+from campaign.page_cache import campaign_pages_version, page_cache_get, page_cache_set
+from campaign.selectors import campaign_get
+from rewards.selectors import campaign_page_get, status_link_from_token, trader_status_get, window_phase
 
 LANGUAGE_PARAM = "lang"
+PAGE_PARAM = "page"
+MAX_PAGE = 10_000  # far beyond any trader's posts; bounds the keys a valid link can make
 PUBLIC_MAX_AGE = 300
 
 
@@ -43,6 +54,30 @@ def _remember_language(response, code: str | None):
     return response
 
 
+def _page_number(request) -> int:
+    raw = request.GET.get(PAGE_PARAM, "")
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _cached(key: str | None, render_page) -> HttpResponse:
+    """The page stored under `key`, or `render_page()` stored there (a 200 only) for the next visitor."""
+    content = page_cache_get(key) if key else None
+    if content is not None:
+        return HttpResponse(content)
+    response = render_page()
+    if key and response.status_code == 200:
+        page_cache_set(key, response.content)
+    return response
+
+
+def _page_key(kind: str, campaign, *parts) -> str | None:
+    version = campaign_pages_version(campaign.pk)
+    if version is None:
+        return None
+    phase = window_phase(campaign, timezone.now())
+    return ":".join(str(part) for part in ("pages", kind, campaign.pk, version, phase, translation.get_language(), *parts))
+
+
 class TraderStatusView(View):
     """`GET /s/<token>/`: one trader's steps, posts, rewards and rank; 404 with no data for a link
     that is forged, mangled, expired or rotated (all alike, so a prober learns nothing)."""
@@ -58,7 +93,12 @@ class TraderStatusView(View):
             # `_has_been_logged` is the flag Django's own log_response checks to skip it.
             response._has_been_logged = True
         else:
-            response = render(request, "rewards/status.html", {"status": trader_status_get(link=link, now=timezone.now())})
+            number = _page_number(request)
+            key = _page_key("status", link.campaign, link.pk, link.trader_id, link.version, code or "", number)
+            response = _cached(key, lambda: render(request, "rewards/status.html", {
+                "status": trader_status_get(link=link, now=timezone.now(), page=number),
+                "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
+            }))  # fmt: skip
         # The page is personal: no shared cache may keep it, and no link on it may leak its URL.
         response["Cache-Control"] = "private, no-store"
         response["Referrer-Policy"] = "no-referrer"
@@ -73,8 +113,9 @@ class CampaignPageView(View):
 
     def get(self, request, slug):
         code = _language_from_query(request)
-        page = campaign_page_get(slug=slug, now=timezone.now())
-        response = render(request, "rewards/campaign.html", {"page": page})
+        campaign = campaign_get(slug=slug)
+        key = _page_key("public", campaign)
+        response = _cached(key, lambda: render(request, "rewards/campaign.html", {"page": campaign_page_get(campaign=campaign, now=timezone.now())}))
         patch_vary_headers(response, ["Accept-Language", "Cookie"])
         if code:
             # It sets a cookie: a shared cache must not hand it to anyone else.

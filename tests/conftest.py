@@ -6,6 +6,7 @@ A test marked `postgres`, `redis` or `browser` is skipped with the reason when t
 
 import importlib
 import os
+import uuid
 
 import pytest
 from django.conf import settings
@@ -41,6 +42,14 @@ def _require_services(request):
         _missing("this test needs Redis: set REDIS_URL=redis://... to a running server")
     if request.node.get_closest_marker("browser") and not os.path.exists("/usr/bin/chromium"):
         _missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings):
+    """Each test gets cache keys of its own (a fresh KEY_PREFIX): the cache outlives a test's
+    database rollback, and the pages rendered and cached by one test (`campaign.page_cache`) must
+    not be served to the next, whose rows may reuse the same ids."""
+    settings.CACHES = {alias: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for alias, conf in settings.CACHES.items()}
 
 
 @pytest.fixture

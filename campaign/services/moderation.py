@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from campaign.models import ModerationDecision, Post
+from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import MODERATABLE
 from campaign.selectors import enrolment_map
 
@@ -42,4 +43,5 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
         done.append(post)
     Post.objects.bulk_update(done, ["moderation"])
     posts_judge(campaign=campaign, post_ids=[p.id for p in done])
+    campaign_pages_changed(campaign_id=campaign.pk)  # the moderation note shows even when the verdict stays
     return done, refused

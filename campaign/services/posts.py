@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign, EngagementSnapshot, Post, ReferenceText
 from campaign.near_duplicates import text_signature
+from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
 from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
@@ -271,6 +272,7 @@ def posts_ingest(
         transaction.on_commit(lambda: posts_judge_pending_task.delay(campaign_id, post_ids))
     elif deferred:
         posts_qualify(campaign=campaign, post_ids=deferred)
+    campaign_pages_changed(campaign_id=campaign.pk)  # new posts and engagement show on the pages
     return report
 
 
@@ -417,6 +419,8 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
             for i in range(0, len(pks), 5000):
                 Post.objects.filter(pk__in=pks[i : i + 5000]).update(verdict=verdict, score=score, judged_at=now)
             changed += len(pks)
+    if changed:
+        campaign_pages_changed(campaign_id=campaign.pk)
     return changed
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from campaign.models import Campaign, Signup
+from campaign.page_cache import campaign_pages_changed
 from traders.imports import ImportReport, csv_records, run_import
 from traders.models import ImportRun
 from traders.parsing import parse_instant, parse_text, parse_uid
@@ -65,7 +66,7 @@ def signups_import(
         )
         return []
 
-    return run_import(
+    report = run_import(
         kind=ImportRun.Kind.SIGNUPS,
         records=records if records is not None else csv_records(data, header=SIGNUP_HEADER),
         parse=signup_parse,
@@ -76,6 +77,8 @@ def signups_import(
         created_by=created_by,
         progress=progress,
     )
+    campaign_pages_changed(campaign_id=campaign.pk)  # step 2 of the status pages
+    return report
 
 
 def _importers():

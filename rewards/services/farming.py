@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, EngagementSnapshot, Post
+from campaign.page_cache import campaign_pages_changed
 from rewards.exceptions import RewardError
 from rewards.models import FarmingThresholds, ReviewFlag
 from rewards.rules.farming import EngagementObservation, PostActivity, Thresholds, farming_signals
@@ -110,6 +111,8 @@ def review_flags_decide(*, flag_ids, action: str, note: str, user) -> list[Revie
     for flag in flags:
         flag.status, flag.excludes, flag.note, flag.decided_by, flag.decided_at, flag.updated_at = status, excludes, note, by, now, now
     ReviewFlag.objects.bulk_update(flags, ["status", "excludes", "note", "decided_by", "decided_at", "updated_at"])
+    for campaign_id in {flag.campaign_id for flag in flags}:
+        campaign_pages_changed(campaign_id=campaign_id)  # exclusions show in the breakdowns
     return flags
 
 

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from campaign.page_cache import campaign_pages_changed
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, Reward, RewardEvent, ReviewItem
 
@@ -16,6 +17,12 @@ def _require(user, perm):
 def _locked(reward_ids):
     # Locks in primary-key order, so two bulk actions over overlapping rows cannot deadlock.
     return list(Reward.objects.select_for_update().filter(pk__in=list(reward_ids)).select_related("trader").order_by("pk"))
+
+
+def _pages_changed(rewards) -> None:
+    """A reward's state shows on its trader's status page."""
+    for campaign_id in {reward.campaign_id for reward in rewards}:
+        campaign_pages_changed(campaign_id=campaign_id)
 
 
 def _event(reward, action, from_state, by, note=""):
@@ -43,6 +50,7 @@ def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Rewar
             events.append(_event(reward, "approve", Reward.State.CALCULATED, by))
     Reward.objects.bulk_update(done, ["state", "approved_by", "approved_at", "updated_at"])
     RewardEvent.objects.bulk_create(events)
+    _pages_changed(done)
     return done, refused
 
 
@@ -76,6 +84,7 @@ def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tu
         events.append(_event(reward, "pay", Reward.State.APPROVED, by, f"batch {reference}"))
     Reward.objects.bulk_update(done, ["state", "payout_batch", "paid_at", "updated_at"])
     RewardEvent.objects.bulk_create(events)
+    _pages_changed(done)
     return batch, done, refused
 
 
@@ -98,6 +107,7 @@ def rewards_void(*, reward_ids, user, note: str) -> tuple[list[Reward], list[tup
         events.append(_event(reward, "void", before, by, note))
     Reward.objects.bulk_update(done, ["state", "updated_at"])
     RewardEvent.objects.bulk_create(events)
+    _pages_changed(done)
     return done, refused
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, Post
+from campaign.page_cache import campaign_pages_changed
 from campaign.services import posts_qualify
 from rewards.models import Reward, ReviewItem, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
@@ -188,6 +189,7 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
         run.summary = summary
         run.finished_at = timezone.now()
         run.save(update_fields=["summary", "finished_at"])
+        campaign_pages_changed(campaign_id=campaign.pk)
     return run
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, Post
+from campaign.page_cache import campaign_pages_changed
 from campaign.services import posts_judge
 from rewards.models import FeaturedPost, TrafficSource, WeeklyStar
 from rewards.rules.traffic import day_end, featured_posts_by_day, local_day, weekly_stars
@@ -63,13 +64,13 @@ def featured_posts_refresh(*, campaign: Campaign, at: datetime | None = None, ju
         }
         for post_pk, created_at in Post.objects.filter(campaign=campaign, featured=True, deleted=False).values_list("id", "created_at"):
             wanted[post_pk] = (local_day(created_at), None, TrafficSource.MANUAL)
-        return _sync(
+        return _pages_changed_if(campaign, _sync(
             FeaturedPost.objects.filter(campaign=campaign),
             key=lambda row: row.post_id,
             wanted=wanted,
             fields=("day", "rank", "source"),
             new=lambda post_pk: FeaturedPost(campaign=campaign, post_id=post_pk),
-        )
+        ))  # fmt: skip
 
 
 def weekly_stars_refresh(*, campaign: Campaign, at: datetime | None = None, judge: bool = True) -> dict:
@@ -94,13 +95,19 @@ def weekly_stars_refresh(*, campaign: Campaign, at: datetime | None = None, judg
                 wanted_by_uid[(week.code, star.uid)] = (star.rank, star.score)
         trader_ids = dict(Trader.objects.filter(uid__in={uid for _, uid in wanted_by_uid}).values_list("uid", "id"))
         wanted = {(week, trader_ids[uid]): values for (week, uid), values in wanted_by_uid.items()}
-        return _sync(
+        return _pages_changed_if(campaign, _sync(
             WeeklyStar.objects.filter(campaign=campaign, source=TrafficSource.AUTO),
             key=lambda row: (row.week, row.trader_id),
             wanted=wanted,
             fields=("rank", "score"),
             new=lambda key: WeeklyStar(campaign=campaign, week=key[0], trader_id=key[1]),
-        )
+        ))  # fmt: skip
+
+
+def _pages_changed_if(campaign: Campaign, counts: dict) -> dict:
+    if any(counts.values()):
+        campaign_pages_changed(campaign_id=campaign.pk)
+    return counts
 
 
 def _sync(queryset, *, key, wanted: dict, fields: tuple[str, ...], new) -> dict:
@@ -166,6 +173,7 @@ def weekly_star_set(*, campaign: Campaign, week: str, trader: Trader, star: bool
         campaign=campaign, week=week, trader=trader,
         defaults={"source": TrafficSource.MANUAL, "removed": not star, "rank": None, "set_by": by},
     )  # fmt: skip
+    campaign_pages_changed(campaign_id=campaign.pk)
     return row
 
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from campaign.models import Campaign, Post, ReferenceText
 from campaign.near_duplicates import NearDuplicateIndex, post_order, reference_order
+from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import posts_qualify
@@ -419,6 +420,7 @@ def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected
             setattr(locked, change.field, change.proposed)
         locked.save(update_fields=[c.field for c in applied] + ["updated_at"])
         message = "What-if applied: " + "; ".join(f"{c.field}: {_text(c.current)} -> {_text(c.proposed)}" for c in applied) + f". Note: {note}"
+        campaign_pages_changed(campaign_id=locked.pk)
         entry = LogEntry.objects.log_actions(user_id=user.pk, queryset=[locked], action_flag=CHANGE, change_message=message, single_object=True)
         if any(c.field == "duplicate_threshold" for c in applied):
             duplicates_rebuild(campaign=locked)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Post
+from campaign.page_cache import campaign_pages_changed
 from campaign.services import posts_import_file, signups_import
 from rewards.services import settle_campaign
 from rewards.services.traffic import traffic_refresh
@@ -60,11 +61,14 @@ def test_no_uid_leaves_the_page(client, settled):
 
 
 def test_an_unfeatured_or_deleted_post_disappears_at_once_and_homepage_picks_show(client, settled):
+    # Raw field writes, as the admin's Post form makes them (PostAdmin.save_model tells the page cache).
     Post.objects.filter(post_id="a1").update(homepage=True)
+    campaign_pages_changed(campaign_id=settled.pk)
     html = get(client).content.decode()
     assert html.count('data-testid="homepage-post"') == 1
     featured_before = html.count('data-testid="featured-post"')
     Post.objects.filter(post_id="c1").update(featured=False)  # c1 was the only post of 02-20, featured
+    campaign_pages_changed(campaign_id=settled.pk)
     assert get(client).content.decode().count('data-testid="featured-post"') == featured_before - 1
 
 
@@ -96,6 +100,10 @@ def test_the_page_answers_in_a_fixed_number_of_queries(client, settled, django_a
     with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as before:
         get(client)
     Post.objects.update(homepage=True)
+    campaign_pages_changed(campaign_id=settled.pk)
     with CaptureQueriesContext(connection) as after:
         get(client)
     assert len(before) == len(after)
+    with CaptureQueriesContext(connection) as cached:
+        assert 'data-testid="homepage-post"' in get(client).content.decode()
+    assert len(cached) == 1  # the campaign by its slug; the page itself comes from the cache

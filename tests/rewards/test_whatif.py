@@ -312,7 +312,7 @@ def test_applying_saves_the_config_audits_it_and_settles(loaded, ops, django_cap
     preview = whatif_preview(campaign=loaded, changes={"pool_cap": "300.00"}, at=DUE)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         applied = whatif_apply(campaign=loaded, changes={"pool_cap": "300.00"}, note="raise the cap", user=ops, expected_fingerprint=preview.fingerprint, at=DUE)
-    assert len(callbacks) == 1
+    assert len([c for c in callbacks if "campaign_pages_changed" not in getattr(c, "__qualname__", "")]) == 1  # page cache bumps aside
     loaded.refresh_from_db()
     assert loaded.pool_cap == Decimal("300.00")
     entry = LogEntry.objects.get()

@@ -1,0 +1,84 @@
+"""The data version of a campaign's pages, and the server-side cache of those pages.
+
+The trader status pages and the public campaign page are rendered once per data version and
+kept in Django's cache (Redis in production, locmem otherwise). Every service whose write
+changes what those pages show calls `campaign_pages_changed`, which moves the campaign's version:
+the keys of every page rendered before no longer match, so the next visitor gets fresh data.
+A short TTL bounds the staleness left by a write that forgot to call it (or by a direct edit of
+the database).
+
+The version lives in the cache itself, not in the database: no migration, and a lost version
+key is replaced by a fresh clock-based value that no earlier page was keyed by.
+"""
+
+import logging
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+from redis.exceptions import RedisError
+
+PAGE_TTL_SECONDS = 60
+# Versions expire too, so that keys of campaigns nobody reads do not pile up; a version that
+# expired comes back as a fresh clock value, far above any count reached before.
+VERSION_TTL_SECONDS = 7 * 24 * 3600
+# A cache that is down must not take a page or a settlement with it: pages are then rendered
+# uncached, and a missed bump is bounded by the TTL.
+CACHE_ERRORS = (RedisError, OSError)
+logger = logging.getLogger(__name__)
+
+
+def _version_key(campaign_id: int) -> str:
+    return f"pages:version:{campaign_id}"
+
+
+def campaign_pages_version(campaign_id: int) -> int | None:
+    """The current data version of a campaign's pages (None when the cache cannot be reached)."""
+    key = _version_key(campaign_id)
+    try:
+        version = cache.get(key)
+        if version is None:
+            cache.add(key, time.time_ns(), timeout=VERSION_TTL_SECONDS)
+            version = cache.get(key)
+    except CACHE_ERRORS:
+        logger.warning("page cache unreachable: rendering without it", exc_info=True)
+        return None
+    return version
+
+
+def _bump(campaign_id: int) -> None:
+    key = _version_key(campaign_id)
+    try:
+        try:
+            cache.incr(key)
+            cache.touch(key, VERSION_TTL_SECONDS)
+        except ValueError:  # no version yet, or it was evicted: any fresh value will do
+            cache.add(key, time.time_ns(), timeout=VERSION_TTL_SECONDS)
+    except CACHE_ERRORS:
+        logger.warning("page cache unreachable: campaign %s pages stay stale for up to %s s", campaign_id, PAGE_TTL_SECONDS, exc_info=True)
+
+
+def campaign_pages_changed(*, campaign_id: int) -> None:
+    """Call after a write that changes what a campaign's status or public pages show.
+
+    Moves the version at once and again when the surrounding transaction commits: a page rendered
+    in between, from the data as it was before the commit, is then keyed by a version that is
+    already gone. Outside a transaction both happen now. Never raises for a cache outage.
+    """
+    _bump(campaign_id)
+    transaction.on_commit(lambda: _bump(campaign_id))
+
+
+def page_cache_get(key: str) -> bytes | None:
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS:
+        logger.warning("page cache unreachable", exc_info=True)
+        return None
+
+
+def page_cache_set(key: str, content: bytes) -> None:
+    try:
+        cache.set(key, content, timeout=PAGE_TTL_SECONDS)
+    except CACHE_ERRORS:
+        logger.warning("page cache unreachable", exc_info=True)
