@@ -38,7 +38,8 @@ def add_posts_webhook(result, generator, request, public):
             "tags": ["ingest"],
             "summary": "Signed delivery of posts (same as /hooks/posts/)",
             "description": (
-                "Posts pushed by the exchange, ingested through the same service as the batch endpoint. "
+                "Posts pushed by the exchange: kept in one insert and answered 202, then stored by a worker through "
+                "the same service as the batch endpoint, exactly once per delivery id. "
                 "Signed with HMAC-SHA256 of `\"<timestamp>.\" + body` under the shared WEBHOOK_SECRET; "
                 "a delivery id is taken once. No token or session applies to this endpoint."
             ),
@@ -60,14 +61,18 @@ def add_posts_webhook(result, generator, request, public):
                 },
             },
             "responses": {
-                "200": {
-                    "description": "Ingested: the import run, how many posts were taken, and each refused item with its reason.",
+                "202": {
+                    "description": (
+                        "Queued: the delivery is kept and a worker stores its posts, then judges them. "
+                        "Each item refused at the door is listed with its reason (the checks that need no stored data)."
+                    ),
                     "content": {
                         "application/json": {
                             "schema": {
                                 "type": "object",
                                 "properties": {
-                                    "run": {"type": "integer"},
+                                    "delivery": {"type": "string"},
+                                    "status": {"type": "string", "enum": ["queued"]},
                                     "accepted": {"type": "integer"},
                                     "rejected": {
                                         "type": "array",
@@ -78,7 +83,7 @@ def add_posts_webhook(result, generator, request, public):
                                         },
                                     },
                                 },
-                                "required": ["run", "accepted", "rejected"],
+                                "required": ["delivery", "status", "accepted", "rejected"],
                             }
                         }
                     },

@@ -30,3 +30,22 @@ def test_the_docs_load_swagger_ui_from_our_own_static_files(client):
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
     for src in sources:
         assert finders.find(src.removeprefix("/static/")), src
+
+
+def test_the_webhook_answer_is_the_one_the_schema_documents(tmp_path, client, campaign, settings):
+    import json
+
+    from django.utils import timezone
+
+    from campaign import signing
+    from tests.factories import post_item
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(out))
+    documented = yaml.safe_load(out.read_text())["paths"]["/api/v1/hooks/posts/"]["post"]["responses"]
+    assert "200" not in documented
+    required = documented["202"]["content"]["application/json"]["schema"]["required"]
+    body = json.dumps({"campaign": campaign.slug, "items": [post_item("s1", 1), 7]}).encode()
+    headers = signing.signed_headers(settings.WEBHOOK_SECRET, body, now=timezone.now(), delivery_id="schema-1")
+    response = client.post("/api/v1/hooks/posts/", data=body, content_type="application/json", headers=headers)
+    assert response.status_code == 202 and sorted(response.json()) == sorted(required)
