@@ -13,12 +13,15 @@ key is replaced by a fresh clock-based value that no earlier page was keyed by.
 
 import logging
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db import transaction
 from redis.exceptions import RedisError
 
 PAGE_TTL_SECONDS = 60
+CAMPAIGN_TTL_SECONDS = 60
 # Versions expire too, so that keys of campaigns nobody reads do not pile up; a version that
 # expired comes back as a fresh clock value, far above any count reached before.
 VERSION_TTL_SECONDS = 7 * 24 * 3600
@@ -82,3 +85,38 @@ def page_cache_set(key: str, content: bytes) -> None:
         cache.set(key, content, timeout=PAGE_TTL_SECONDS)
     except CACHE_ERRORS:
         logger.warning("page cache unreachable", exc_info=True)
+
+
+@dataclass(frozen=True)
+class PageCampaign:
+    """What a page's cache key needs of its campaign, without asking the database."""
+
+    pk: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def page_campaign_get(slug: str) -> PageCampaign | None:
+    """The campaign of `slug` as the page keys need it, from the cache (kept CAMPAIGN_TTL_SECONDS)
+    or else from the database; None when there is no such campaign.
+
+    Only keys are built from it: a stale window can only make a key miss, never serve another
+    campaign's page, and every save of a campaign moves its version anyway.
+    """
+    key = f"pages:campaign:{slug}"
+    try:
+        hit = cache.get(key)
+    except CACHE_ERRORS:
+        hit = None
+    if hit is not None:
+        return PageCampaign(*hit)
+    from campaign.models import Campaign
+
+    row = Campaign.objects.filter(slug=slug).values_list("pk", "starts_at", "ends_at").first()
+    if row is None:
+        return None
+    try:
+        cache.set(key, tuple(row), timeout=CAMPAIGN_TTL_SECONDS)
+    except CACHE_ERRORS:
+        pass
+    return PageCampaign(*row)

@@ -58,12 +58,10 @@ def status_link_url(link: StatusLink) -> str:
     return settings.SITE_URL + reverse("rewards:status", args=[status_link_token(link)])
 
 
-def status_link_from_token(*, token: str) -> StatusLink | None:
-    """The link a token stands for, or None when it is forged, mangled, expired or rotated.
-
-    One query (the link with its campaign, trader and the trader's registration). The caller
-    must not tell the cases apart to the visitor: every refusal looks the same.
-    """
+def status_token_claims(*, token: str) -> tuple[int, str, int] | None:
+    """(trader uid, campaign slug, link version) signed in a token that is neither forged,
+    mangled nor expired; None otherwise. No query: whether the link was rotated since is for
+    `status_link_from_token` (or a page cached under the current version) to say."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
@@ -75,6 +73,19 @@ def status_link_from_token(*, token: str) -> StatusLink | None:
     uid, slug, version = data.get("u"), data.get("c"), data.get("v")
     if not (isinstance(uid, int) and isinstance(slug, str) and isinstance(version, int)):
         return None
+    return uid, slug, version
+
+
+def status_link_from_token(*, token: str) -> StatusLink | None:
+    """The link a token stands for, or None when it is forged, mangled, expired or rotated.
+
+    One query (the link with its campaign, trader and the trader's registration). The caller
+    must not tell the cases apart to the visitor: every refusal looks the same.
+    """
+    claims = status_token_claims(token=token)
+    if claims is None:
+        return None
+    uid, slug, version = claims
     # At most one row (one link per campaign and trader): no ORDER BY, which with the model's
     # ordering across the joins cost a quarter of a cached page's time.
     rows = StatusLink.objects.select_related("campaign", "trader", "trader__registration").filter(campaign__slug=slug, trader__uid=uid, version=version)

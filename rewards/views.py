@@ -14,15 +14,15 @@ key is everything the HTML depends on: the page's owner (link and its version), 
 """
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views import View
 
-from campaign.page_cache import campaign_pages_version, page_cache_get, page_cache_set
+from campaign.page_cache import campaign_pages_version, page_cache_get, page_cache_set, page_campaign_get
 from campaign.selectors import campaign_get
-from rewards.selectors import campaign_page_get, status_link_from_token, trader_status_get, window_phase
+from rewards.selectors import campaign_page_get, status_link_from_token, status_token_claims, trader_status_get, window_phase
 
 LANGUAGE_PARAM = "lang"
 PAGE_PARAM = "page"
@@ -78,6 +78,12 @@ def _page_key(kind: str, campaign, *parts) -> str | None:
     return ":".join(str(part) for part in ("pages", kind, campaign.pk, version, phase, translation.get_language(), *parts))
 
 
+def _status_key(claims: tuple[int, str, int], code: str | None, number: int) -> str | None:
+    uid, slug, link_version = claims
+    campaign = page_campaign_get(slug)
+    return _page_key("status", campaign, uid, link_version, code or "", number) if campaign else None
+
+
 class TraderStatusView(View):
     """`GET /s/<token>/`: one trader's steps, posts, rewards and rank; 404 with no data for a link
     that is forged, mangled, expired or rotated (all alike, so a prober learns nothing)."""
@@ -86,19 +92,28 @@ class TraderStatusView(View):
 
     def get(self, request, token):
         code = _language_from_query(request)
-        link = status_link_from_token(token=token)
-        if link is None:
+        number = _page_number(request)
+        # A page is cached only after its link was checked in the database, under the campaign's
+        # version of that moment; rotating or deleting a link moves the version. So a cached page
+        # under the current version is proof enough, and a hit needs no query at all.
+        claims = status_token_claims(token=token)
+        key = _status_key(claims, code, number) if claims else None
+        content = page_cache_get(key) if key else None
+        link = None if content is not None else status_link_from_token(token=token)
+        if content is not None:
+            response = HttpResponse(content)
+        elif link is None:
             response = render(request, "rewards/status_invalid.html", status=404)
             # Django logs every 4xx response with its path, and this path is a credential.
             # `_has_been_logged` is the flag Django's own log_response checks to skip it.
             response._has_been_logged = True
         else:
-            number = _page_number(request)
-            key = _page_key("status", link.campaign, link.pk, link.trader_id, link.version, code or "", number)
-            response = _cached(key, lambda: render(request, "rewards/status.html", {
+            response = render(request, "rewards/status.html", {
                 "status": trader_status_get(link=link, now=timezone.now(), page=number),
                 "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
-            }))  # fmt: skip
+            })  # fmt: skip
+            if key and response.status_code == 200:
+                page_cache_set(key, response.content)
         # The page is personal: no shared cache may keep it, and no link on it may leak its URL.
         response["Cache-Control"] = "private, no-store"
         response["Referrer-Policy"] = "no-referrer"
@@ -113,9 +128,11 @@ class CampaignPageView(View):
 
     def get(self, request, slug):
         code = _language_from_query(request)
-        campaign = campaign_get(slug=slug)
-        key = _page_key("public", campaign)
-        response = _cached(key, lambda: render(request, "rewards/campaign.html", {"page": campaign_page_get(campaign=campaign, now=timezone.now())}))
+        info = page_campaign_get(slug)
+        if info is None:
+            raise Http404("no such campaign")
+        key = _page_key("public", info)  # a hit needs no query
+        response = _cached(key, lambda: render(request, "rewards/campaign.html", {"page": campaign_page_get(campaign=campaign_get(slug=slug), now=timezone.now())}))
         patch_vary_headers(response, ["Accept-Language", "Cookie"])
         if code:
             # It sets a cookie: a shared cache must not hand it to anyone else.

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaign.models import Campaign, Post, Signup
+from campaign.page_cache import campaign_pages_changed
 from rewards.models import Reward, StatusLink
 from traders.models import Trader
 
@@ -44,4 +45,9 @@ def status_links_rotate(*, link_ids, by: str) -> int:
     One conditional UPDATE (`version = version + 1`): two rotations at once both count, and none
     is lost. Returns how many links were rotated.
     """
-    return StatusLink.objects.filter(pk__in=list(link_ids)).update(version=F("version") + 1, rotated_at=timezone.now(), rotated_by=by)
+    links = StatusLink.objects.filter(pk__in=list(link_ids))
+    campaigns = set(links.values_list("campaign_id", flat=True))
+    rotated = links.update(version=F("version") + 1, rotated_at=timezone.now(), rotated_by=by)
+    for campaign_id in campaigns:  # cached status pages are keyed by the version: none survives
+        campaign_pages_changed(campaign_id=campaign_id)
+    return rotated
