@@ -10,7 +10,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from campaign import signing
-from campaign.models import Campaign, WebhookDelivery
+from campaign.models import Campaign
 from campaign.services.webhook import DeliveryReplayed, webhook_delivery_receive
 
 MAX_BODY_BYTES = 5 * 1024 * 1024

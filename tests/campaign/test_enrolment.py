@@ -1,6 +1,6 @@
 """Enrolment exactly as RULES.md section 2, at every boundary."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 

@@ -13,14 +13,12 @@ from django.contrib.auth.models import Permission, User
 
 from campaign.fake_feed import FakeFeedServer
 from campaign.models import Post
-from campaign.services import posts_import_file, signups_import
+from campaign.services import posts_import_file
 from rewards.charts import Bar, Reference, Series, horizontal_bars, nice_scale, stacked_columns
 from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get, campaign_days
 from rewards.models import PayoutReport, Reward, SettlementRun
 from rewards.services import rewards_approve, settle_campaign
 from tests.factories import enrolled_trader, post_item
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
 
 SVG = "{http://www.w3.org/2000/svg}"
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -112,15 +110,6 @@ def test_an_empty_chart_says_so_and_is_still_valid_svg():
 
 
 # --- the selector ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def loaded(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
-    return campaign
 
 
 @pytest.mark.django_db

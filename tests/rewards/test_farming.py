@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.auth.models import User
 
 from campaign.models import Post
-from campaign.services import posts_import_file, signups_import
+from campaign.services import posts_import_file
 from rewards.exceptions import RewardError
 from rewards.models import FarmingThresholds, ReviewFlag, Reward
 from rewards.rules.farming import (
@@ -33,9 +33,7 @@ from rewards.services import settle_campaign
 from rewards.services.farming import DISMISS, EXCLUDE_POST, EXCLUDE_TRADER, review_flags_decide, review_flags_refresh
 from rewards.services.status_links import status_link_get_or_create
 from tests.factories import enrolled_trader, post_item
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
 
 T0 = datetime.fromisoformat("2026-02-14T10:00:00+08:00")
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -94,15 +92,6 @@ def test_engagement_needs_enough_posts_to_know_the_usual():
 
 
 # --- Service and settlement ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def loaded(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
-    return campaign
 
 
 @pytest.fixture

@@ -11,25 +11,13 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from campaign.models import Post
-from campaign.services import posts_import_file, signups_import
 from rewards.models import Reward, ReviewItem, SettlementRun
 from rewards.services import payout_rows, render_csv, rewards_approve, settle_campaign
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
 GOLDEN = Path(__file__).parent / "golden" / "payout_report.csv"
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")  # window end + 24 h grace
 BEFORE_DUE = datetime.fromisoformat("2026-02-25T23:59:59+08:00")
-
-
-@pytest.fixture
-def loaded(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
-    return campaign
 
 
 def ledger(campaign):

@@ -17,16 +17,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Post
-from campaign.services import posts_import_file, posts_moderate, signups_import
+from campaign.services import posts_import_file, posts_moderate
 from rewards.models import Reward
 from rewards.selectors import STATUS_POSTS_PER_PAGE, status_link_token
 from rewards.services import rewards_approve, settle_campaign
 from rewards.services.status_links import status_link_get_or_create, status_links_rotate
 from rewards.services.traffic import traffic_refresh
 from tests.factories import enrolled_trader
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -34,20 +32,10 @@ PUBLIC = "/c/star-lead-traders-2/"
 
 
 @pytest.fixture
-def imported(campaign):
-    """The scenario of tests/rewards/test_settlement.py, imported but not settled yet."""
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
-    return campaign
-
-
-@pytest.fixture
-def settled(imported):
-    settle_campaign(campaign=imported, at=DUE)
-    traffic_refresh(campaign=imported, at=DUE)
-    return imported
+def settled(loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    traffic_refresh(campaign=loaded, at=DUE)
+    return loaded
 
 
 def url_for(campaign, uid):
@@ -119,13 +107,13 @@ def test_a_trader_with_few_posts_gets_no_pager(client, settled):
 # --- Invalidation ---------------------------------------------------------------------------------
 
 
-def test_a_settlement_shows_at_once_on_both_pages(client, imported):
-    status_url = url_for(imported, 1001)
+def test_a_settlement_shows_at_once_on_both_pages(client, loaded):
+    status_url = url_for(loaded, 1001)
     assert "No settlement yet" in html_of(client, status_url)
     assert "The leaderboard appears after the first settlement." in html_of(client, PUBLIC)
     assert "No settlement yet" in html_of(client, status_url)  # cached, still right
 
-    settle_campaign(campaign=imported, at=DUE)
+    settle_campaign(campaign=loaded, at=DUE)
     html = html_of(client, status_url)
     assert "#1" in html and "Leaderboard score 84.005" in html and "4,000.00 USDT" in html
     board = html_of(client, PUBLIC).split('data-testid="leaderboard"', 1)[1].split("</section>", 1)[0]

@@ -21,17 +21,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaign.models import Campaign, DuplicateBand, Post
-from campaign.services import posts_import_file, posts_ingest, signups_import
+from campaign.services import posts_ingest
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, ReviewFlag, Reward, RewardEvent, ReviewItem, SettlementRun
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
 from rewards.services.farming import EXCLUDE_TRADER, review_flags_decide
 from rewards.services.whatif import WHATIF_FIELDS, config_fingerprint, whatif_apply, whatif_preview
 from tests.factories import post_item
-from tests.rewards.scenario import BODY, REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
+from tests.rewards.scenario import BODY
 from traders.imports import item_records
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -51,15 +50,6 @@ def eager_tasks():
     with translation.override("en"):
         yield
     app.conf.task_always_eager = before
-
-
-@pytest.fixture
-def loaded(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
-    return campaign
 
 
 @pytest.fixture

@@ -13,10 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from campaign.models import Campaign
-from campaign.services import posts_import_file, signups_import
 from rewards.models import Reward, SettlementRun
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
 DUE = "2026-02-26T00:00:00+08:00"
@@ -31,15 +28,6 @@ def eager_tasks():
     with translation.override("en"):
         yield
     app.conf.task_always_eager = before
-
-
-@pytest.fixture
-def loaded(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
-    return campaign
 
 
 def staff(username, *codenames):
