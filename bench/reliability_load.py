@@ -195,6 +195,29 @@ def status_paths(limit: int) -> list[str]:
 # --- gunicorn -----------------------------------------------------------------------------------
 
 
+def stop_process_group(proc, log, *, grace: float):
+    """SIGTERM to the process group, SIGKILL after `grace` seconds; then close its log."""
+    if proc is not None and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    if log is not None and not log.closed:
+        log.close()
+
+
+def log_summary(path: Path, markers: tuple[str, ...]) -> dict:
+    """How many lines of a child's log hold one of `markers`, with the first ten."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {"path": str(path), "error_lines": None}
+    errors = [line for line in lines if any(marker in line for marker in markers)]
+    return {"path": str(path), "lines": len(lines), "error_lines": len(errors), "first_errors": errors[:10]}
+
+
 class Gunicorn:
     """gunicorn config.wsgi on 127.0.0.1:<free port>, gthread workers, stopped by its own pid."""
 
@@ -230,24 +253,10 @@ class Gunicorn:
 
     def stop(self):
         """SIGTERM: gunicorn finishes the requests in flight (graceful timeout), then exits."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(90)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(30)
-        if self.log is not None and not self.log.closed:
-            self.log.close()
+        stop_process_group(self.proc, self.log, grace=90)
 
     def log_summary(self) -> dict:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return {"path": str(self.log_path), "error_lines": None}
-        lines = text.splitlines()
-        errors = [line for line in lines if " ERROR " in line or "Traceback" in line or "[CRITICAL]" in line or "WORKER TIMEOUT" in line]
-        return {"path": str(self.log_path), "lines": len(lines), "error_lines": len(errors), "first_errors": errors[:10]}
+        return log_summary(self.log_path, (" ERROR ", "Traceback", "[CRITICAL]", "WORKER TIMEOUT"))
 
 
 class CeleryWorker:
@@ -280,23 +289,10 @@ class CeleryWorker:
         raise RuntimeError(f"the Celery worker did not answer a ping within 60 s; see {self.log_path}")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # warm shutdown: the task in hand finishes
-            try:
-                self.proc.wait(120)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(30)
-        if self.log is not None and not self.log.closed:
-            self.log.close()
+        stop_process_group(self.proc, self.log, grace=120)  # warm shutdown: the task in hand finishes
 
     def log_summary(self) -> dict:
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return {"path": str(self.log_path), "error_lines": None}
-        errors = [line for line in lines if "ERROR" in line or "Traceback" in line or "CRITICAL" in line]
-        return {"path": str(self.log_path), "lines": len(lines), "error_lines": len(errors), "first_errors": errors[:10]}
+        return log_summary(self.log_path, ("ERROR", "Traceback", "CRITICAL"))
 
 
 def wait_until_judged(run_id: str, *, timeout: float) -> dict:
