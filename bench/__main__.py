@@ -53,6 +53,7 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=3, help="gunicorn workers (README's production shape: 3)")
     p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     p.add_argument("--only-load", action="store_true", help="with --reuse-db: re-measure step e. on the database a run left and merge it into --output")
+    p.add_argument("--only-settlement", action="store_true", help="with --reuse-db: re-measure step c. (and its SQL baseline) likewise")
     p.add_argument("--profile", type=Path, default=None, metavar="DIR", help="pyinstrument each step into DIR/profile-<step>.txt (pip install pyinstrument)")
     args = p.parse_args(argv)
 
@@ -63,8 +64,8 @@ def main(argv=None):
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     sys.path.insert(0, str(ROOT))
-    if args.only_load and not args.reuse_db:
-        raise SystemExit("--only-load needs --reuse-db (it measures the campaign a previous run left)")
+    if (args.only_load or args.only_settlement) and not args.reuse_db:
+        raise SystemExit("--only-load and --only-settlement need --reuse-db (they measure the campaign a previous run left)")
     _prepare_database(url, fresh=not args.reuse_db, log=log)
 
     import django
@@ -76,6 +77,10 @@ def main(argv=None):
     from bench import steps
 
     output = args.output or ROOT / "bench" / "results" / f"{date.today().isoformat()}.json"
+    if args.only_settlement:
+        results = steps.rerun_settlement(output=output, log=log)
+        print(steps.table(results))
+        return 0
     if args.only_load:
         results = steps.rerun_load(
             output=output, server_database_url=url, log=log, connections=args.connections, seconds=args.load_seconds,

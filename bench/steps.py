@@ -532,23 +532,44 @@ def run(
     return results
 
 
-def rerun_load(*, output: Path, server_database_url: str | None = None, log=print, **load_options) -> dict:
-    """Re-measure step e. alone on the database a previous run left (`--reuse-db --only-load`),
-    merging it into that run's JSON (e.g. after the load step failed)."""
+def _rerun(output: Path, log, measure) -> dict:
+    """Re-measure some steps on the database a previous run left (`--reuse-db`), merging them
+    into that run's JSON; `measure(meter, campaign)` runs the steps."""
     from campaign.models import Campaign
 
     results = json.loads(output.read_text())
     meter = Meter(results, log)
-    campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)
-    url = server_database_url or _database_url()
-    connection.close()
-    with meter.step("load") as rec:
-        step_load(campaign, rec, database_url=url, **load_options)
-        rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    measure(meter, Campaign.objects.get(slug=CAMPAIGN_SLUG))
     results["ratios"] = ratios(results)
     results["targets"] = targets(results)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
     return results
+
+
+def rerun_load(*, output: Path, server_database_url: str | None = None, log=print, **load_options) -> dict:
+    """Step e. alone (`--only-load`), e.g. after the load step failed or the pages changed."""
+
+    def measure(meter, campaign):
+        url = server_database_url or _database_url()
+        connection.close()
+        with meter.step("load") as rec:
+            step_load(campaign, rec, database_url=url, **load_options)
+            rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    return _rerun(output, log, measure)
+
+
+def rerun_settlement(*, output: Path, log=print) -> dict:
+    """Step c. alone (`--only-settlement`), beside its SQL baseline, on the judged campaign."""
+
+    def measure(meter, campaign):
+        with meter.step("settlement") as rec:
+            step_settlement(campaign, rec)
+            rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with meter.step("settlement_sql") as rec:
+            step_settlement_sql(campaign, rec)
+
+    return _rerun(output, log, measure)
 
 
 def _database_url() -> str:

@@ -27,7 +27,7 @@ from traders.services import traders_ensure
 
 POST_FIELDS = ("post_id", "author_uid", "created_at", "text", "likes", "comments", "shares", "views", "deleted")
 ENGAGEMENT = ("likes", "comments", "shares", "views")
-JUDGE_BATCH = 2000
+JUDGE_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -387,15 +387,27 @@ JUDGE_FIELDS = (
 def _judge_batches(campaign: Campaign, post_ids):
     """The posts to judge in batches of JUDGE_BATCH, without their texts: by id ranges over the
     whole campaign (memory bounded whatever its size), or the given ids."""
-    posts = Post.objects.filter(campaign=campaign).order_by("id").values_list(*JUDGE_FIELDS)
+    posts = Post.objects.filter(campaign=campaign).order_by().values_list(*JUDGE_FIELDS)
     if post_ids is not None:
         for i in range(0, len(post_ids), JUDGE_BATCH):
             yield [JudgeRow(*row) for row in posts.filter(id__in=post_ids[i : i + JUDGE_BATCH])]
         return
-    last = 0
-    while batch := [JudgeRow(*row) for row in posts.filter(id__gt=last)[:JUDGE_BATCH]]:
+    if connection.vendor != "postgresql":
+        # SQLite has no isolation between a cursor and writes on the same connection: by id ranges.
+        last = 0
+        while batch := [JudgeRow(*row) for row in posts.filter(id__gt=last).order_by("id")[:JUDGE_BATCH]]:
+            yield batch
+            last = batch[-1].pk
+        return
+    # One streamed scan (a server-side cursor, its own snapshot), cut into batches here.
+    batch = []
+    for row in posts.iterator(chunk_size=JUDGE_BATCH):
+        batch.append(JudgeRow(*row))
+        if len(batch) == JUDGE_BATCH:
+            yield batch
+            batch = []
+    if batch:
         yield batch
-        last = batch[-1].pk
 
 
 def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
@@ -430,9 +442,12 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
     lexicon = campaign_lexicon(campaign)
     now = now or timezone.now()
     changed = 0
+    enrolled: dict = {}  # each trader's enrolment evaluated once per call, not once per batch
     for rows in _judge_batches(campaign, post_ids):
         _text_facts_fill(rows, lexicon)
-        enrolled = enrolment_map(campaign=campaign, uids={p.author_uid for p in rows})
+        unknown = {p.author_uid for p in rows} - enrolled.keys()
+        if unknown:
+            enrolled.update(enrolment_map(campaign=campaign, uids=unknown))
         dirty: dict[tuple[str, int], list[int]] = {}
         for post in rows:
             verdict = post_reason(campaign, post, enrolled=enrolled[post.author_uid].enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED

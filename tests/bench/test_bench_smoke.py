@@ -54,3 +54,10 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
     for name, target in results["targets"].items():
         assert target["met"] in (True, False), name
     assert "targets" in steps.table(results)
+
+    # --only-settlement re-measures step c. on what the run left and merges it into the same JSON.
+    before = s["settlement"]["seconds"]
+    rerun = steps.rerun_settlement(output=out, log=lambda _: None)
+    again = json.loads(out.read_text())["steps"]["settlement"]
+    assert "rerun_at" in again and again == json.loads(json.dumps(rerun["steps"]["settlement"], default=str))
+    assert again["qualified_posts"] == s["settlement"]["qualified_posts"] and _number(before)
