@@ -1,10 +1,13 @@
 """Celery entry points for the campaign app: thin shells over services."""
 
+import logging
 from pathlib import Path
 
 import requests
 from celery import shared_task
 from django.db import OperationalError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
@@ -66,10 +69,20 @@ def feed_pull_open_campaigns() -> dict:
     from campaign.models import Campaign, WebhookDelivery
     from campaign.services.webhook import webhook_deliveries_process
 
-    # The safety net of the webhook's tasks: a message lost on the way is made up here.
+    # The safety net of the webhook's tasks: a message lost on the way is made up here. One
+    # campaign's trouble must not stop the others, nor the feed pull below.
     for campaign in Campaign.objects.filter(pk__in=WebhookDelivery.objects.filter(processed_at__isnull=True).values("campaign")):
-        webhook_deliveries_process(campaign=campaign)
-    judged = {campaign.slug: posts_judge_pending(campaign=campaign) for campaign in campaigns_collecting()}
+        try:
+            webhook_deliveries_process(campaign=campaign)
+        except Exception:  # noqa: BLE001 - logged; the next beat tries again
+            logger.exception("queued webhook deliveries of %s: processing failed", campaign.slug)
+    judged = {}
+    for campaign in campaigns_collecting():
+        try:
+            judged[campaign.slug] = posts_judge_pending(campaign=campaign)
+        except Exception as exc:  # noqa: BLE001 - logged; the next beat or settlement judges again
+            logger.exception("judging the pending posts of %s failed", campaign.slug)
+            judged[campaign.slug] = f"error: {exc}"
     if not settings.GATE_FEED_BASE_URL:
         return {"skipped": "GATE_FEED_BASE_URL is not set", "judged": judged}
     results = {}

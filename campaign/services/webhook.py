@@ -9,18 +9,21 @@ same reasons the import would give (`record_parse`).
 """
 
 import json
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, WebhookDelivery
 from campaign.services.posts import post_parse, posts_ingest
 from traders.imports import SourceRecord, item_records, record_parse
-from traders.models import ImportRun
+from traders.models import ImportRun, RejectedRecord
 
 BATCH_DELIVERIES = 500
+BATCH_ITEMS = 20_000
+logger = logging.getLogger(__name__)
 SCHEDULED_TTL = 10  # seconds
 
 
@@ -89,29 +92,86 @@ def _records(batch: list[WebhookDelivery]):
             yield SourceRecord(line, f"delivery {delivery.delivery_id} item {record.line}: {record.raw}", record.data, record.error)
 
 
-def webhook_deliveries_process(*, campaign: Campaign, batch_size: int = BATCH_DELIVERIES) -> int:
+def _locked_batch(campaign: Campaign, size: int, max_items: int = BATCH_ITEMS) -> list[WebhookDelivery]:
+    """The oldest queued deliveries, locked: at most `size`, and no more items than `max_items`
+    (at least one delivery), so a backlog of large deliveries is taken in bounded steps."""
+    queued = WebhookDelivery.objects.filter(campaign=campaign, processed_at__isnull=True).order_by("id")
+    take, items = [], 0
+    for pk, count in queued.values_list("id", "items")[:size]:
+        if take and items + count > max_items:
+            break
+        take.append(pk)
+        items += count
+    # Locked, and checked again once locked: another worker may have taken them meanwhile.
+    return list(queued.select_for_update().filter(id__in=take).only("id", "delivery_id", "body", "items"))
+
+
+def _store(campaign: Campaign, batch: list[WebhookDelivery]) -> None:
+    """The posts of `batch` through the posts service, and the processed mark, in the caller's transaction."""
+    report = posts_ingest(
+        campaign=campaign,
+        records=_records(batch),
+        source=ImportRun.Source.WEBHOOK,
+        filename=f"webhook: {len(batch)} deliveries from {batch[0].delivery_id}"[:255],
+        judge_later=True,
+    )
+    WebhookDelivery.objects.filter(id__in=[d.id for d in batch]).update(processed_at=timezone.now(), import_run=report.run)
+
+
+def _keep_failed(campaign: Campaign, delivery: WebhookDelivery, exc: Exception) -> None:
+    """A delivery whose posts cannot be stored: marked processed with an import run that refuses
+    every item and says why, so ops see it and the queue behind it moves on."""
+    run = ImportRun.objects.create(
+        kind=ImportRun.Kind.POSTS, source=ImportRun.Source.WEBHOOK, campaign_slug=campaign.slug,
+        filename=f"webhook {delivery.delivery_id}"[:255], total=delivery.items, rejected=delivery.items, finished_at=timezone.now(),
+    )  # fmt: skip
+    RejectedRecord.objects.create(
+        run=run, line=1, raw=f"delivery {delivery.delivery_id}", reason=f"the delivery could not be stored ({type(exc).__name__}: {exc}); nothing of it was kept"
+    )
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), import_run=run)
+
+
+def webhook_deliveries_process(*, campaign: Campaign, batch_size: int = BATCH_DELIVERIES, batch_items: int = BATCH_ITEMS) -> int:
     """Store the posts of every queued delivery of `campaign`, oldest first; returns how many
     deliveries were processed. Idempotent and safe at once: each batch locks its rows and
     commits its posts with the processed mark, so a second worker waits and then finds them done.
-    Posts are judged after commit by the usual task (`posts_judge_pending`)."""
+    Posts are judged after commit by the usual task (`posts_judge_pending`).
+
+    A batch that fails for any reason but a lost database (which the task retries) is taken again
+    one delivery at a time: a delivery that still fails is kept as failed with its reason
+    (`_keep_failed`), and the others are stored; one bad delivery never holds up the queue.
+    """
     done = 0
     while True:
         cache.delete(_scheduled_key(campaign.pk))  # deliveries from now on schedule another run
+        try:
+            with transaction.atomic():
+                batch = _locked_batch(campaign, batch_size, batch_items)
+                if not batch:
+                    return done
+                _store(campaign, batch)
+            done += len(batch)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # noqa: BLE001 - narrowed to one delivery below, and kept with its reason
+            logger.exception("webhook batch of campaign %s failed; storing its deliveries one by one", campaign.slug)
+            done += _process_one_by_one(campaign, batch_size)
+
+
+def _process_one_by_one(campaign: Campaign, count: int) -> int:
+    done = 0
+    for _ in range(count):
         with transaction.atomic():
-            batch = list(
-                WebhookDelivery.objects.select_for_update()
-                .filter(campaign=campaign, processed_at__isnull=True)
-                .order_by("id")
-                .only("id", "delivery_id", "body")[:batch_size]
-            )
+            batch = _locked_batch(campaign, 1)
             if not batch:
                 return done
-            report = posts_ingest(
-                campaign=campaign,
-                records=_records(batch),
-                source=ImportRun.Source.WEBHOOK,
-                filename=f"webhook: {len(batch)} deliveries from {batch[0].delivery_id}"[:255],
-                judge_later=True,
-            )
-            WebhookDelivery.objects.filter(id__in=[d.id for d in batch]).update(processed_at=timezone.now(), import_run=report.run)
-            done += len(batch)
+            try:
+                with transaction.atomic():
+                    _store(campaign, batch)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept for ops with its reason
+                logger.exception("webhook delivery %s could not be stored", batch[0].delivery_id)
+                _keep_failed(campaign, batch[0], exc)
+        done += 1
+    return done

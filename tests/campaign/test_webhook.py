@@ -176,3 +176,19 @@ def test_the_five_minute_beat_stores_and_judges_what_a_lost_message_left_behind(
     assert result == {"skipped": "GATE_FEED_BASE_URL is not set", "judged": {campaign.slug: 1}}
     assert WebhookDelivery.objects.get().processed_at is not None
     assert Post.objects.get().verdict != "pending" and not Post.objects.get().index_stale
+
+
+def test_a_backlog_of_large_deliveries_is_taken_in_batches_bounded_by_items(client, campaign, django_capture_on_commit_callbacks):
+    from campaign.services.webhook import webhook_deliveries_process
+    from tests.factories import OTHER_TEXTS
+
+    enrolled_trader(uid=1)
+    with django_capture_on_commit_callbacks():  # queued only
+        for n in range(3):
+            items = [post_item(f"b{n}-{i}", 1, text=f"{OTHER_TEXTS[i]} #{n}") for i in range(2)]
+            assert deliver(client, {"campaign": campaign.slug, "items": items}, delivery=f"big-{n}").status_code == 202
+    with django_capture_on_commit_callbacks():
+        assert webhook_deliveries_process(campaign=campaign, batch_items=3) == 3
+    runs = [d.import_run_id for d in WebhookDelivery.objects.order_by("id")]
+    assert len(set(runs)) == 3  # 2 + 2 items would pass 3: one delivery a batch
+    assert Post.objects.count() == 6

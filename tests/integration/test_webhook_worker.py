@@ -111,3 +111,32 @@ def test_a_delivery_never_waits_for_a_judging_run_or_a_settlement_holding_the_ca
         release.set()
         thread.join(30)
     assert errors == []
+
+
+def test_a_delivery_that_cannot_be_stored_is_kept_as_failed_and_the_queue_moves_on(client, campaign, django_capture_on_commit_callbacks):
+    """The database refuses one post (a trigger stands in for any failure of a delivery's own);
+    its delivery is marked failed with the reason, the deliveries around it are stored."""
+    from campaign.services.webhook import webhook_deliveries_process
+    from traders.models import RejectedRecord
+
+    enrolled_trader(uid=1)
+    with django_capture_on_commit_callbacks():  # queued only: this test runs the worker's function itself
+        for delivery, post_id, text in (("f-1", "before", TRADING_TEXT), ("f-2", "poison", OTHER_TEXTS[0]), ("f-3", "after", OTHER_TEXTS[1])):
+            body = json.dumps({"campaign": campaign.slug, "items": [post_item(post_id, 1, text=text)]}).encode()
+            headers = signing.signed_headers(settings.WEBHOOK_SECRET, body, now=timezone.now(), delivery_id=delivery)
+            assert client.post("/hooks/posts/", data=body, content_type="application/json", headers=headers).status_code == 202
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN IF NEW.post_id = 'poison' THEN "
+            "RAISE EXCEPTION 'poison post refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON campaign_post FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+
+    assert webhook_deliveries_process(campaign=campaign) == 3
+    assert sorted(Post.objects.values_list("post_id", flat=True)) == ["after", "before"]
+    assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+    failed = WebhookDelivery.objects.get(delivery_id="f-2").import_run
+    assert (failed.total, failed.accepted, failed.rejected) == (1, 0, 1)
+    record = RejectedRecord.objects.get(run=failed)
+    assert record.raw == "delivery f-2" and "poison post refused by the test" in record.reason
+    assert webhook_deliveries_process(campaign=campaign) == 0  # nothing left, nothing twice
