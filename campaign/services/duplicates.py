@@ -225,6 +225,8 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
         known = Post.objects.filter(campaign=campaign).exclude(id__in=post_ids).exists()
         if known or ReferenceText.objects.filter(campaign=campaign).exclude(id__in=reference_ids).exists():
             return duplicates_rebuild(campaign=campaign) | post_ids
+    # The texts as they are now: only these are indexed below, and only these are cleared.
+    read_hashes = {pk: _hash64(h) for pk, h in _in_batches(Post.objects.values_list("id", "content_hash"), post_ids)}
     threshold = Fraction(campaign.duplicate_threshold)
     texts = _Texts(campaign)
     changed_owners = _owners_of(post_ids=post_ids, reference_ids=reference_ids)
@@ -266,8 +268,14 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
                 break
     dirty = [(pk, *link) for pk, link in new_links.items() if link != texts.meta[pk]["link"]]
     _save_links(dirty)
-    Post.objects.filter(id__in=post_ids).update(index_stale=False)
+    _stale_clear(read_hashes.items())
     return {pk for pk, _, _ in dirty} | post_ids
+
+
+def _in_batches(values_list, ids):
+    ids = list(ids)
+    for lo in range(0, len(ids), ID_BATCH):
+        yield from values_list.filter(id__in=ids[lo : lo + ID_BATCH])
 
 
 @transaction.atomic
@@ -292,6 +300,7 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     has = np.zeros(n, dtype=bool)
     links = np.full((n, 2), -1, dtype=np.int64)
     stale = np.zeros(n, dtype=bool)
+    hashes = np.zeros(n, dtype=np.int64)
 
     def take(rows, sigs):
         matrix, present = signature_matrix(sigs)
@@ -301,14 +310,16 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
 
     ref_rows = ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("signature", flat=True)
     take(np.arange(len(refs)), [bytes(s) for s in ref_rows])
-    stream = Post.objects.filter(campaign=campaign).order_by().values_list("id", "signature", "index_stale", "duplicate_of_id", "duplicate_of_reference_id")
+    stream = Post.objects.filter(campaign=campaign).order_by().values_list(
+        "id", "signature", "index_stale", "duplicate_of_id", "duplicate_of_reference_id", "content_hash"
+    )
     chunk = []
     for row in stream.iterator(chunk_size=STREAM_CHUNK):
         chunk.append(row)
         if len(chunk) == STREAM_CHUNK:
-            _take_posts(chunk, posts, post_sorter, len(refs), take, stale, links)
+            _take_posts(chunk, posts, post_sorter, len(refs), take, stale, links, hashes)
             chunk = []
-    _take_posts(chunk, posts, post_sorter, len(refs), take, stale, links)
+    _take_posts(chunk, posts, post_sorter, len(refs), take, stale, links, hashes)
 
     def fetch_signatures(rows):
         by_owner = _signatures(campaign, owners[rows].tolist())
@@ -330,7 +341,8 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     differs = np.nonzero((new != links).any(axis=1) & (owners > 0))[0]
     dirty = [(int(owners[r]), *(None if v < 0 else int(v) for v in new[r])) for r in differs]
     _save_links(dirty)
-    Post.objects.filter(campaign=campaign, index_stale=True).update(index_stale=False)
+    indexed = np.nonzero(stale & (owners > 0))[0]
+    _stale_clear(zip(owners[indexed].tolist(), hashes[indexed].tolist()))
     if connection.vendor == "postgresql":
         # After a bulk import nothing has analysed the posts yet: with no statistics on
         # duplicate_of_id, the refresh's "who points at these posts" became a sequential scan.
@@ -339,14 +351,47 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     return {pk for pk, _, _ in dirty}
 
 
-def _take_posts(chunk, posts, post_sorter, offset, take, stale, links):
+def _take_posts(chunk, posts, post_sorter, offset, take, stale, links, hashes):
     if not chunk:
         return
     ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
-    rows = offset + post_sorter[np.searchsorted(posts, ids, sorter=post_sorter)]
+    found = post_sorter[np.minimum(np.searchsorted(posts, ids, sorter=post_sorter), len(posts) - 1)] if len(posts) else np.zeros(0, dtype=np.int64)
+    # A post committed by a writer that takes no lock (the webhook's) between the two reads is in
+    # this stream but not in `posts`: it is left out, still stale, for the next refresh to index.
+    known = posts[found] == ids if len(posts) else np.zeros(len(ids), dtype=bool)
+    chunk = [row for row, keep in zip(chunk, known.tolist()) if keep]
+    if not chunk:
+        return
+    rows = offset + found[known]
     take(rows, [bytes(row[1]) for row in chunk])
     stale[rows] = [row[2] for row in chunk]
-    links[rows] = [(-1 if d is None else d, -1 if r is None else r) for _, _, _, d, r in chunk]
+    links[rows] = [(-1 if d is None else d, -1 if r is None else r) for _, _, _, d, r, _ in chunk]
+    hashes[rows] = [_hash64(row[5]) for row in chunk]
+
+
+def _hash64(content_hash: str) -> int:
+    """The first 64 bits of a post's content hash, as a signed bigint."""
+    return int.from_bytes(bytes.fromhex(content_hash[:16].ljust(16, "0")), "big", signed=True)
+
+
+def _stale_clear(pairs) -> None:
+    """Clear `index_stale` of the posts in `pairs` ((id, 64-bit content hash prefix) as read when
+    they were indexed), only where the text is still that one: a writer that takes no lock (the
+    webhook's) may have stored a new text meanwhile, which must stay waiting for the index."""
+    pairs = list(pairs)
+    if connection.vendor != "postgresql":
+        for lo in range(0, len(pairs), ID_BATCH):  # one writer at a time on SQLite
+            Post.objects.filter(id__in=[pk for pk, _ in pairs[lo : lo + ID_BATCH]]).update(index_stale=False)
+        return
+    statement = sql_text(
+        "UPDATE {table} AS p SET index_stale = false FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, h) "
+        "WHERE p.id = v.id AND p.index_stale AND ('x' || left(p.content_hash, 16))::bit(64)::bigint = v.h",
+        table=Post._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        for lo in range(0, len(pairs), 50_000):
+            batch = pairs[lo : lo + 50_000]
+            cursor.execute(statement, [[pk for pk, _ in batch], [h for _, h in batch]])
 
 
 def _signatures(campaign, owners: list[int]) -> dict[int, bytes]:

@@ -142,20 +142,29 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
     fields = [f for f in Post._meta.concrete_fields if not f.primary_key]
     columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
     table = Post._meta.db_table
+    # Named after its columns: a connection that outlived a migration never reuses a stale shape.
+    stage = f"{STAGE_TABLE}_{hashlib.sha256(','.join(f.column for f in fields).encode()).hexdigest()[:8]}"
     updates = sql.SQL(", ").join(
-        sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column)) for name in UPSERT_FIELDS
+        sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column)) for name in UPSERT_FIELDS if name != "index_stale"
+    )
+    # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
+    updates = sql.SQL("{}, index_stale = EXCLUDED.index_stale OR {table}.index_stale OR {table}.content_hash <> EXCLUDED.content_hash").format(
+        updates, table=sql.Identifier(Post._meta.db_table)
     )
     with connection.cursor() as cursor:
         # Same columns as the posts table, no constraints; emptied at every commit, and here.
-        cursor.execute(sql_text("CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA", stage=STAGE_TABLE, columns=columns, table=table))
-        cursor.execute(sql_text("TRUNCATE {stage}", stage=STAGE_TABLE))
-        with cursor.copy(sql_text("COPY {stage} ({columns}) FROM STDIN", stage=STAGE_TABLE, columns=columns)) as copy:
+        cursor.execute(sql_text("CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA", stage=stage, columns=columns, table=table))
+        cursor.execute(sql_text("TRUNCATE {stage}", stage=stage))
+        with cursor.copy(sql_text("COPY {stage} ({columns}) FROM STDIN", stage=stage, columns=columns)) as copy:
             for post in posts:
                 copy.write_row([_copy_value(f, post) for f in fields])
         cursor.execute(
             sql_text(
-                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (campaign_id, post_id) DO UPDATE SET {updates} RETURNING post_id, id",
-                table=table, columns=columns, stage=STAGE_TABLE, updates=updates,
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (campaign_id, post_id) DO UPDATE SET {updates} "
+                # A post another writer stored meanwhile under another author or instant is left
+                # as it is (RULES.md section 3); its record comes back refused (not RETURNED).
+                "WHERE {table}.author_id = EXCLUDED.author_id AND {table}.created_at = EXCLUDED.created_at RETURNING post_id, id",
+                table=table, columns=columns, stage=stage, updates=updates,
             )
         )
         return dict(cursor.fetchall())
@@ -226,6 +235,10 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
         )
     _engagement_history_write(campaign, {p: row for p, (_, row) in latest.items() if p in stored}, now)
     ids = _posts_upsert(campaign, posts)
+    for post_id in [p for p in latest if p not in ids]:  # stored meanwhile under another identity
+        record, _ = latest.pop(post_id)
+        rejected.append((record, f"post {post_id}: stored meanwhile with another author_uid or created_at; the stored post is kept"))
+        text_changed.discard(post_id)
     if deferred is not None:
         deferred.update(ids.values())  # judged once at the end of the import (posts_qualify)
         return rejected
@@ -289,7 +302,10 @@ def posts_judge_pending(*, campaign: Campaign, post_ids=()) -> int:
     with transaction.atomic():
         duplicates_lock(campaign)
         pending = set(Post.objects.filter(campaign=campaign, verdict=Post.Verdict.PENDING).values_list("id", flat=True))
-        existing = set(Post.objects.filter(campaign=campaign, id__in=list(post_ids)).values_list("id", flat=True))
+        post_ids = list(post_ids)
+        existing = set()
+        for lo in range(0, len(post_ids), JUDGE_BATCH):  # SQLite caps the parameters of a query
+            existing.update(Post.objects.filter(campaign=campaign, id__in=post_ids[lo : lo + JUDGE_BATCH]).values_list("id", flat=True))
         if not pending and not existing and not Post.objects.filter(campaign=campaign, index_stale=True).exists():
             return 0
         return posts_qualify(campaign=campaign, post_ids=pending | existing)
@@ -416,15 +432,32 @@ def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
     missing = [post for post in posts if _stored_facts(post, lexicon) is None]
     if not missing:
         return
-    texts = dict(Post.objects.filter(id__in=[post.pk for post in missing]).values_list("id", "text"))
+    texts = {pk: (text, digest) for pk, text, digest in Post.objects.filter(id__in=[post.pk for post in missing]).values_list("id", "text", "content_hash")}
     for post in missing:
-        post.text = texts[post.pk]
+        post.text = texts[post.pk][0]
         post.text_length, post.trading_term, post.lexicon_key = text_facts(post.text, lexicon)
-    Post.objects.bulk_update(
-        [Post(pk=p.pk, text_length=p.text_length, trading_term=p.trading_term, lexicon_key=p.lexicon_key) for p in missing],
-        ["text_length", "trading_term", "lexicon_key"],
-        batch_size=1000,
-    )
+    if connection.vendor != "postgresql":  # one writer at a time
+        Post.objects.bulk_update(
+            [Post(pk=p.pk, text_length=p.text_length, trading_term=p.trading_term, lexicon_key=p.lexicon_key) for p in missing],
+            ["text_length", "trading_term", "lexicon_key"],
+            batch_size=1000,
+        )
+        return
+    # Stored only while the text is still the one they were computed from: a writer that takes no
+    # lock (the webhook's) may have stored a new text meanwhile, with its own facts.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql_text(
+                "UPDATE {table} AS p SET text_length = v.length, trading_term = v.trading, lexicon_key = v.key "
+                "FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::text[], %s::text[]) AS v(id, length, trading, key, digest) "
+                "WHERE p.id = v.id AND p.content_hash = v.digest",
+                table=Post._meta.db_table,
+            ),
+            [
+                [p.pk for p in missing], [p.text_length for p in missing], [p.trading_term for p in missing],
+                [p.lexicon_key for p in missing], [texts[p.pk][1] for p in missing],
+            ],
+        )  # fmt: skip
 
 
 def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
