@@ -30,6 +30,7 @@ from traders.parsing import parse_instant
 # Seeing a what-if shows what settlement would pay: the same right as reading settlement runs.
 VIEW_PERMISSION = "rewards.view_settlementrun"
 SIGNING_SALT = "rewards.whatif.apply"
+TOKEN_MAX_AGE = 3600  # seconds: a preview older than this is made again before it is applied
 CHART_ROWS = 15
 GAIN_COLOUR = "#1a7f37"
 LOSS_COLOUR = "#cf222e"
@@ -94,19 +95,25 @@ class WhatIfApplyForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("Note (required, kept in the audit trail)"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_token(self):
-        try:
-            return signing.loads(self.cleaned_data["token"], salt=SIGNING_SALT)
-        except signing.BadSignature:
-            raise forms.ValidationError(_("This preview cannot be read back; preview again.")) from None
+        payload = _payload(self.cleaned_data["token"])
+        if payload is None:
+            raise forms.ValidationError(_("This preview cannot be read back, or is more than an hour old; preview again."))
+        return payload
 
 
 def _json_safe(value):
     return str(value) if isinstance(value, Decimal) else value
 
 
-def _token(preview: WhatIfPreview) -> str:
+def _token(preview: WhatIfPreview, campaign: Campaign) -> str:
+    """What was previewed, signed: the apply takes exactly this, for this campaign, within the hour."""
     return signing.dumps(
-        {"changes": {c.field: _json_safe(c.proposed) for c in preview.changes}, "fingerprint": preview.fingerprint, "at": preview.at.isoformat()},
+        {
+            "campaign": campaign.pk,
+            "changes": {c.field: _json_safe(c.proposed) for c in preview.changes},
+            "fingerprint": preview.fingerprint,
+            "at": preview.at.isoformat(),
+        },
         salt=SIGNING_SALT,
     )
 
@@ -155,7 +162,10 @@ class WhatIfAdminMixin:
                 raise PermissionDenied
             apply_form = WhatIfApplyForm(request.POST)
             form = WhatIfForm(initial=WhatIfForm.initial_for(campaign))
-            if apply_form.is_valid():
+            if apply_form.is_valid() and apply_form.cleaned_data["token"].get("campaign") != campaign.pk:
+                self.message_user(request, _("This preview was made for another campaign; preview again."), messages.ERROR)
+                apply_form, status = None, 400
+            elif apply_form.is_valid():
                 payload = apply_form.cleaned_data["token"]
                 try:
                     applied = whatif_apply(
@@ -172,7 +182,7 @@ class WhatIfAdminMixin:
             else:
                 status = 400
                 payload = _payload(request.POST.get("token", ""))
-                if payload is not None:
+                if payload is not None and payload.get("campaign") == campaign.pk:
                     # The note was missing: show the same preview again beside the error.
                     preview = whatif_preview(campaign=campaign, changes=payload["changes"], at=parse_instant(payload["at"], "at"))
         elif request.method == "POST":
@@ -185,7 +195,7 @@ class WhatIfAdminMixin:
                         form.add_error(name if name in form.fields else None, errors)
                     status = 400
                 else:
-                    apply_form = WhatIfApplyForm(initial={"token": _token(preview)}) if can_apply and preview.changes else None
+                    apply_form = WhatIfApplyForm(initial={"token": _token(preview, campaign)}) if can_apply and preview.changes else None
             else:
                 status = 400
         else:
@@ -209,8 +219,8 @@ class WhatIfAdminMixin:
 
 def _payload(token: str):
     try:
-        return signing.loads(token, salt=SIGNING_SALT)
-    except signing.BadSignature:
+        return signing.loads(token, salt=SIGNING_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired is one too
         return None
 
 

@@ -3,6 +3,7 @@ through the Django test client (CSRF checks on)."""
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -156,6 +157,22 @@ def test_applying_without_a_note_shows_the_preview_again_with_the_error(ops, loa
     page = ops.post(url(loaded), {"_apply": "1", "token": token, "note": "", "csrfmiddlewaretoken": csrf(ops, loaded)})
     assert page.status_code == 400 and "note" in page.context["apply_form"].errors
     assert page.context["preview"].gainers
+    assert Campaign.objects.get(pk=loaded.pk).pool_cap == Decimal("100.00") and not LogEntry.objects.exists()
+
+
+def test_a_preview_applies_only_to_its_own_campaign_and_within_the_hour(ops, loaded):
+    import time_machine
+    from django.utils import timezone
+
+    token = preview(ops, loaded, pool_cap="300").context["apply_form"]["token"].value()
+    other = Campaign.objects.get(pk=loaded.pk)
+    other.pk, other.slug = None, "another-campaign"  # the same configuration, so the fingerprint matches
+    other.save()
+    page = ops.post(url(other), {"_apply": "1", "token": token, "note": "raise", "csrfmiddlewaretoken": csrf(ops, other)})
+    assert page.status_code == 400 and Campaign.objects.get(pk=other.pk).pool_cap == Decimal("100.00")
+    with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
+        late = ops.post(url(loaded), {"_apply": "1", "token": token, "note": "raise", "csrfmiddlewaretoken": csrf(ops, loaded)})
+    assert late.status_code == 400 and "token" in late.context["apply_form"].errors
     assert Campaign.objects.get(pk=loaded.pk).pool_cap == Decimal("100.00") and not LogEntry.objects.exists()
 
 
