@@ -84,6 +84,21 @@ def _status_key(claims: tuple[int, str, int], code: str | None, number: int) -> 
     return _page_key("status", campaign, uid, link_version, code or "", number) if campaign else None
 
 
+def _status_page(request, token: str, code: str | None, number: int) -> HttpResponse:
+    """The status page rendered after its link is checked in the database; 404 when it is not valid."""
+    link = status_link_from_token(token=token)
+    if link is None:
+        response = render(request, "rewards/status_invalid.html", status=404)
+        # Django logs every 4xx response with its path, and this path is a credential.
+        # `_has_been_logged` is the flag Django's own log_response checks to skip it.
+        response._has_been_logged = True
+        return response
+    return render(request, "rewards/status.html", {
+        "status": trader_status_get(link=link, now=timezone.now(), page=number),
+        "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
+    })  # fmt: skip
+
+
 class TraderStatusView(View):
     """`GET /s/<token>/`: one trader's steps, posts, rewards and rank; 404 with no data for a link
     that is forged, mangled, expired or rotated (all alike, so a prober learns nothing)."""
@@ -98,22 +113,7 @@ class TraderStatusView(View):
         # under the current version is proof enough, and a hit needs no query at all.
         claims = status_token_claims(token=token)
         key = _status_key(claims, code, number) if claims else None
-        content = page_cache_get(key) if key else None
-        link = None if content is not None else status_link_from_token(token=token)
-        if content is not None:
-            response = HttpResponse(content)
-        elif link is None:
-            response = render(request, "rewards/status_invalid.html", status=404)
-            # Django logs every 4xx response with its path, and this path is a credential.
-            # `_has_been_logged` is the flag Django's own log_response checks to skip it.
-            response._has_been_logged = True
-        else:
-            response = render(request, "rewards/status.html", {
-                "status": trader_status_get(link=link, now=timezone.now(), page=number),
-                "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
-            })  # fmt: skip
-            if key and response.status_code == 200:
-                page_cache_set(key, response.content)
+        response = _cached(key, lambda: _status_page(request, token, code, number))
         # The page is personal: no shared cache may keep it, and no link on it may leak its URL.
         response["Cache-Control"] = "private, no-store"
         response["Referrer-Policy"] = "no-referrer"

@@ -172,9 +172,7 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
 
 def _copy_value(field, post: Post):
     value = getattr(post, field.attname)
-    if isinstance(value, memoryview):
-        return bytes(value)
-    return field.get_db_prep_save(value, connection) if not isinstance(value, (bytes, str, int, bool, datetime, type(None))) else value
+    return bytes(value) if isinstance(value, memoryview) else value  # a stored signature comes back as a memoryview
 
 
 def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None):
