@@ -3,6 +3,7 @@
 Skipped (or failed under CI) by the `browser` rule of tests/conftest.py when Chromium is missing.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,12 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def chromium(request):
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Chromium at {CHROMIUM}")  # the autouse rule has already failed it under CI
+        # This module-scoped fixture runs before the function-scoped `browser` rule of
+        # tests/conftest.py, so it applies the same rule itself: under CI a missing browser fails.
+        reason = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but this test {reason}")
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
