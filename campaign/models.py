@@ -243,6 +243,9 @@ class Post(models.Model):
     moderation = models.CharField(_("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.NONE, blank=True)
     verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict.choices, default=Verdict.PENDING, db_index=True)
     score = models.PositiveIntegerField(_("score"), default=0)
+    # When the verdict and score were last confirmed; cleared by a write that changes what they
+    # are judged on (engagement, deletion, text), so "not judged since it changed" is one
+    # indexed look-up (`post_unjudged`) instead of re-judging the whole campaign.
     judged_at = models.DateTimeField(_("judged"), null=True, blank=True)
     featured = models.BooleanField(_("featured by hand"), null=True, blank=True, help_text=_("Empty: automatic."))
     homepage = models.BooleanField(_("homepage recommendation"), default=False)
@@ -257,6 +260,7 @@ class Post(models.Model):
             models.Index(fields=["campaign", "author", "created_at"], name="post_author_time"),
             models.Index(fields=["campaign", "verdict", "created_at"], name="post_verdict_time"),
             models.Index(fields=["campaign", "created_at"], condition=Q(homepage=True), name="post_homepage_picks"),
+            models.Index(fields=["campaign"], condition=Q(judged_at__isnull=True), name="post_unjudged"),
         ]
 
     def __str__(self):
@@ -266,6 +270,28 @@ class Post(models.Model):
     def order_key(self):
         """Earlier by created_at, then by post_id as a string (RULES.md section 3, check 6)."""
         return (self.created_at, self.post_id)
+
+
+class JudgingState(models.Model):
+    """What a campaign's verdicts were last judged against as a whole (`posts_qualify`).
+
+    `inputs` digests everything a verdict depends on besides the post itself: the campaign's
+    rules, the enrolment data (registrations and sign-ups) and the reference texts
+    (`campaign.services.posts.judging_inputs_digest`). While it still matches, only posts whose
+    own data changed since they were judged (`Post.judged_at` empty) need judging again; when it
+    differs, or when the row is gone (a post or reference deleted), every post is judged.
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    inputs = models.CharField(max_length=64)
+    judged_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("judging state")
+        verbose_name_plural = _("judging states")
+
+    def __str__(self):
+        return f"{self.campaign_id} judged {self.judged_at:%Y-%m-%d %H:%M:%S}"
 
 
 class EngagementSnapshot(models.Model):

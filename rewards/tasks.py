@@ -5,9 +5,10 @@ from django.db import OperationalError
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
-def settle_campaign_task(campaign_id: int, at: str | None = None, triggered_by: str = "task") -> dict:
-    """Settle a campaign (everything due at `at`, ISO instant, default now). Safe to run twice or
-    at once: the service locks the campaign and only ever replaces `calculated` rows."""
+def settle_campaign_task(campaign_id: int, at: str | None = None, triggered_by: str = "task", full_judge: bool = False) -> dict:
+    """Settle a campaign (everything due at `at`, ISO instant, default now), judging every post
+    again with `full_judge`. Safe to run twice or at once: the service locks the campaign and
+    only ever replaces `calculated` rows."""
     from datetime import datetime
 
     from campaign.models import Campaign
@@ -16,7 +17,7 @@ def settle_campaign_task(campaign_id: int, at: str | None = None, triggered_by: 
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return {"skipped": "campaign is gone"}
-    run = settle_campaign(campaign=campaign, at=datetime.fromisoformat(at) if at else None, triggered_by=triggered_by)
+    run = settle_campaign(campaign=campaign, at=datetime.fromisoformat(at) if at else None, triggered_by=triggered_by, full_judge=full_judge)
     return {"run": run.pk, "ledger": run.summary.get("ledger", {})}
 
 

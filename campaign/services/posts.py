@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaign.models import Campaign, EngagementSnapshot, Post, ReferenceText
+from campaign.models import Campaign, EngagementSnapshot, JudgingState, Post, ReferenceText, Signup
 from campaign.near_duplicates import text_signature
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
@@ -21,7 +21,7 @@ from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
 from campaign.services.sql import sql_text
 from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
-from traders.models import ImportRun
+from traders.models import ImportRun, LeadTraderRegistration
 from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
 from traders.services import traders_ensure
 
@@ -122,7 +122,11 @@ def _engagement_history_write(campaign: Campaign, rows: dict[str, PostRow], now:
     return len(snapshots)
 
 
-UPSERT_FIELDS = ("text", *ENGAGEMENT, "deleted", "content_hash", "signature", "text_length", "trading_term", "lexicon_key", "index_stale", "last_seen_at")
+UPSERT_FIELDS = (
+    "text", *ENGAGEMENT, "deleted", "content_hash", "signature", "text_length", "trading_term", "lexicon_key", "index_stale", "judged_at", "last_seen_at",
+)  # fmt: skip
+# What a verdict and score are judged on that a re-ingest may change (the text through its hash).
+JUDGED_ON = (*ENGAGEMENT, "deleted", "content_hash")
 STAGE_TABLE = "campaign_post_stage"
 
 
@@ -145,11 +149,22 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
     # Named after its columns: a connection that outlived a migration never reuses a stale shape.
     stage = f"{STAGE_TABLE}_{hashlib.sha256(','.join(f.column for f in fields).encode()).hexdigest()[:8]}"
     updates = sql.SQL(", ").join(
-        sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column)) for name in UPSERT_FIELDS if name != "index_stale"
+        sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column))
+        for name in UPSERT_FIELDS
+        if name not in ("index_stale", "judged_at")
     )
     # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
     updates = sql.SQL("{}, index_stale = EXCLUDED.index_stale OR {table}.index_stale OR {table}.content_hash <> EXCLUDED.content_hash").format(
         updates, table=sql.Identifier(Post._meta.db_table)
+    )
+    # The verdict stays confirmed only if nothing it is judged on differs from the row as it is
+    # now (a writer that takes no lock may have changed it since this chunk read it).
+    judged_on = [sql.Identifier(Post._meta.get_field(name).column) for name in JUDGED_ON]
+    updates = sql.SQL("{}, judged_at = CASE WHEN ({old}) IS NOT DISTINCT FROM ({new}) THEN {table}.judged_at END").format(
+        updates,
+        old=sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(table), col) for col in judged_on),
+        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(col) for col in judged_on),
+        table=sql.Identifier(table),
     )
     with connection.cursor() as cursor:
         # Same columns as the posts table, no constraints; emptied at every commit, and here.
@@ -170,6 +185,16 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
+def _judged_at_kept(stored, row: PostRow, digest: str):
+    """The stored `judged_at` when the record changes nothing the verdict is judged on, else None
+    (a new post, or one to judge again). `stored` is the row `_posts_write` read, or None."""
+    if stored is None:
+        return None
+    *figures, deleted, stored_digest, judged_at = stored[8:]
+    unchanged = figures == [getattr(row, name) for name in ENGAGEMENT] and deleted == row.deleted and stored_digest == digest
+    return judged_at if unchanged else None
+
+
 def _copy_value(field, post: Post):
     value = getattr(post, field.attname)
     return bytes(value) if isinstance(value, memoryview) else value  # a stored signature comes back as a memoryview
@@ -182,9 +207,10 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
     stored = {
         post_id: rest
         for post_id, *rest in Post.objects.filter(campaign=campaign, post_id__in={row.post_id for _, row in chunk}).values_list(
-            "post_id", "author__uid", "created_at", "content_hash", "signature", "index_stale", "text_length", "trading_term", "lexicon_key"
+            "post_id", "author__uid", "created_at", "content_hash", "signature", "index_stale", "text_length", "trading_term", "lexicon_key",
+            *JUDGED_ON, "judged_at",
         )
-    }
+    }  # fmt: skip
     # A post's identity is (author, created_at) as stored, or as first accepted in this chunk;
     # every later record is checked against it in file order, so the newest valid one wins.
     identity = {post_id: (uid, created) for post_id, (uid, created, *_) in stored.items()}
@@ -206,7 +232,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
         digest = content_hash(row.text)
         if post_id in stored and stored[post_id][2] == digest:
             signature = bytes(stored[post_id][3])
-            facts = stored[post_id][5:]
+            facts = stored[post_id][5:8]
         else:
             signature = text_signature(row.text)
             facts = text_facts(row.text, lexicon)
@@ -227,6 +253,9 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 lexicon_key=facts[2],
                 # A post still waiting for the index keeps waiting, whatever this record says.
                 index_stale=post_id in text_changed or post_id not in stored or stored[post_id][4],
+                # Kept only while nothing it was judged on changes (PostgreSQL decides that again
+                # at the write itself, against the row as it is then: see `_posts_upsert`).
+                judged_at=_judged_at_kept(stored.get(post_id), row, digest),
                 first_seen_at=now,
                 last_seen_at=now,
             )
@@ -288,9 +317,9 @@ def posts_ingest(
 
 
 def posts_judge_pending(*, campaign: Campaign, post_ids=()) -> int:
-    """Judge what deferred writes left behind: every post of the campaign not judged yet, and
-    `post_ids` (re-ingested posts, whose engagement or text may have changed), with the duplicate
-    index caught up first. Returns how many verdicts changed.
+    """Judge what deferred writes left behind: every post of the campaign not judged since it
+    arrived or changed (`judged_at` empty), and `post_ids`, with the duplicate index caught up
+    first. Returns how many verdicts changed.
 
     Coalescing: the first run after a burst of deliveries judges every new post of the burst, and
     the runs queued behind it find little left. Safe to run twice or at once (it takes the
@@ -299,7 +328,7 @@ def posts_judge_pending(*, campaign: Campaign, post_ids=()) -> int:
     """
     with transaction.atomic():
         duplicates_lock(campaign)
-        pending = set(Post.objects.filter(campaign=campaign, verdict=Post.Verdict.PENDING).values_list("id", flat=True))
+        pending = _unjudged(campaign)
         post_ids = list(post_ids)
         existing = set()
         for lo in range(0, len(post_ids), JUDGE_BATCH):  # SQLite caps the parameters of a query
@@ -312,9 +341,14 @@ def posts_judge_pending(*, campaign: Campaign, post_ids=()) -> int:
 REBUILD_AT = 2000
 
 
-def posts_qualify(*, campaign: Campaign, post_ids=None) -> int:
+def posts_qualify(*, campaign: Campaign, post_ids=None, full: bool = False) -> int:
     """Catch the duplicate index up with every post whose text changed, then judge `post_ids`
-    (all posts when None) and whatever the index changed. Returns how many verdicts changed.
+    and whatever the index changed. Returns how many verdicts changed.
+
+    With `post_ids` None (settlement, the what-if apply) every verdict of the campaign is made
+    current: when the campaign's rules, its enrolment data and its reference texts are the
+    ones the last such run judged against (`JudgingState`), only the posts not judged since
+    they changed are judged; otherwise, or with `full`, every post is, and the state recorded.
 
     Many stale posts (a bulk import, a threshold change) rebuild the index from scratch in
     memory, which is much faster than looking each one up; a few are refreshed incrementally.
@@ -326,9 +360,53 @@ def posts_qualify(*, campaign: Campaign, post_ids=None) -> int:
             affected = duplicates_rebuild(campaign=campaign)
         else:
             affected = duplicates_refresh(campaign=campaign, post_ids=stale)
-        if post_ids is None:
-            return posts_judge(campaign=campaign)
-        return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
+        if post_ids is not None:
+            return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
+        inputs = judging_inputs_digest(campaign)
+        if not full and JudgingState.objects.filter(campaign=campaign, inputs=inputs).exists():
+            return posts_judge(campaign=campaign, post_ids=_unjudged(campaign) | affected | stale)
+        now = timezone.now()
+        changed = posts_judge(campaign=campaign, now=now)
+        JudgingState.objects.update_or_create(campaign=campaign, defaults={"inputs": inputs, "judged_at": now})
+        return changed
+
+
+# Part of the digest: a release that changes how posts are judged bumps it, and every campaign
+# is judged whole once more at its next settlement.
+JUDGING_RULES_VERSION = 1
+
+
+def judging_inputs_digest(campaign: Campaign) -> str:
+    """A digest of what every verdict of the campaign depends on besides the post itself.
+
+    The campaign's configuration (every rule field), the enrolment data exactly as
+    `enrolment_map` reads it, and the campaign's reference texts. Read in full each time, so a
+    change by any path (an import, the admin, a bulk update that sends no signal) moves it; about
+    two rows per trader, cheap beside judging a million posts.
+    """
+    digest = hashlib.sha256()
+
+    def feed(rows):
+        for row in rows:
+            digest.update(repr(tuple(row)).encode())
+        digest.update(b"|")
+
+    feed([(JUDGING_RULES_VERSION,), *sorted(campaign.rules_config().items())])
+    feed(LeadTraderRegistration.objects.order_by("trader__uid").values_list("trader__uid", "status", "market").iterator(chunk_size=10000))
+    feed(Signup.objects.filter(campaign=campaign).order_by("trader__uid", "submitted_at", "pk").values_list("trader__uid", "submitted_at").iterator(chunk_size=10000))
+    feed(ReferenceText.objects.filter(campaign=campaign).order_by("pk").values_list("pk", "content_hash").iterator(chunk_size=10000))
+    return digest.hexdigest()
+
+
+def judging_state_forget(*, campaign_id: int) -> None:
+    """Make the next settlement judge every post of the campaign (a post or reference deleted:
+    the links that pointed at it were cleared without judging the posts that had them)."""
+    JudgingState.objects.filter(campaign_id=campaign_id).delete()
+
+
+def _unjudged(campaign: Campaign) -> set[int]:
+    """Posts not judged since they arrived or last changed (the partial index `post_unjudged`)."""
+    return set(Post.objects.filter(campaign=campaign, judged_at__isnull=True).values_list("id", flat=True))
 
 
 def posts_import_file(*, campaign: Campaign, data, **kwargs) -> ImportReport:
@@ -389,12 +467,13 @@ class JudgeRow:
     comments: int
     shares: int
     views: int
+    judged_at: datetime | None
     text: str = ""
 
 
 JUDGE_FIELDS = (
     "id", "author__uid", "created_at", "deleted", "moderation", "duplicate_of_id", "duplicate_of_reference_id", "verdict", "score",
-    "text_length", "trading_term", "lexicon_key", *ENGAGEMENT,
+    "text_length", "trading_term", "lexicon_key", *ENGAGEMENT, "judged_at",
 )  # fmt: skip
 
 
@@ -464,7 +543,8 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
 
     Pure rules do the deciding (`campaign.qualification`); this loads and stores, in batches and
     without the texts (checks 4 and 5 use the facts stored at ingest). Returns how many posts
-    changed. Idempotent: judging twice changes nothing the second time.
+    changed (a post whose verdict was only confirmed, its `judged_at` set again, counts too).
+    Idempotent: judging twice changes nothing the second time.
     """
     if post_ids is not None:
         post_ids = list(post_ids)
@@ -483,7 +563,8 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
         for post in rows:
             verdict = post_reason(campaign, post, enrolled=enrolled[post.author_uid].enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED
             score = post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=campaign.score_cap)
-            if (verdict, score) != (post.verdict, post.score):
+            # A post not judged since it changed is stamped even when its verdict stays.
+            if (verdict, score) != (post.verdict, post.score) or post.judged_at is None:
                 dirty.setdefault((verdict, score), []).append(post.pk)
         # Few distinct (verdict, score) pairs: one plain UPDATE each is far cheaper than
         # bulk_update's CASE per row.

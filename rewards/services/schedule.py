@@ -39,7 +39,8 @@ def settlement_schedule_sync(*, campaign: Campaign) -> list[str]:
                 "crontab": None,
                 "one_off": True,
                 "args": json.dumps([campaign.pk]),
-                "kwargs": json.dumps({"triggered_by": f"beat: {name}"}),
+                # Money falls due here: every post is judged again, whatever changed or not.
+                "kwargs": json.dumps({"triggered_by": f"beat: {name}", "full_judge": True}),
             },
         )
         names.append(name)

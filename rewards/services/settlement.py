@@ -1,6 +1,6 @@
 """Settlement: the rules of RULES.md sections 4 to 6 turned into ledger rows, exactly once.
 
-`settle_campaign` judges every post from the data as it is now, computes every reward with the
+`settle_campaign` makes every verdict current (`posts_qualify`), computes every reward with the
 pure rules, and writes the ledger in one transaction under a per-campaign lock. Rows still
 `calculated` are replaced; approved, paid and void rows never change, and a difference on one of
 them becomes a ReviewItem. A reward whose period is not yet due (end + grace > at) is a preview.
@@ -169,8 +169,13 @@ def _verdict_counts(campaign):
     return Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("id")).order_by("verdict")
 
 
-def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered_by: str = "") -> SettlementRun:
+def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered_by: str = "", full_judge: bool = False) -> SettlementRun:
     """Settle everything due at `at` (default: now) and preview the rest, into the ledger.
+
+    Verdicts are made current first: only the posts not judged since they changed, while the
+    campaign's rules, enrolment data and reference texts are those of the last whole judging;
+    every post otherwise, and always with `full_judge` (the scheduled settlements at each
+    period's end + grace pass it, so money falls due on verdicts judged whole that moment).
 
     One transaction; the campaign row is locked first (SELECT ... FOR UPDATE), so two concurrent
     settlements (two workers, beat and a click) run one after the other and give one result.
@@ -183,7 +188,7 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # duplicates_lock's lock
         run = SettlementRun.objects.create(campaign=campaign, at=at, triggered_by=triggered_by, config=campaign.rules_config())
-        posts_qualify(campaign=campaign)
+        posts_qualify(campaign=campaign, full=full_judge)
         computed, summary = rewards_compute(campaign=campaign, at=at)
         summary["ledger"] = _ledger_write(campaign, run, computed)
         run.summary = summary

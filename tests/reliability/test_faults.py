@@ -112,7 +112,7 @@ def test_approved_rewards_survive_concurrent_resettlements_untouched(transaction
     settle_campaign(campaign=campaign, at=DUE)
     Reward.objects.filter(kind="leaderboard").update(state="approved", approved_by="fin", approved_at=timezone.now())
     frozen = frozen_rewards(campaign=campaign)
-    Post.objects.filter(author__uid=1002).update(likes=400)  # 1002 overtakes 1001 on the board
+    Post.objects.filter(author__uid=1002).update(likes=400, judged_at=None)  # 1002 overtakes 1001 on the board
     errors = in_threads(lambda i: settle_campaign(campaign=campaign, at=DUE), 3)
     assert errors == []
     assert frozen_rewards(campaign=campaign) == frozen

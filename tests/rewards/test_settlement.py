@@ -88,7 +88,8 @@ def test_an_approved_reward_never_changes_and_a_difference_becomes_one_review_it
     done, refused = rewards_approve(reward_ids=[leaderboard.pk], user=approver)
     assert [r.pk for r in done] == [leaderboard.pk] and refused == []
     # 1001's posts are all deleted: 1002 now ranks first, 1001 falls off the board.
-    Post.objects.filter(author__uid=1001).update(deleted=True)
+    # As every write path does, the change clears judged_at: the posts are judged again.
+    Post.objects.filter(author__uid=1001).update(deleted=True, judged_at=None)
     for _ in range(2):
         settle_campaign(campaign=loaded, at=DUE)
     leaderboard.refresh_from_db()
@@ -100,7 +101,7 @@ def test_an_approved_reward_never_changes_and_a_difference_becomes_one_review_it
 
 def test_a_first_post_bonus_is_paid_at_most_once_per_trader(loaded):
     settle_campaign(campaign=loaded, at=DUE)
-    Post.objects.filter(post_id="a1").update(deleted=True)  # the earliest post goes; a2 becomes the first
+    Post.objects.filter(post_id="a1").update(deleted=True, judged_at=None)  # the earliest post goes; a2 becomes the first
     settle_campaign(campaign=loaded, at=DUE)
     bonus = Reward.objects.get(trader__uid=1001, kind="first_post")
     assert bonus.detail["post_id"] == "a2"

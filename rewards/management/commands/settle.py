@@ -12,8 +12,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--campaign", required=True)
         parser.add_argument("--at", help="ISO 8601 instant with an offset, e.g. 2026-02-26T00:00:00+08:00")
+        parser.add_argument(
+            "--full-judge",
+            action="store_true",
+            help="judge every post again, not only those changed since the last whole judging (e.g. after editing post rows by hand)",
+        )
 
-    def handle(self, *args, campaign, at, **options):
+    def handle(self, *args, campaign, at, full_judge=False, **options):
         campaign_obj = Campaign.objects.filter(slug=campaign).first()
         if campaign_obj is None:
             raise CommandError(f"no campaign with slug {campaign!r}")
@@ -25,7 +30,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--at is not an ISO 8601 instant: {at!r}") from None
             if instant.utcoffset() is None:
                 raise CommandError(f"--at needs an offset (Z or +HH:MM): {at!r}")
-        run = settle_campaign(campaign=campaign_obj, at=instant, triggered_by="command")
+        run = settle_campaign(campaign=campaign_obj, at=instant, triggered_by="command", full_judge=full_judge)
         s = run.summary
         self.stdout.write(f"settlement run #{run.pk} as of {run.at.isoformat()}")
         self.stdout.write(f"  qualified posts: {s['qualified_posts']}")
