@@ -9,6 +9,11 @@ the database).
 
 The version lives in the cache itself, not in the database: no migration, and a lost version
 key is replaced by a fresh clock-based value that no earlier page was keyed by.
+
+A page is stored with the version it was rendered under, and read together with the current
+version in one round trip (`page_cache_lookup`): a hit costs one cache read, and a page of an
+older version is never served. What a key needs of the campaign (`page_campaign_get`) is also
+kept in the process for a few seconds.
 """
 
 import logging
@@ -37,16 +42,27 @@ def _version_key(campaign_id: int) -> str:
 
 def campaign_pages_version(campaign_id: int) -> int | None:
     """The current data version of a campaign's pages (None when the cache cannot be reached)."""
-    key = _version_key(campaign_id)
+    return page_cache_lookup(campaign_id, None)[0]
+
+
+def page_cache_lookup(campaign_id: int, key: str | None) -> tuple[int | None, bytes | None]:
+    """(current version of the campaign's pages, the page stored under `key` if it was rendered
+    under that version), in one cache round trip; (None, None) when the cache cannot be reached.
+    A missing version is replaced by a fresh one (and then no page can match it)."""
+    version_key = _version_key(campaign_id)
     try:
-        version = cache.get(key)
+        found = cache.get_many([version_key] if key is None else [version_key, key])
+        version = found.get(version_key)
         if version is None:
-            cache.add(key, time.time_ns(), timeout=VERSION_TTL_SECONDS)
-            version = cache.get(key)
+            cache.add(version_key, time.time_ns(), timeout=VERSION_TTL_SECONDS)
+            return cache.get(version_key), None
     except CACHE_ERRORS:
         logger.warning("page cache unreachable: rendering without it", exc_info=True)
-        return None
-    return version
+        return None, None
+    stored = found.get(key) if key is not None else None
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version:
+        return version, stored[1]
+    return version, None
 
 
 def _bump(campaign_id: int) -> None:
@@ -72,17 +88,10 @@ def campaign_pages_changed(*, campaign_id: int) -> None:
     transaction.on_commit(lambda: _bump(campaign_id))
 
 
-def page_cache_get(key: str) -> bytes | None:
+def page_cache_set(key: str, version: int, content: bytes) -> None:
+    """Keep a page rendered from the data of `version` (read before rendering it)."""
     try:
-        return cache.get(key)
-    except CACHE_ERRORS:
-        logger.warning("page cache unreachable", exc_info=True)
-        return None
-
-
-def page_cache_set(key: str, content: bytes) -> None:
-    try:
-        cache.set(key, content, timeout=PAGE_TTL_SECONDS)
+        cache.set(key, (version, content), timeout=PAGE_TTL_SECONDS)
     except CACHE_ERRORS:
         logger.warning("page cache unreachable", exc_info=True)
 
@@ -96,20 +105,30 @@ class PageCampaign:
     ends_at: datetime
 
 
+# Process-local copies of `page_campaign_get`, by (cache key prefix, slug): (expires, campaign).
+_local_campaigns: dict[tuple[str, str], tuple[float, PageCampaign]] = {}
+LOCAL_CAMPAIGN_SECONDS = 5
+
+
 def page_campaign_get(slug: str) -> PageCampaign | None:
-    """The campaign of `slug` as the page keys need it, from the cache (kept CAMPAIGN_TTL_SECONDS)
-    or else from the database; None when there is no such campaign.
+    """The campaign of `slug` as the page keys need it: kept in the process for
+    LOCAL_CAMPAIGN_SECONDS, in the cache for CAMPAIGN_TTL_SECONDS, else from the database; None
+    when there is no such campaign.
 
     Only keys are built from it: a stale window can only make a key miss, never serve another
     campaign's page, and every save of a campaign moves its version anyway.
     """
     key = f"pages:campaign:{slug}"
+    local_key = (getattr(cache, "key_prefix", ""), slug)
+    local = _local_campaigns.get(local_key)
+    if local is not None and local[0] > time.monotonic():
+        return local[1]
     try:
         hit = cache.get(key)
     except CACHE_ERRORS:
         hit = None
     if hit is not None:
-        return PageCampaign(*hit)
+        return _remember(local_key, PageCampaign(*hit))
     from campaign.models import Campaign
 
     row = Campaign.objects.filter(slug=slug).values_list("pk", "starts_at", "ends_at").first()
@@ -119,4 +138,11 @@ def page_campaign_get(slug: str) -> PageCampaign | None:
         cache.set(key, tuple(row), timeout=CAMPAIGN_TTL_SECONDS)
     except CACHE_ERRORS:
         pass
-    return PageCampaign(*row)
+    return _remember(local_key, PageCampaign(*row))
+
+
+def _remember(local_key: tuple[str, str], campaign: PageCampaign) -> PageCampaign:
+    if len(_local_campaigns) > 1000:  # slugs are few; bound it anyway
+        _local_campaigns.clear()
+    _local_campaigns[local_key] = (time.monotonic() + LOCAL_CAMPAIGN_SECONDS, campaign)
+    return campaign

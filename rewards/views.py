@@ -6,11 +6,12 @@ The switch is a plain link, not a POST to `set_language`: the status page is ser
 `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` with a form POST, and
 Django's CSRF check refuses that.
 
-Both pages are kept rendered in the server's cache (`campaign.page_cache`), keyed by the
-campaign's data version, so most requests cost the link lookup and a cache read. The status link
-is always checked first: a rotated or expired link never reaches a cached page. What goes into a
-key is everything the HTML depends on: the page's owner (link and its version), the language, the
-`?lang=` switch (the pager's links keep it), the page number, the phase of the window, the version.
+Both pages are kept rendered in the server's cache (`campaign.page_cache`), each stored with the
+campaign's data version it was rendered under, so most requests cost one cache read (the page and
+the current version together). The status link is always checked first: a rotated or expired link
+never reaches a cached page. What goes into a key is everything else the HTML depends on: the
+page's owner (link and its version), the language, the `?lang=` switch (the pager's links keep
+it), the page number, the phase of the window.
 """
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views import View
 
-from campaign.page_cache import campaign_pages_version, page_cache_get, page_cache_set, page_campaign_get
+from campaign.page_cache import page_cache_lookup, page_cache_set, page_campaign_get
 from campaign.selectors import campaign_get
 from rewards.selectors import campaign_page_get, status_link_from_token, status_token_claims, trader_status_get, window_phase
 
@@ -59,29 +60,29 @@ def _page_number(request) -> int:
     return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
 
 
-def _cached(key: str | None, render_page) -> HttpResponse:
-    """The page stored under `key`, or `render_page()` stored there (a 200 only) for the next visitor."""
-    content = page_cache_get(key) if key else None
+def _cached(campaign, key: str | None, render_page) -> HttpResponse:
+    """The page stored under `key` for the campaign's current data version, or `render_page()`
+    stored there (a 200 only) for the next visitor. One cache round trip on a hit."""
+    if key is None:
+        return render_page()
+    version, content = page_cache_lookup(campaign.pk, key)
     if content is not None:
         return HttpResponse(content)
     response = render_page()
-    if key and response.status_code == 200:
-        page_cache_set(key, response.content)
+    if version is not None and response.status_code == 200:
+        page_cache_set(key, version, response.content)
     return response
 
 
-def _page_key(kind: str, campaign, *parts) -> str | None:
-    version = campaign_pages_version(campaign.pk)
-    if version is None:
-        return None
+def _page_key(kind: str, campaign, *parts) -> str:
+    """The key of a page; the data version it was rendered under is kept with it, not in it."""
     phase = window_phase(campaign, timezone.now())
-    return ":".join(str(part) for part in ("pages", kind, campaign.pk, version, phase, translation.get_language(), *parts))
+    return ":".join(str(part) for part in ("pages", kind, campaign.pk, phase, translation.get_language(), *parts))
 
 
-def _status_key(claims: tuple[int, str, int], code: str | None, number: int) -> str | None:
-    uid, slug, link_version = claims
-    campaign = page_campaign_get(slug)
-    return _page_key("status", campaign, uid, link_version, code or "", number) if campaign else None
+def _status_key(campaign, claims: tuple[int, str, int], code: str | None, number: int) -> str:
+    uid, _slug, link_version = claims
+    return _page_key("status", campaign, uid, link_version, code or "", number)
 
 
 def _status_page(request, token: str, code: str | None, number: int) -> HttpResponse:
@@ -112,8 +113,9 @@ class TraderStatusView(View):
         # version of that moment; rotating or deleting a link moves the version. So a cached page
         # under the current version is proof enough, and a hit needs no query at all.
         claims = status_token_claims(token=token)
-        key = _status_key(claims, code, number) if claims else None
-        response = _cached(key, lambda: _status_page(request, token, code, number))
+        campaign = page_campaign_get(claims[1]) if claims else None
+        key = _status_key(campaign, claims, code, number) if campaign else None
+        response = _cached(campaign, key, lambda: _status_page(request, token, code, number))
         # The page is personal: no shared cache may keep it, and no link on it may leak its URL.
         response["Cache-Control"] = "private, no-store"
         response["Referrer-Policy"] = "no-referrer"
@@ -132,7 +134,7 @@ class CampaignPageView(View):
         if info is None:
             raise Http404("no such campaign")
         key = _page_key("public", info)  # a hit needs no query
-        response = _cached(key, lambda: render(request, "rewards/campaign.html", {"page": campaign_page_get(campaign=campaign_get(slug=slug), now=timezone.now())}))
+        response = _cached(info, key, lambda: render(request, "rewards/campaign.html", {"page": campaign_page_get(campaign=campaign_get(slug=slug), now=timezone.now())}))
         patch_vary_headers(response, ["Accept-Language", "Cookie"])
         if code:
             # It sets a cookie: a shared cache must not hand it to anyone else.
