@@ -13,7 +13,7 @@ import pytest
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 STEPS = ("generate", "setup_traders", "copy_raw", "copy_upsert_proto", "ingest", "qualify_scratch", "qualify_incremental",
-         "settlement", "settlement_sql", "payout_report", "load")  # fmt: skip
+         "settlement_full", "settlement", "settlement_sql", "payout_report", "load")  # fmt: skip
 
 
 def _number(value):
@@ -43,6 +43,10 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
         assert _number(s[step][key]), (step, key)
     assert sum(s["qualify_scratch"]["verdicts"].values()) == 300
     assert s["settlement"]["qualified_posts"] > 0 and s["payout_report"]["rows"] > 0
+    # The whole judging and the re-settlement after it give the same result.
+    assert (s["settlement_full"]["full_judge"], s["settlement"]["full_judge"]) == (True, False)
+    assert s["settlement_full"]["qualified_posts"] == s["settlement"]["qualified_posts"]
+    assert s["settlement_full"]["leaderboard_ranked"] == s["settlement"]["leaderboard_ranked"]
     for page in ("ping", "status", "public"):
         entry = s["load"][page]
         assert entry["http_status"] == 200, (page, entry)
