@@ -215,7 +215,11 @@ class Post(models.Model):
         APPROVED = "approved", _("approved by ops")
         REJECTED = "rejected", _("rejected by ops")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="posts")
+    # Every index is maintained on every insert and on every verdict change (a million of each at
+    # scale): the campaign is the first column of the unique key and of the indexes below, so
+    # it needs no index of its own; nor does the verdict (post_verdict_time) or index_stale
+    # (only the few stale posts are ever looked up: post_index_stale).
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="posts", db_index=False)
     post_id = models.CharField(_("post ID"), max_length=128)
     author = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="posts")
     created_at = models.DateTimeField(_("created at"))
@@ -232,7 +236,7 @@ class Post(models.Model):
     signature = models.BinaryField(_("MinHash signature"), editable=False, default=bytes)
     # Set when the text changed and the near-duplicate index has not caught up yet; a crash
     # between the two leaves the flag, and the next qualification run finishes the job.
-    index_stale = models.BooleanField(_("duplicate check pending"), default=True, db_index=True)
+    index_stale = models.BooleanField(_("duplicate check pending"), default=True)
     # Checks 4 and 5 as the text gave them when it arrived (`qualification.text_facts`): judging
     # reads these, not the text, unless the lexicon changed since (another `lexicon_key`).
     text_length = models.PositiveIntegerField(_("length without URLs and whitespace"), null=True, blank=True, editable=False)
@@ -241,7 +245,7 @@ class Post(models.Model):
     duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     duplicate_of_reference = models.ForeignKey("ReferenceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     moderation = models.CharField(_("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.NONE, blank=True)
-    verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict.choices, default=Verdict.PENDING, db_index=True)
+    verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict.choices, default=Verdict.PENDING)
     score = models.PositiveIntegerField(_("score"), default=0)
     # When the verdict and score were last confirmed; cleared by a write that changes what they
     # are judged on (engagement, deletion, text), so "not judged since it changed" is one
@@ -261,6 +265,7 @@ class Post(models.Model):
             models.Index(fields=["campaign", "verdict", "created_at"], name="post_verdict_time"),
             models.Index(fields=["campaign", "created_at"], condition=Q(homepage=True), name="post_homepage_picks"),
             models.Index(fields=["campaign"], condition=Q(judged_at__isnull=True), name="post_unjudged"),
+            models.Index(fields=["campaign"], condition=Q(index_stale=True), name="post_index_stale"),
         ]
 
     def __str__(self):

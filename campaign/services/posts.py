@@ -537,6 +537,36 @@ def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
         )  # fmt: skip
 
 
+def _verdicts_save(dirty: dict[tuple[str, int], list[int]], now: datetime) -> int:
+    """Store new (verdict, score) pairs with `judged_at` = now; returns how many posts."""
+    if not dirty:
+        return 0
+    if connection.vendor != "postgresql":
+        # Few distinct (verdict, score) pairs: one plain UPDATE each is far cheaper than
+        # bulk_update's CASE per row.
+        for (verdict, score), pks in dirty.items():
+            for i in range(0, len(pks), 5000):
+                Post.objects.filter(pk__in=pks[i : i + 5000]).update(verdict=verdict, score=score, judged_at=now)
+        return sum(len(pks) for pks in dirty.values())
+    # One statement for the batch, however many pairs it has (a batch judged from scratch has
+    # hundreds of scores, each one a statement before).
+    ids, verdicts, scores = [], [], []
+    for (verdict, score), pks in dirty.items():
+        ids.extend(pks)
+        verdicts.extend([verdict] * len(pks))
+        scores.extend([score] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql_text(
+                "UPDATE {table} AS p SET verdict = v.verdict, score = v.score, judged_at = %s "
+                "FROM unnest(%s::bigint[], %s::text[], %s::int[]) AS v(id, verdict, score) WHERE p.id = v.id",
+                table=Post._meta.db_table,
+            ),
+            [now, ids, verdicts, scores],
+        )
+    return len(ids)
+
+
 def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
     """Recompute verdict and score of the campaign's posts (all, or `post_ids`) from the data as it
     is now: window, enrolment, deletion, length, lexicon, duplicates, moderation, engagement.
@@ -566,12 +596,7 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
             # A post not judged since it changed is stamped even when its verdict stays.
             if (verdict, score) != (post.verdict, post.score) or post.judged_at is None:
                 dirty.setdefault((verdict, score), []).append(post.pk)
-        # Few distinct (verdict, score) pairs: one plain UPDATE each is far cheaper than
-        # bulk_update's CASE per row.
-        for (verdict, score), pks in dirty.items():
-            for i in range(0, len(pks), 5000):
-                Post.objects.filter(pk__in=pks[i : i + 5000]).update(verdict=verdict, score=score, judged_at=now)
-            changed += len(pks)
+        changed += _verdicts_save(dirty, now)
     if changed:
         campaign_pages_changed(campaign_id=campaign.pk)
     return changed
