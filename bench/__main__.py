@@ -53,7 +53,7 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=3, help="gunicorn workers (README's production shape: 3)")
     p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     p.add_argument("--only-load", action="store_true", help="with --reuse-db: re-measure step e. on the database a run left and merge it into --output")
-    p.add_argument("--only-settlement", action="store_true", help="with --reuse-db: re-measure step c. (and its SQL baseline) likewise")
+    p.add_argument("--only-settlement", action="store_true", help="with --reuse-db: re-measure steps c. (with its SQL baseline) and d. likewise")
     p.add_argument("--profile", type=Path, default=None, metavar="DIR", help="pyinstrument each step into DIR/profile-<step>.txt (pip install pyinstrument)")
     args = p.parse_args(argv)
 

@@ -566,7 +566,8 @@ def rerun_load(*, output: Path, server_database_url: str | None = None, log=prin
 
 
 def rerun_settlement(*, output: Path, log=print) -> dict:
-    """Step c. alone (`--only-settlement`), beside its SQL baseline, on the judged campaign."""
+    """Steps c. and d. alone (`--only-settlement`): both settlements beside their SQL baseline,
+    then the payout report, on the campaign a run left."""
 
     def measure(meter, campaign):
         with meter.step("settlement_full") as rec:
@@ -577,6 +578,9 @@ def rerun_settlement(*, output: Path, log=print) -> dict:
             rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with meter.step("settlement_sql") as rec:
             step_settlement_sql(campaign, rec)
+        with meter.step("payout_report") as rec:
+            step_payout(campaign, rec)
+            rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     return _rerun(output, log, measure)
 
