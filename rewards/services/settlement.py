@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaign.models import Campaign, Post
 from campaign.page_cache import campaign_pages_changed
 from campaign.services import posts_qualify
+from campaign.services.sql import values_binary
 from rewards.models import Reward, ReviewItem, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
 from rewards.rules.money import format_money, quantize_money
@@ -56,13 +57,17 @@ def qualified_posts(campaign: Campaign) -> list[QualifiedPost]:
     from rewards.services.farming import exclusions_get
 
     excluded_traders, excluded_posts = exclusions_get(campaign=campaign)
+    # Only columns of the covering index post_verdict_time (author id, not the trader's uid: a
+    # join would read every row), so PostgreSQL answers from the index alone.
     rows = (
         Post.objects.filter(campaign=campaign, verdict=Post.Verdict.QUALIFIED)
         .exclude(author_id__in=excluded_traders)
         .exclude(pk__in=excluded_posts)
-        .values_list("post_id", "author__uid", "created_at", "score")
+        .order_by()
+        .values_list("post_id", "author_id", "created_at", "score")
     )
-    return [QualifiedPost(post_id=p, uid=u, created_at=c, score=s) for p, u, c, s in rows.iterator(chunk_size=5000)]
+    uid_of = dict(Trader.objects.values_list("pk", "uid"))  # a few rows per trader, read once
+    return [QualifiedPost(post_id=p, uid=uid_of[a], created_at=c, score=s) for p, a, c, s in values_binary(rows)]
 
 
 def rewards_compute(
@@ -97,6 +102,7 @@ def rewards_compute(
         )  # fmt: skip
     summary["first_post"].update(traders=len(awards), total=format_money(campaign.first_post_amount * len(awards)))
 
+    score_of = {p.post_id: p.score for p in posts}
     for period in campaign.content_periods():
         due = period.is_due(at, grace)
         split = split_content_pool(
@@ -106,7 +112,6 @@ def rewards_compute(
             min_score=campaign.pool_min_score,
             top_posts=campaign.pool_top_posts,
         )
-        score_of = {p.post_id: p.score for p in posts}
         eligible_total = sum(split.creator_scores[u] for u in split.eligible)
         for uid, amount in split.shares.items():
             creator = split.creators[uid]
