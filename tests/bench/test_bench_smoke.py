@@ -13,7 +13,7 @@ import pytest
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 STEPS = ("generate", "setup_traders", "copy_raw", "copy_upsert_proto", "ingest", "qualify_scratch", "qualify_incremental",
-         "settlement_full", "settlement", "settlement_sql", "payout_report", "load")  # fmt: skip
+         "settlement_full", "vacuum", "settlement", "settlement_sql", "payout_report", "load")  # fmt: skip
 
 
 def _number(value):
@@ -47,6 +47,8 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
     assert (s["settlement_full"]["full_judge"], s["settlement"]["full_judge"]) == (True, False)
     assert s["settlement_full"]["qualified_posts"] == s["settlement"]["qualified_posts"]
     assert s["settlement_full"]["leaderboard_ranked"] == s["settlement"]["leaderboard_ranked"]
+    assert s["vacuum"]["server_autovacuum"] in ("on", "off")
+    assert set(results["meta"]["server_settings"]) >= {"shared_buffers", "autovacuum"}
     for page in ("ping", "status", "public"):
         entry = s["load"][page]
         assert entry["http_status"] == 200, (page, entry)
