@@ -33,7 +33,7 @@ from campaign.near_duplicates import (
     signature_matrix,
 )
 from campaign.qualification import jaccard_at_least, shingles
-from campaign.services.sql import sql_text
+from campaign.services.sql import sql_text, values_binary
 
 KEY_BATCH = 5000
 ID_BATCH = 5000
@@ -119,7 +119,8 @@ class _Texts:
             rows = Post.objects.filter(id__in=posts[lo : lo + ID_BATCH]).order_by().values_list(
                 "id", "signature", "created_at", "post_id", "duplicate_of_id", "duplicate_of_reference_id"
             )
-            for pk, sig, created, post_id, dup, dup_ref in rows:
+            # Binary: a popular band key brings in signatures by the hundred thousand.
+            for pk, sig, created, post_id, dup, dup_ref in values_binary(rows):
                 self.meta[pk] = {"sig": bytes(sig), "order": post_order(created, post_id), "link": (dup, dup_ref)}
         for lo in range(0, len(refs), ID_BATCH):
             rows = ReferenceText.objects.filter(id__in=refs[lo : lo + ID_BATCH]).order_by().values_list("id", "signature")
