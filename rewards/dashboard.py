@@ -318,7 +318,7 @@ def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) ->
     signups = Signup.objects.filter(campaign=campaign)
     enrolments = enrolment_map(campaign=campaign)
     reasons = Counter(e.reason for e in enrolments.values())
-    verdicts = Counter(dict(Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("id")).order_by()))
+    verdicts = Counter(dict(Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("*")).order_by()))
     moderation = Counter(dict(Post.objects.filter(campaign=campaign).exclude(moderation="").values_list("moderation").annotate(n=Count("id")).order_by()))
     by_kind, totals = _rewards(campaign)
     open_items = ReviewItem.objects.filter(reward__campaign=campaign, status=ReviewItem.Status.OPEN)

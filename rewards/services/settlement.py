@@ -171,7 +171,8 @@ def rewards_compute(
 def _verdict_counts(campaign):
     from django.db.models import Count
 
-    return Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("id")).order_by("verdict")
+    # count(*), not count(id): the id is not in post_verdict_time, and reading it meant every row.
+    return Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("*")).order_by("verdict")
 
 
 def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered_by: str = "", full_judge: bool = False) -> SettlementRun:
