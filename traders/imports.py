@@ -11,6 +11,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from django.db import transaction
@@ -33,6 +34,9 @@ class SourceRecord:
     raw: str
     data: dict | None
     error: str | None = None
+    # When the record reached us, when that was before it is stored (a queued webhook delivery);
+    # None: now. What was observed is dated by it (a post's last_seen_at, its engagement history).
+    seen_at: datetime | None = None
 
 
 @dataclass

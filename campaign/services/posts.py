@@ -83,13 +83,13 @@ def _identity_change(post_id, stored_uid, stored_created, row: PostRow) -> str |
     return None
 
 
-def _engagement_history_write(campaign: Campaign, rows: dict[str, PostRow], now: datetime) -> int:
+def _engagement_history_write(campaign: Campaign, rows: dict[str, tuple[PostRow, datetime]]) -> int:
     """Keep the engagement history of stored posts that this write changes; returns rows written.
 
     Nothing is written for a post whose figures are unchanged, so re-ingesting is idempotent and a
     first import writes no history at all. On a change, the history gets the figures as stored,
     observed at the post's `last_seen_at` (unless it already ends with that observation), then the
-    new figures observed `now`: an interval between two rows is thus never longer than the time in
+    new figures observed when the record was received (`rows` holds (row, seen) by post_id): an interval between two rows is thus never longer than the time in
     which the figures really moved, even after unchanged re-ingests. One bulk insert per chunk.
     """
     if not rows:
@@ -104,16 +104,17 @@ def _engagement_history_write(campaign: Campaign, rows: dict[str, PostRow], now:
     )
     changed = {}
     for pk, post_id, *figures, seen in stored:
-        new = [getattr(rows[post_id], name) for name in ENGAGEMENT]
+        row, now = rows[post_id]
+        new = [getattr(row, name) for name in ENGAGEMENT]
         if figures != new:
-            changed[pk] = (seen, figures, new)
+            changed[pk] = (seen, figures, new, now)
     if not changed:
         return 0
     history_end = dict(
         EngagementSnapshot.objects.filter(post_id__in=list(changed)).values("post").annotate(end=Max("observed_at")).values_list("post", "end")
     )
     snapshots = []
-    for pk, (seen, figures, new) in changed.items():
+    for pk, (seen, figures, new, now) in changed.items():
         end = history_end.get(pk)
         if end is None or end < seen:
             snapshots.append(EngagementSnapshot(post_id=pk, observed_at=seen, **dict(zip(ENGAGEMENT, figures))))
@@ -152,12 +153,14 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
     updates = sql.SQL(", ").join(
         sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column))
         for name in UPSERT_FIELDS
-        if name not in ("index_stale", "judged_at")
+        if name not in ("index_stale", "judged_at", "last_seen_at")
     )
     # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
     updates = sql.SQL("{}, index_stale = EXCLUDED.index_stale OR {table}.index_stale OR {table}.content_hash <> EXCLUDED.content_hash").format(
         updates, table=sql.Identifier(Post._meta.db_table)
     )
+    # A record received before the stored one was seen (a queued delivery) never dates it back.
+    updates = sql.SQL("{}, last_seen_at = GREATEST({table}.last_seen_at, EXCLUDED.last_seen_at)").format(updates, table=sql.Identifier(table))
     # The verdict stays confirmed only if nothing it is judged on differs from the row as it is
     # now (a writer that takes no lock may have changed it since this chunk read it).
     judged_on = [sql.Identifier(Post._meta.get_field(name).column) for name in JUDGED_ON]
@@ -227,6 +230,8 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
     if not latest:
         return rejected
     author_ids = traders_ensure({row.author_uid for _, row in latest.values()})
+    # Each post is dated by when its record was received (never later than now).
+    seen_at = {post_id: min(record.seen_at or now, now) for post_id, (record, _) in latest.items()}
     lexicon = campaign_lexicon(campaign)
     posts, text_changed = [], set()
     for post_id, (_, row) in latest.items():
@@ -257,11 +262,11 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 # Kept only while nothing it was judged on changes (PostgreSQL decides that again
                 # at the write itself, against the row as it is then: see `_posts_upsert`).
                 judged_at=_judged_at_kept(stored.get(post_id), row, digest),
-                first_seen_at=now,
-                last_seen_at=now,
+                first_seen_at=seen_at[post_id],
+                last_seen_at=seen_at[post_id],
             )
         )
-    _engagement_history_write(campaign, {p: row for p, (_, row) in latest.items() if p in stored}, now)
+    _engagement_history_write(campaign, {p: (row, seen_at[p]) for p, (_, row) in latest.items() if p in stored})
     ids = _posts_upsert(campaign, posts)
     for post_id in [p for p in latest if p not in ids]:  # stored meanwhile under another identity
         record, _ = latest.pop(post_id)

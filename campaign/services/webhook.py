@@ -89,7 +89,10 @@ def _records(batch: list[WebhookDelivery]):
             continue
         for record in item_records(items):
             line += 1
-            yield SourceRecord(line, f"delivery {delivery.delivery_id} item {record.line}: {record.raw}", record.data, record.error)
+            raw = f"delivery {delivery.delivery_id} item {record.line}: {record.raw}"
+            # Observed when the delivery arrived, not when a worker got to it: a backlog stored
+            # late must not squeeze its engagement changes into a moment (the jump signal).
+            yield SourceRecord(line, raw, record.data, record.error, seen_at=delivery.received_at)
 
 
 def _locked_batch(campaign: Campaign, size: int, max_items: int = BATCH_ITEMS) -> list[WebhookDelivery]:
@@ -103,7 +106,7 @@ def _locked_batch(campaign: Campaign, size: int, max_items: int = BATCH_ITEMS) -
         take.append(pk)
         items += count
     # Locked, and checked again once locked: another worker may have taken them meanwhile.
-    return list(queued.select_for_update().filter(id__in=take).only("id", "delivery_id", "body", "items"))
+    return list(queued.select_for_update().filter(id__in=take).only("id", "delivery_id", "body", "items", "received_at"))
 
 
 def _store(campaign: Campaign, batch: list[WebhookDelivery]) -> None:

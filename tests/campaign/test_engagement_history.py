@@ -142,6 +142,20 @@ def test_the_webhook_keeps_the_history(client, campaign, author, eager_tasks, dj
     assert Post.objects.get(post_id="p1").last_seen_at == T4
 
 
+def test_a_queued_delivery_is_dated_by_its_receipt_not_by_when_a_worker_stored_it(client, campaign, author, django_capture_on_commit_callbacks):
+    from campaign.services.webhook import webhook_deliveries_process
+
+    ingest_at(T1, campaign, post_item("p1", 1, likes=3))
+    for n, (at, likes) in enumerate(((T2, 45), (T3, 90))):
+        with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks():  # queued, the worker is away
+            deliver(client, campaign, post_item("p1", 1, likes=likes), delivery=f"late-{n}")
+    with time_machine.travel(T4, tick=False), django_capture_on_commit_callbacks():
+        assert webhook_deliveries_process(campaign=campaign, batch_size=1) == 2  # one delivery a batch
+    # Without the receipt time both changes would be dated T4, a second apart: a false jump.
+    assert history() == [(T1, 3, 0, 0, 0), (T2, 45, 0, 0, 0), (T3, 90, 0, 0, 0)]
+    assert Post.objects.get(post_id="p1").last_seen_at == T3
+
+
 def test_the_post_admin_page_shows_the_history_newest_first(client, campaign, author):
     from django.contrib.auth.models import User
 
