@@ -544,7 +544,6 @@ class StatusLinkAdmin(ToolsMixin, admin.ModelAdmin):
             _("copy"),
         )
 
-    @admin.action(description=_("Rotate selected links (every older link stops working)"), permissions=["change"])
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
         campaign_pages_changed(campaign_id=obj.campaign_id)  # its cached status pages go with it
@@ -555,6 +554,7 @@ class StatusLinkAdmin(ToolsMixin, admin.ModelAdmin):
         for campaign_id in campaigns:
             campaign_pages_changed(campaign_id=campaign_id)
 
+    @admin.action(description=_("Rotate selected links (every older link stops working)"), permissions=["change"])
     def rotate(self, request, queryset):
         n = status_links_rotate(link_ids=list(queryset.values_list("pk", flat=True)), by=request.user.get_username())
         self.message_user(request, _("%(n)d link(s) rotated: send the traders their new links.") % {"n": n}, messages.SUCCESS)

@@ -234,6 +234,21 @@ def test_ops_create_find_copy_and_rotate_links_in_the_admin(ops, settled):
     assert ops.get("/admin/rewards/statuslink/", {"q": "1001"}).status_code == 200
 
 
+def test_rotating_links_needs_the_change_permission(client, settled):
+    from django.contrib.auth.models import Permission
+
+    status_links_ensure(campaign=settled)
+    link = StatusLink.objects.get(trader__uid=1001)
+    viewer = User.objects.create_user("viewer", password="pw-viewer-123456", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_statuslink"))
+    client.force_login(viewer)
+    html = client.get("/admin/rewards/statuslink/").content.decode()
+    assert 'value="rotate"' not in html
+    client.post("/admin/rewards/statuslink/", {"action": "rotate", "_selected_action": [link.pk]})
+    link.refresh_from_db()
+    assert link.version == 1 and link.rotated_at is None
+
+
 def test_ops_add_a_link_for_one_trader(ops, campaign):
     trader = enrolled_trader(uid=6006)
     response = ops.post("/admin/rewards/statuslink/add/", {"campaign": campaign.pk, "trader": trader.pk})
