@@ -196,17 +196,6 @@ def band_keys(signature: bytes) -> list[int]:
     return [int(key) for key in _band_key_matrix(_decode_signature(signature)[None, :])[0]]
 
 
-def band_key_rows(signatures: list[bytes]) -> list[list[int]]:
-    """`band_keys` of many signatures at once (vectorised); `[]` for an empty signature."""
-    present = [i for i, sig in enumerate(signatures) if sig]
-    rows: list[list[int]] = [[] for _ in signatures]
-    if present:
-        matrix = np.stack([_decode_signature(signatures[i]) for i in present])
-        for i, keys in zip(present, _band_key_matrix(matrix).tolist()):
-            rows[i] = keys
-    return rows
-
-
 def signature_agreement(a: bytes, b: bytes) -> int:
     """How many of the `NUM_PERM` MinHash values two signatures share (0 if either is empty)."""
     if not a or not b:
@@ -538,8 +527,9 @@ def signature_matrix(signatures: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def band_key_matrix(signatures: np.ndarray) -> np.ndarray:
-    """(n, NUM_PERM) uint32 signatures -> (n, BANDS) int64 band keys (`band_keys` row by row)."""
-    return _band_key_matrix(signatures)
+    """(n, NUM_PERM) uint32 signatures -> (n, BANDS) int64 band keys (`band_keys` row by row):
+    a row of zeros, no key, for an empty signature (the zeros `signature_matrix` gives it)."""
+    return _band_key_matrix(signatures) * signatures.any(axis=1)[:, None]
 
 
 def _signature_digest(keys: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from campaign.near_duplicates import (
     signature_matrix,
 )
 from campaign.qualification import jaccard_at_least, shingles
-from campaign.services.sql import sql_text, values_binary
+from campaign.services.sql import analyze, sql_text, values_binary
 
 KEY_BATCH = 5000
 ID_BATCH = 5000
@@ -111,17 +111,18 @@ class _Texts:
         self._sets: dict[int, frozenset] = {}
 
     def load(self, owners) -> None:
-        """Signature, order and current link of each owner not loaded yet (no text)."""
+        """Signature, order, current link (and a post's content hash) of each owner not loaded
+        yet (no text)."""
         missing = sorted(set(owners) - self.meta.keys())
         posts = [o for o in missing if o > 0]
         refs = [-o for o in missing if o < 0]
         for lo in range(0, len(posts), ID_BATCH):
             rows = Post.objects.filter(id__in=posts[lo : lo + ID_BATCH]).order_by().values_list(
-                "id", "signature", "created_at", "post_id", "duplicate_of_id", "duplicate_of_reference_id"
+                "id", "signature", "created_at", "post_id", "duplicate_of_id", "duplicate_of_reference_id", "content_hash"
             )
             # Binary: a popular band key brings in signatures by the hundred thousand.
-            for pk, sig, created, post_id, dup, dup_ref in values_binary(rows):
-                self.meta[pk] = {"sig": bytes(sig), "order": post_order(created, post_id), "link": (dup, dup_ref)}
+            for pk, sig, created, post_id, dup, dup_ref, digest in values_binary(rows):
+                self.meta[pk] = {"sig": bytes(sig), "order": post_order(created, post_id), "link": (dup, dup_ref), "hash": digest}
         for lo in range(0, len(refs), ID_BATCH):
             rows = ReferenceText.objects.filter(id__in=refs[lo : lo + ID_BATCH]).order_by().values_list("id", "signature")
             for pk, sig in rows:
@@ -226,19 +227,18 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
         known = Post.objects.filter(campaign=campaign).exclude(id__in=post_ids).exists()
         if known or ReferenceText.objects.filter(campaign=campaign).exclude(id__in=reference_ids).exists():
             return duplicates_rebuild(campaign=campaign) | post_ids
-    # The texts as they are now: only these are indexed below, and only these are cleared.
-    read_hashes = {pk: _hash64(h) for pk, h in _in_batches(Post.objects.values_list("id", "content_hash"), post_ids)}
     threshold = Fraction(campaign.duplicate_threshold)
     texts = _Texts(campaign)
     changed_owners = _owners_of(post_ids=post_ids, reference_ids=reference_ids)
     texts.load(changed_owners)
+    # The texts as they are now, read with the signatures indexed below: only these are cleared.
+    read_hashes = {pk: _hash64(texts.meta[pk]["hash"]) for pk in post_ids if pk in texts.meta}
     changed_owners = [o for o in changed_owners if o in texts.meta]
     sigs = [texts.meta[o]["sig"] for o in changed_owners]
     matrix, _ = signature_matrix(sigs)
-    _insert_bands(campaign, changed_owners, band_key_matrix(matrix) if len(sigs) else np.zeros((0, BANDS), dtype=np.int64))
-    if connection.vendor == "postgresql" and len(sigs) >= 20000:
-        with connection.cursor() as cursor:
-            cursor.execute(sql_text("ANALYZE {table}", table=BAND_TABLE))
+    _insert_bands(campaign, changed_owners, band_key_matrix(matrix))
+    if len(sigs) >= 20000:
+        analyze(BAND_TABLE)
 
     # By id alone (ids are unique, owners of a campaign's rows are its own posts): a filter on the
     # campaign tempts the planner into reading the whole campaign; order_by() drops a join + sort.
@@ -273,12 +273,6 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     return {pk for pk, _, _ in dirty} | post_ids
 
 
-def _in_batches(values_list, ids):
-    ids = list(ids)
-    for lo in range(0, len(ids), ID_BATCH):
-        yield from values_list.filter(id__in=ids[lo : lo + ID_BATCH])
-
-
 @transaction.atomic
 def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     """Recompute every duplicate link of the campaign from the stored signatures.
@@ -305,7 +299,7 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
 
     def take(rows, sigs):
         matrix, present = signature_matrix(sigs)
-        keys[rows] = band_key_matrix(matrix) * present[:, None]
+        keys[rows] = band_key_matrix(matrix)
         low[rows] = matrix.astype(np.uint8)
         has[rows] = present
 
@@ -344,11 +338,9 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     _save_links(dirty)
     indexed = np.nonzero(stale & (owners > 0))[0]
     _stale_clear(zip(owners[indexed].tolist(), hashes[indexed].tolist()))
-    if connection.vendor == "postgresql":
-        # After a bulk import nothing has analysed the posts yet: with no statistics on
-        # duplicate_of_id, the refresh's "who points at these posts" became a sequential scan.
-        with connection.cursor() as cursor:
-            cursor.execute(sql_text("ANALYZE {table}", table=Post._meta.db_table))
+    # After a bulk import nothing has analysed the posts yet: with no statistics on
+    # duplicate_of_id, the refresh's "who points at these posts" became a sequential scan.
+    analyze(Post._meta.db_table)
     return {pk for pk, _, _ in dirty}
 
 
@@ -450,8 +442,7 @@ def _rewrite_bands(campaign, owners: np.ndarray, keys: np.ndarray) -> None:
             copy.write(b"\xff\xff")
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cursor.execute(sql_text("ALTER TABLE {table} ADD CONSTRAINT {pkey} PRIMARY KEY (campaign_id, key, owner)", table=BAND_TABLE, pkey=pkey))
-        # Fresh statistics, or the planner guesses from an empty table (bench/README.md).
-        cursor.execute(sql_text("ANALYZE {table}", table=BAND_TABLE))
+    analyze(BAND_TABLE)  # fresh statistics, or the planner guesses from an empty table (bench/README.md)
 
 
 def _copy_rows(campaign_id: int, keys: np.ndarray, owners: np.ndarray) -> bytes:

@@ -19,7 +19,7 @@ from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
 from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
-from campaign.services.sql import sql_text
+from campaign.services.sql import analyze, sql_text
 from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
 from traders.models import ImportRun, LeadTraderRegistration
 from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
@@ -89,8 +89,9 @@ def _engagement_history_write(campaign: Campaign, rows: dict[str, tuple[PostRow,
     Nothing is written for a post whose figures are unchanged, so re-ingesting is idempotent and a
     first import writes no history at all. On a change, the history gets the figures as stored,
     observed at the post's `last_seen_at` (unless it already ends with that observation), then the
-    new figures observed when the record was received (`rows` holds (row, seen) by post_id): an interval between two rows is thus never longer than the time in
-    which the figures really moved, even after unchanged re-ingests. One bulk insert per chunk.
+    new figures observed when the record was received (`rows` holds (row, seen) by post_id): an
+    interval between two rows is thus never longer than the time in which the figures really
+    moved, even after unchanged re-ingests. One bulk insert per chunk.
     """
     if not rows:
         return 0
@@ -155,20 +156,21 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
         for name in UPSERT_FIELDS
         if name not in ("index_stale", "judged_at", "last_seen_at")
     )
-    # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
-    updates = sql.SQL("{}, index_stale = EXCLUDED.index_stale OR {table}.index_stale OR {table}.content_hash <> EXCLUDED.content_hash").format(
-        updates, table=sql.Identifier(Post._meta.db_table)
-    )
-    # A record received before the stored one was seen (a queued delivery) never dates it back.
-    updates = sql.SQL("{}, last_seen_at = GREATEST({table}.last_seen_at, EXCLUDED.last_seen_at)").format(updates, table=sql.Identifier(table))
-    # The verdict stays confirmed only if nothing it is judged on differs from the row as it is
-    # now (a writer that takes no lock may have changed it since this chunk read it).
     judged_on = [sql.Identifier(Post._meta.get_field(name).column) for name in JUDGED_ON]
-    updates = sql.SQL("{}, judged_at = CASE WHEN ({old}) IS NOT DISTINCT FROM ({new}) THEN {table}.judged_at END").format(
-        updates,
+    updates = sql.SQL(
+        "{updates}, "
+        # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
+        "index_stale = EXCLUDED.index_stale OR {table}.index_stale OR {table}.content_hash <> EXCLUDED.content_hash, "
+        # A record received before the stored one was seen (a queued delivery) never dates it back.
+        "last_seen_at = GREATEST({table}.last_seen_at, EXCLUDED.last_seen_at), "
+        # The verdict stays confirmed only if nothing it is judged on differs from the row as it
+        # is now (a writer that takes no lock may have changed it since this chunk read it).
+        "judged_at = CASE WHEN ({old}) IS NOT DISTINCT FROM ({new}) THEN {table}.judged_at END"
+    ).format(
+        updates=updates,
+        table=sql.Identifier(table),
         old=sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(table), col) for col in judged_on),
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(col) for col in judged_on),
-        table=sql.Identifier(table),
     )
     with connection.cursor() as cursor:
         # Same columns as the posts table, no constraints; emptied at every commit, and here.
@@ -194,8 +196,8 @@ def _judged_at_kept(stored, row: PostRow, digest: str):
     (a new post, or one to judge again). `stored` is the row `_posts_write` read, or None."""
     if stored is None:
         return None
-    *figures, deleted, stored_digest, judged_at = stored[8:]
-    unchanged = figures == [getattr(row, name) for name in ENGAGEMENT] and deleted == row.deleted and stored_digest == digest
+    *figures, deleted, judged_at = stored[8:]
+    unchanged = stored[2] == digest and figures == [getattr(row, name) for name in ENGAGEMENT] and deleted == row.deleted
     return judged_at if unchanged else None
 
 
@@ -212,7 +214,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
         post_id: rest
         for post_id, *rest in Post.objects.filter(campaign=campaign, post_id__in={row.post_id for _, row in chunk}).values_list(
             "post_id", "author__uid", "created_at", "content_hash", "signature", "index_stale", "text_length", "trading_term", "lexicon_key",
-            *JUDGED_ON, "judged_at",
+            *ENGAGEMENT, "deleted", "judged_at",
         )
     }  # fmt: skip
     # A post's identity is (author, created_at) as stored, or as first accepted in this chunk;
@@ -330,7 +332,7 @@ def posts_judge_pending(*, campaign: Campaign, post_ids=()) -> int:
     Coalescing: the first run after a burst of deliveries judges every new post of the burst, and
     the runs queued behind it find little left. Safe to run twice or at once (it takes the
     campaign lock, and judging is idempotent); a run that never happens is made up by the next
-    one, and by every settlement, which judges every post.
+    one, and by every settlement, which judges every post not judged since it changed.
     """
     with transaction.atomic():
         duplicates_lock(campaign)
@@ -452,6 +454,13 @@ def post_reason(campaign: Campaign, post: "Post | JudgeRow", *, enrolled: bool, 
     return judge(facts, min_length=campaign.min_length, lexicon=lexicon)
 
 
+def post_judgement(campaign: Campaign, post: "Post | JudgeRow", *, enrolled: bool, lexicon: Lexicon) -> tuple[str, int]:
+    """(verdict, score) of a stored post under `campaign`'s rules: what `posts_judge` stores and
+    what the what-if preview computes under an unsaved configuration."""
+    verdict = post_reason(campaign, post, enrolled=enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED.value
+    return verdict, post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=campaign.score_cap)
+
+
 @dataclass(slots=True)
 class JudgeRow:
     """What judging reads of a stored post (no text unless its stored facts are stale): plain
@@ -484,8 +493,8 @@ JUDGE_FIELDS = (
 
 
 def _judge_batches(campaign: Campaign, post_ids):
-    """The posts to judge in batches of JUDGE_BATCH, without their texts: by id ranges over the
-    whole campaign (memory bounded whatever its size), or the given ids."""
+    """The posts to judge in batches of JUDGE_BATCH, without their texts: the given ids, or the
+    whole campaign streamed (memory bounded whatever its size)."""
     posts = Post.objects.filter(campaign=campaign).order_by().values_list(*JUDGE_FIELDS)
     if post_ids is not None:
         for i in range(0, len(post_ids), JUDGE_BATCH):
@@ -597,20 +606,18 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
             enrolled.update(enrolment_map(campaign=campaign, uids=unknown))
         dirty: dict[tuple[str, int], list[int]] = {}
         for post in rows:
-            verdict = post_reason(campaign, post, enrolled=enrolled[post.author_uid].enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED
-            score = post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=campaign.score_cap)
+            verdict, score = post_judgement(campaign, post, enrolled=enrolled[post.author_uid].enrolled, lexicon=lexicon)
             # A post not judged since it changed is stamped even when its verdict stays.
             if (verdict, score) != (post.verdict, post.score) or post.judged_at is None:
                 dirty.setdefault((verdict, score), []).append(post.pk)
         changed += _verdicts_save(dirty, now)
     if changed:
         campaign_pages_changed(campaign_id=campaign.pk)
-    if changed >= ANALYZE_AFTER and connection.vendor == "postgresql":
+    if changed >= ANALYZE_AFTER:
         # The planner's statistics still describe the verdicts before (all pending, after an
         # import): reading the qualifying posts would then pick a plan for none (10 s instead of
         # 3 at 1,000,000 posts). Autovacuum would catch up later, or never where it is off.
-        with connection.cursor() as cursor:
-            cursor.execute(sql_text("ANALYZE {table}", table=Post._meta.db_table))
+        analyze(Post._meta.db_table)
     return changed
 
 

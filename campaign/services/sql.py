@@ -23,6 +23,13 @@ def values_binary(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
+def analyze(table: str) -> None:
+    """Refresh the planner's statistics of `table` (PostgreSQL; nothing elsewhere)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql_text("ANALYZE {table}", table=table))
+
+
 def sql_text(template: str, **parts) -> str:
     """`template` with `{name}` parts: a str is an identifier (table, column, constraint), a
     psycopg Composable is used as it is (e.g. a list of identifiers joined)."""

@@ -32,10 +32,9 @@ from django.utils.translation import gettext as _
 from campaign.models import Campaign, Post, ReferenceText
 from campaign.near_duplicates import NearDuplicateIndex, post_order, reference_order
 from campaign.page_cache import campaign_pages_changed
-from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import posts_qualify
-from campaign.services.posts import ENGAGEMENT, campaign_lexicon, post_reason
+from campaign.services.posts import ENGAGEMENT, campaign_lexicon, post_judgement
 from rewards.exceptions import RewardError
 from rewards.models import Reward
 from rewards.rules import QualifiedPost
@@ -158,10 +157,6 @@ class WhatIfPreview:
     proposed_summary: dict = field(repr=False, default_factory=dict)
 
     @property
-    def verdicts_changed(self) -> int:
-        return sum(v.posts for v in self.verdict_changes)
-
-    @property
     def payability_changes(self) -> tuple[RewardChange, ...]:
         """Rewards given under both configurations whose due state (payable or preview) differs."""
         return tuple(r for r in self.rows if None not in (r.current_preview, r.proposed_preview) and r.current_preview != r.proposed_preview)
@@ -243,8 +238,7 @@ def _judged(config: Campaign, posts, enrolled, links, excluded) -> tuple[dict[in
     for post in posts:
         # These instances are this preview's private copies; nothing here ever saves them.
         post.duplicate_of_id, post.duplicate_of_reference_id = links.get(post.pk, (None, None))
-        verdict = post_reason(config, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED.value
-        score = post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=config.score_cap)
+        verdict, score = post_judgement(config, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon)
         verdicts[post.pk] = (verdict, score)
         if verdict == Post.Verdict.QUALIFIED and post.author_id not in excluded_traders and post.pk not in excluded_posts:
             qualifying.append(QualifiedPost(post_id=post.post_id, uid=post.author.uid, created_at=post.created_at, score=score))
