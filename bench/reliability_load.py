@@ -300,6 +300,7 @@ def wait_until_judged(run_id: str, *, timeout: float) -> dict:
     and every post has a verdict and an up-to-date duplicate index (the worker's job), bounded by
     `timeout`."""
     from django.db import connection
+    from django.db.models import Count
 
     from campaign.models import Post, WebhookDelivery
 
@@ -317,7 +318,7 @@ def wait_until_judged(run_id: str, *, timeout: float) -> dict:
         if (unprocessed == 0 and pending == 0 and stale == 0) or waited > timeout:
             break
         time.sleep(1)
-    verdicts = dict(posts.values_list("verdict").annotate(n=models_count()).values_list("verdict", "n"))
+    verdicts = dict(posts.values_list("verdict").annotate(n=Count("id")))
     connection.close()
     return {
         "judged_all": unprocessed == 0 and pending == 0 and stale == 0,
@@ -328,12 +329,6 @@ def wait_until_judged(run_id: str, *, timeout: float) -> dict:
         "pending_samples": samples[:: max(1, len(samples) // 20)],
         "verdicts": verdicts,
     }
-
-
-def models_count():
-    from django.db.models import Count
-
-    return Count("id")
 
 
 def request(port: int, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None, timeout: float = REQUEST_TIMEOUT):

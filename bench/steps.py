@@ -545,16 +545,7 @@ def run(
     with meter.step("qualify_incremental") as rec:
         step_ingest(ds, campaign, rec, path=ds.new_posts)
         _rate(rec, rec.get("rows", 0), "posts_per_s")
-    with meter.step("settlement_full") as rec:
-        step_settlement(campaign, rec, full_judge=True)
-    with meter.step("vacuum") as rec:
-        step_vacuum(rec)
-    with meter.step("settlement") as rec:
-        step_settlement(campaign, rec)
-    with meter.step("settlement_sql") as rec:
-        step_settlement_sql(campaign, rec)
-    with meter.step("payout_report") as rec:
-        step_payout(campaign, rec)
+    _settlement_steps(meter, campaign)
     if load:
         url = server_database_url or _database_url()
         connection.close()  # gunicorn's workers open their own
@@ -599,22 +590,30 @@ def rerun_settlement(*, output: Path, log=print) -> dict:
     """Steps c. and d. alone (`--only-settlement`): both settlements beside their SQL baseline,
     then the payout report, on the campaign a run left."""
 
-    def measure(meter, campaign):
-        with meter.step("settlement_full") as rec:
-            step_settlement(campaign, rec, full_judge=True)
-            rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with meter.step("vacuum") as rec:
-            step_vacuum(rec)
-        with meter.step("settlement") as rec:
-            step_settlement(campaign, rec)
-            rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with meter.step("settlement_sql") as rec:
-            step_settlement_sql(campaign, rec)
-        with meter.step("payout_report") as rec:
-            step_payout(campaign, rec)
+    return _rerun(output, log, lambda meter, campaign: _settlement_steps(meter, campaign, rerun=True))
+
+
+def _settlement_steps(meter, campaign, *, rerun=False):
+    """Steps c. and d.: the settlement judging every post, the vacuum, the re-settlement beside
+    its SQL baseline, the payout report. A rerun stamps what it re-measured."""
+
+    def stamp(rec):
+        if rerun:
             rec["rerun_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
-    return _rerun(output, log, measure)
+    with meter.step("settlement_full") as rec:
+        step_settlement(campaign, rec, full_judge=True)
+        stamp(rec)
+    with meter.step("vacuum") as rec:
+        step_vacuum(rec)
+    with meter.step("settlement") as rec:
+        step_settlement(campaign, rec)
+        stamp(rec)
+    with meter.step("settlement_sql") as rec:
+        step_settlement_sql(campaign, rec)
+    with meter.step("payout_report") as rec:
+        step_payout(campaign, rec)
+        stamp(rec)
 
 
 def _database_url() -> str:

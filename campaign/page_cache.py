@@ -40,18 +40,13 @@ def _version_key(campaign_id: int) -> str:
     return f"pages:version:{campaign_id}"
 
 
-def campaign_pages_version(campaign_id: int) -> int | None:
-    """The current data version of a campaign's pages (None when the cache cannot be reached)."""
-    return page_cache_lookup(campaign_id, None)[0]
-
-
-def page_cache_lookup(campaign_id: int, key: str | None) -> tuple[int | None, bytes | None]:
+def page_cache_lookup(campaign_id: int, key: str) -> tuple[int | None, bytes | None]:
     """(current version of the campaign's pages, the page stored under `key` if it was rendered
     under that version), in one cache round trip; (None, None) when the cache cannot be reached.
     A missing version is replaced by a fresh one (and then no page can match it)."""
     version_key = _version_key(campaign_id)
     try:
-        found = cache.get_many([version_key] if key is None else [version_key, key])
+        found = cache.get_many([version_key, key])
         version = found.get(version_key)
         if version is None:
             cache.add(version_key, time.time_ns(), timeout=VERSION_TTL_SECONDS)
@@ -59,7 +54,7 @@ def page_cache_lookup(campaign_id: int, key: str | None) -> tuple[int | None, by
     except CACHE_ERRORS:
         logger.warning("page cache unreachable: rendering without it", exc_info=True)
         return None, None
-    stored = found.get(key) if key is not None else None
+    stored = found.get(key)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version:
         return version, stored[1]
     return version, None

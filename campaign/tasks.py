@@ -63,10 +63,9 @@ def feed_pull_open_campaigns() -> dict:
     from django.conf import settings
 
     from campaign.feed_client import FeedError
+    from campaign.models import Campaign, WebhookDelivery
     from campaign.selectors import campaigns_collecting
     from campaign.services import feed_pull, posts_judge_pending
-
-    from campaign.models import Campaign, WebhookDelivery
     from campaign.services.webhook import webhook_deliveries_process
 
     # The safety net of the webhook's tasks: a message lost on the way is made up here. One
@@ -77,7 +76,8 @@ def feed_pull_open_campaigns() -> dict:
         except Exception:  # noqa: BLE001 - logged; the next beat tries again
             logger.exception("queued webhook deliveries of %s: processing failed", campaign.slug)
     judged = {}
-    for campaign in campaigns_collecting():
+    collecting = campaigns_collecting()
+    for campaign in collecting:
         try:
             judged[campaign.slug] = posts_judge_pending(campaign=campaign)
         except Exception as exc:  # noqa: BLE001 - logged; the next beat or settlement judges again
@@ -86,7 +86,7 @@ def feed_pull_open_campaigns() -> dict:
     if not settings.GATE_FEED_BASE_URL:
         return {"skipped": "GATE_FEED_BASE_URL is not set", "judged": judged}
     results = {}
-    for campaign in campaigns_collecting():
+    for campaign in collecting:
         try:
             result = feed_pull(campaign=campaign)
         except FeedError as exc:  # one campaign's feed trouble must not starve the others

@@ -419,12 +419,11 @@ def _score_line(post: PostLine | None, post_id: str, stored_score: int, cap: int
 
 
 def _not_counted(post: PostLine, cap: int) -> ScoreLine:
-    verdicts = VERDICT_LABELS
     if post.excluded_note:
         return _score_line(post, post.post_id, post.score, cap, reason=EXCLUDED, note=post.excluded_note)
     if post.qualifies:
         return _score_line(post, post.post_id, post.score, cap, reason=NOT_BEST)
-    return _score_line(post, post.post_id, post.score, cap, reason=VERDICT, reason_label=str(verdicts.get(post.verdict, post.verdict)))
+    return _score_line(post, post.post_id, post.score, cap, reason=VERDICT, reason_label=str(VERDICT_LABELS.get(post.verdict, post.verdict)))
 
 
 def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Decimal, detail: dict, posts: list[PostLine],
