@@ -74,6 +74,9 @@ class Campaign(models.Model):
         # 1e-7; below 0.8 candidates would be lost silently, so the setting does not go lower.
         help_text=_("0.8 to 1. The rulebook default is 0.8."),
     )
+    # The threshold the stored duplicate links were computed under (`campaign.services.duplicates`):
+    # when ops change the threshold, by any path, the next index work relinks every post.
+    links_threshold = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True, editable=False)
     latin_terms = models.JSONField(_("trading terms (whole words)"), default=default_latin_terms)
     cjk_terms = models.JSONField(_("trading terms (substrings)"), default=default_cjk_terms)
 
@@ -157,7 +160,7 @@ class Campaign(models.Model):
         """The configuration a settlement uses, as JSON-safe data (decimals as strings)."""
         data = {}
         for field in self._meta.concrete_fields:
-            if field.name in {"id", "created_at", "updated_at"}:
+            if field.name in {"id", "created_at", "updated_at", "links_threshold"}:
                 continue
             value = getattr(self, field.attname)
             if isinstance(value, Decimal):

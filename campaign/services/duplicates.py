@@ -13,6 +13,7 @@ only when most of the campaign changed (or the index was lost); otherwise it add
 the changed posts.
 """
 
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -218,9 +219,12 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     flips its later copies). Work is O(changed texts), not O(campaign). Returns the ids of posts
     whose link changed, plus `post_ids`. Idempotent: with nothing changed, a second call writes
     nothing. An index without its complete mark (lost in a crash, or never built since
-    migration 0009) is rebuilt first.
+    migration 0009) is rebuilt first, and so are links made under another threshold (even with
+    nothing changed: a settlement's call then relinks every post).
     """
     post_ids, reference_ids = set(post_ids), set(reference_ids)
+    if _links_outdated(campaign):
+        return duplicates_rebuild(campaign=campaign) | post_ids
     if not post_ids and not reference_ids:
         return set()
     if not _index_complete(campaign):
@@ -270,7 +274,21 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     dirty = [(pk, *link) for pk, link in new_links.items() if link != texts.meta[pk]["link"]]
     _save_links(dirty)
     _stale_clear(read_hashes.items())
+    _links_made_under(campaign)
     return {pk for pk, _, _ in dirty} | post_ids
+
+
+def _links_outdated(campaign) -> bool:
+    """Were the stored links computed under another threshold than the campaign's (None: no link
+    computed yet)?"""
+    return campaign.links_threshold is not None and Decimal(campaign.links_threshold) != Decimal(campaign.duplicate_threshold)
+
+
+def _links_made_under(campaign) -> None:
+    """Record that the campaign's links are now those of its current threshold."""
+    if campaign.links_threshold is None or _links_outdated(campaign):
+        Campaign.objects.filter(pk=campaign.pk).update(links_threshold=campaign.duplicate_threshold)
+        campaign.links_threshold = campaign.duplicate_threshold
 
 
 @transaction.atomic
@@ -341,6 +359,7 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     # After a bulk import nothing has analysed the posts yet: with no statistics on
     # duplicate_of_id, the refresh's "who points at these posts" became a sequential scan.
     analyze(Post._meta.db_table)
+    _links_made_under(campaign)
     return {pk for pk, _, _ in dirty}
 
 

@@ -279,8 +279,9 @@ def whatif_preview(*, campaign: Campaign, changes: dict, at: datetime | None = N
     enrolled = enrolment_map(campaign=current, uids={p.author.uid for p in posts})
     excluded = exclusions_get(campaign=current)
     stored = {p.pk: (p.duplicate_of_id, p.duplicate_of_reference_id) for p in posts}
-    # Stored links hold for the stored threshold once the index has caught up (no stale post).
-    behind = any(p.index_stale for p in posts)
+    # Stored links hold for the current threshold once the index has caught up (no stale post)
+    # and was last built under it.
+    behind = any(p.index_stale for p in posts) or (current.links_threshold is not None and current.links_threshold != current.duplicate_threshold)
     current_links = _duplicate_links(current, posts, current.duplicate_threshold) if behind else stored
     if proposed.duplicate_threshold == current.duplicate_threshold:
         proposed_links = current_links
@@ -391,7 +392,6 @@ def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected
     Approved and paid rewards are never touched: settlement turns a difference into a review item.
     Not idempotent by design: a second apply with the old fingerprint is refused as stale.
     """
-    from campaign.services.duplicates import duplicates_rebuild
     from rewards.services.schedule import settlement_schedule_sync
     from rewards.tasks import settle_campaign_task
 
@@ -416,8 +416,7 @@ def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected
         message = "What-if applied: " + "; ".join(f"{c.field}: {_text(c.current)} -> {_text(c.proposed)}" for c in applied) + f". Note: {note}"
         campaign_pages_changed(campaign_id=locked.pk)
         entry = LogEntry.objects.log_actions(user_id=user.pk, queryset=[locked], action_flag=CHANGE, change_message=message, single_object=True)
-        if any(c.field == "duplicate_threshold" for c in applied):
-            duplicates_rebuild(campaign=locked)
+        # A new threshold relinks every post in there (the links remember their threshold).
         verdicts_changed = posts_qualify(campaign=locked)
         by = f"admin what-if: {user.get_username()}"
         transaction.on_commit(lambda: settle_campaign_task.delay(locked.pk, at=settle_at.isoformat(), triggered_by=by))

@@ -87,6 +87,25 @@ def test_a_deleted_post_judges_every_post_again(loaded):
     assert verdicts()["late-copy"] == "qualified"
 
 
+def test_a_threshold_changed_by_any_path_relinks_every_post_at_the_next_settlement(loaded):
+    from decimal import Decimal
+
+    from campaign.models import Campaign
+
+    copy = {"post_id": "c2", "author_uid": 1003, "created_at": "2026-02-21T09:00:00+08:00", "text": BODY[0] + " Watching closely.",
+            "likes": 4, "comments": 0, "shares": 0, "views": 0, "deleted": False}  # fmt: skip
+    posts_import_file(campaign=loaded, data=(json.dumps(copy) + "\n").encode())
+    settle_campaign(campaign=loaded, at=DUE)
+    assert Post.objects.get(post_id="c2").duplicate_of.post_id == "a1"
+    assert Campaign.objects.get(pk=loaded.pk).links_threshold == Decimal("0.800")
+    # What the campaign's change form does: it saves the field and relinks nothing itself.
+    Campaign.objects.filter(pk=loaded.pk).update(duplicate_threshold=Decimal("0.900"))
+    settle_campaign(campaign=loaded, at=DUE)
+    c2 = Post.objects.get(post_id="c2")
+    assert (c2.duplicate_of_id, c2.verdict) == (None, "qualified")
+    assert Campaign.objects.get(pk=loaded.pk).links_threshold == Decimal("0.900")
+
+
 def test_a_webhook_change_whose_judging_task_was_lost_is_judged_by_the_next_settlement(loaded):
     settle_campaign(campaign=loaded, at=DUE)
     item = {"post_id": "b1", "author_uid": 1002, "created_at": "2026-02-13T09:00:00+08:00", "text": BODY[4],
