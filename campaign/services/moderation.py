@@ -6,6 +6,7 @@ from campaign.models import ModerationDecision, Post
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import MODERATABLE
 from campaign.selectors import enrolment_map
+from campaign.services.duplicates import duplicates_lock
 
 
 class ModerationError(ValueError):
@@ -28,6 +29,8 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
         raise ModerationError("a note is required to approve or reject a post")
     if action not in {"approved", "rejected", ""}:
         raise ModerationError(f"unknown moderation action {action!r}")
+    # The campaign lock before the posts' row locks, in the order settlement takes them.
+    duplicates_lock(campaign)
     posts = list(Post.objects.select_for_update().filter(campaign=campaign, id__in=list(post_ids)).select_related("author").order_by("pk"))
     enrolled = enrolment_map(campaign=campaign, uids={p.author.uid for p in posts})
     lexicon = campaign_lexicon(campaign)

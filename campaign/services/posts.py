@@ -7,7 +7,7 @@ instant is rejected whole and the stored post stays as it was.
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -371,10 +371,19 @@ def posts_qualify(*, campaign: Campaign, post_ids=None, full: bool = False) -> i
         if post_ids is not None:
             return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
         inputs = judging_inputs_digest(campaign)
-        if not full and JudgingState.objects.filter(campaign=campaign, inputs=inputs).exists():
-            return posts_judge(campaign=campaign, post_ids=_unjudged(campaign) | affected | stale)
-        now = timezone.now()
-        changed = posts_judge(campaign=campaign, now=now)
+        state = JudgingState.objects.filter(campaign=campaign).first()
+        now = _judging_now(state)
+        if not full and state is not None and state.inputs == inputs:
+            # Inputs equal to the last whole judging's do not mean every verdict was judged under
+            # them: an older registrations file imported by mistake and then corrected moves the
+            # digest away and back, and the posts judged in between (a re-delivery, moderation)
+            # were judged under the wrong inputs. Those posts were judged after the state's
+            # instant, so they are judged again with the unjudged ones; then every verdict is
+            # current for these inputs, and the state's instant moves up to this judging.
+            again = _unjudged(campaign) | _judged_since(campaign, state.judged_at)
+            changed = posts_judge(campaign=campaign, post_ids=again | affected | stale, now=now)
+        else:
+            changed = posts_judge(campaign=campaign, now=now)
         JudgingState.objects.update_or_create(campaign=campaign, defaults={"inputs": inputs, "judged_at": now})
         return changed
 
@@ -415,6 +424,18 @@ def judging_state_forget(*, campaign_id: int) -> None:
 def _unjudged(campaign: Campaign) -> set[int]:
     """Posts not judged since they arrived or last changed (the partial index `post_unjudged`)."""
     return set(Post.objects.filter(campaign=campaign, judged_at__isnull=True).values_list("id", flat=True))
+
+
+def _judged_since(campaign: Campaign, instant: datetime) -> set[int]:
+    """Posts whose verdict or score some judging changed after `instant` (it stamps only those)."""
+    return set(Post.objects.filter(campaign=campaign, judged_at__gt=instant).values_list("id", flat=True))
+
+
+def _judging_now(state: JudgingState | None) -> datetime:
+    """The instant a judging stamps: now, but always after the last whole judging's instant, so a
+    clock behind another worker's can never hide a verdict from `_judged_since`."""
+    now = timezone.now()
+    return now if state is None or now > state.judged_at else state.judged_at + timedelta(microseconds=1)
 
 
 def posts_import_file(*, campaign: Campaign, data, **kwargs) -> ImportReport:
@@ -589,14 +610,20 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
     Pure rules do the deciding (`campaign.qualification`); this loads and stores, in batches and
     without the texts (checks 4 and 5 use the facts stored at ingest). Returns how many posts
     changed (a post whose verdict was only confirmed, its `judged_at` set again, counts too).
-    Idempotent: judging twice changes nothing the second time.
+    Idempotent: judging twice changes nothing the second time. Takes the campaign lock, so
+    judgings run one after the other and the instants they stamp follow that order.
     """
     if post_ids is not None:
         post_ids = list(post_ids)
         if not post_ids:
             return 0
+    with transaction.atomic():
+        duplicates_lock(campaign)
+        return _posts_judge(campaign, post_ids, now or _judging_now(JudgingState.objects.filter(campaign=campaign).first()))
+
+
+def _posts_judge(campaign: Campaign, post_ids, now: datetime) -> int:
     lexicon = campaign_lexicon(campaign)
-    now = now or timezone.now()
     changed = 0
     enrolled: dict = {}  # each trader's enrolment evaluated once per call, not once per batch
     for rows in _judge_batches(campaign, post_ids):

@@ -9,6 +9,7 @@ import pytest
 from campaign.models import JudgingState, Post, ReferenceText
 from campaign.services import posts_import_file, posts_ingest, reference_texts_import
 from campaign.services.posts import judging_inputs_digest
+from rewards.models import Reward
 from rewards.services import settle_campaign
 from rewards.services.schedule import settlement_schedule_sync
 from tests.rewards.scenario import BODY, posts_jsonl
@@ -132,3 +133,26 @@ def test_the_scheduled_settlements_judge_every_post(campaign):
     assert names
     for task in PeriodicTask.objects.filter(name__in=names):
         assert json.loads(task.kwargs)["full_judge"] is True
+
+
+def test_inputs_that_move_away_and_back_leave_no_verdict_judged_in_between(loaded):
+    """Issue 14, item 5: an older registrations export imported by mistake, posts re-delivered
+    (and judged) under it, the right export imported again: the digest is back to the one of the
+    last whole judging, yet the posts judged in between must be judged again."""
+    from traders.services import registrations_import
+    from tests.rewards.scenario import REGISTRATIONS
+
+    settle_campaign(campaign=loaded, at=DUE)
+    right = verdicts()
+    ledger = sorted(Reward.objects.values_list("trader__uid", "kind", "amount"))
+    older = REGISTRATIONS.replace("1001,alpha,futures,approved", "1001,alpha,futures,revoked").replace("1003,gamma,futures,approved", "1003,gamma,futures,pending")
+    registrations_import(data=older.encode())
+    # The feed re-delivers unchanged posts of those traders: judged at once, under the wrong data.
+    redelivered = "".join(line + "\n" for line in posts_jsonl().splitlines() if json.loads(line)["author_uid"] in (1001, 1003))
+    assert posts_ingest(campaign=loaded, records=jsonl_records(redelivered.encode())).ok
+    assert verdicts()["a1"] == verdicts()["c1"] == "not_enrolled"
+    registrations_import(data=REGISTRATIONS.encode())
+    assert JudgingState.objects.get(campaign=loaded).inputs == judging_inputs_digest(loaded)
+    settle_campaign(campaign=loaded, at=DUE)
+    assert verdicts() == right
+    assert sorted(Reward.objects.values_list("trader__uid", "kind", "amount")) == ledger
