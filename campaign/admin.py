@@ -53,7 +53,7 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "name_zh", "slug", "starts_at", "ends_at", "grace_hours", "content_period_days", "week_days", "periods"]}),
         (_("Qualification"), {"fields": ["min_length", "score_cap", "duplicate_threshold", "latin_terms", "cjk_terms"]}),
-        (_("First-post bonus"), {"fields": ["first_post_asset", "first_post_amount"]}),
+        (_("First-post bonus"), {"fields": ["first_post_asset", "first_post_amount", "first_post_limit"]}),
         (_("Biweekly content pool"), {"fields": ["pool_asset", "pool_amount", "pool_cap", "pool_min_score", "pool_top_posts"]}),
         (_("Leaderboard"), {"fields": ["leaderboard_asset", "leaderboard_min_posts", "leaderboard_strategy", "leaderboard_tiers", "leaderboard_pool", "copier_weight", "pnl_weight"]}),
         (_("Traffic support"), {"fields": ["featured_per_day", "weekly_stars"]}),

@@ -83,6 +83,12 @@ class Campaign(models.Model):
     # First-post bonus (section 4)
     first_post_asset = models.CharField(_("first-post asset"), max_length=20, default="TRIAL_FUND")
     first_post_amount = _money_field(_("first-post amount"), "30.00")
+    first_post_limit = models.PositiveIntegerField(
+        _("first-post bonuses at most"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit. Otherwise the traders whose first qualifying posts are earliest get them."),
+    )
 
     # Biweekly content pool (section 5)
     pool_asset = models.CharField(_("content pool asset"), max_length=20, default="USDT")

@@ -1,34 +1,25 @@
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from campaign.admin import ENROLMENT_LABELS, CampaignAdmin, action_form_response
+from campaign.admin import CampaignAdmin, action_form_response
 from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
-from campaign.selectors import campaigns_collecting
-from campaign.tasks import feed_pull_open_campaigns
+from rewards.admin_dashboard import DashboardAdminMixin
 from rewards.admin_whatif import WhatIfAdminMixin
-from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get
 from rewards.exceptions import RewardError
 from rewards.services.schedule import settlement_schedule_sync
 from rewards.models import PayoutBatch, PayoutReport, Reward, RewardEvent, ReviewItem, SettlementRun
-from rewards.services import payout_report_store, review_items_resolve, rewards_approve, rewards_mark_paid, rewards_void
-from rewards.tasks import settle_campaign_task
-from traders.parsing import parse_instant
+from rewards.services import review_items_close, rewards_approve, rewards_mark_paid, rewards_void
+from rewards.services.ledger import ACCEPT, KEEP
 
 
 class RewardEventInline(admin.TabularInline):
@@ -178,19 +169,32 @@ class ReviewItemAdmin(admin.ModelAdmin):
     list_select_related = ["reward", "reward__trader"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in ReviewItem._meta.fields]
-    actions = ["resolve"]
+    actions = ["accept", "keep"]
 
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Resolve selected review items"), permissions=["approve"])
-    def resolve(self, request, queryset):
+    def _close(self, request, queryset, action, title):
         form = NoteForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            n = review_items_resolve(item_ids=list(queryset.values_list("pk", flat=True)), user=request.user, note=form.cleaned_data["note"])
-            self.message_user(request, _("%(n)d review item(s) resolved.") % {"n": n})
+            try:
+                done, refused = review_items_close(item_ids=list(queryset.values_list("pk", flat=True)), action=action, user=request.user, note=form.cleaned_data["note"])
+            except RewardError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
+            for _item, reason in refused:
+                self.message_user(request, reason, messages.WARNING)
+            self.message_user(request, _("%(verb)s: %(n)d review item(s).") % {"verb": title, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
             return None
-        return action_form_response(self, request, queryset, form, _("Resolve"))
+        return action_form_response(self, request, queryset, form, title)
+
+    @admin.action(description=_("Accept the computed amount (approved or void rewards)"), permissions=["approve"])
+    def accept(self, request, queryset):
+        return self._close(request, queryset, ACCEPT, _("Accepted"))
+
+    @admin.action(description=_("Keep the ledger amount (paid rewards: record the adjustment)"), permissions=["approve"])
+    def keep(self, request, queryset):
+        return self._close(request, queryset, KEEP, _("Kept"))
 
     def has_approve_permission(self, request):
         return request.user.has_perm("rewards.approve_reward")
@@ -279,42 +283,12 @@ class RewardEventAdmin(admin.ModelAdmin):
         return False
 
 
-# --- Ops dashboard -------------------------------------------------------------------------------
-# The campaign's admin lives in a lower layer that knows nothing of rewards; here it gains the
-# dashboard (numbers, charts, and the buttons that run the campaign), as campaign.admin extends
-# the traders' TraderAdmin.
-
-# What each dashboard button needs; a superuser holds every permission.
-SETTLE_PERMISSION = "rewards.add_settlementrun"
-REPORT_PERMISSION = "rewards.add_payoutreport"
-PULL_PERMISSION = "traders.add_importrun"
-APPROVE_PERMISSION = "rewards.approve_reward"
-PAY_PERMISSION = "rewards.pay_reward"
-
-
-class SettleForm(forms.Form):
-    at = forms.CharField(
-        label=_("As of"),
-        max_length=64,
-        help_text=_("An ISO 8601 instant with its offset, e.g. 2026-02-26T00:00:00+08:00. A period not yet due then is settled as a preview."),
-    )
-
-    def clean_at(self):
-        try:
-            return parse_instant(self.cleaned_data["at"], "at")
-        except ValueError:
-            raise forms.ValidationError(_("Enter an instant with its offset, e.g. 2026-02-26T00:00:00+08:00.")) from None
-
-
-def _now_text():
-    return timezone.localtime().replace(microsecond=0).isoformat()
-
-
+# --- The campaign: its change form, dashboard and what-if page ---------------------------------
 admin.site.unregister(Campaign)
 
 
 @admin.register(Campaign)
-class RewardsCampaignAdmin(WhatIfAdminMixin, CampaignAdmin):
+class RewardsCampaignAdmin(DashboardAdminMixin, WhatIfAdminMixin, CampaignAdmin):
     # The campaign's own change form plus a link to the what-if page.
     change_form_template = "admin/rewards/campaign_change_form.html"
 
@@ -325,137 +299,7 @@ class RewardsCampaignAdmin(WhatIfAdminMixin, CampaignAdmin):
         campaign_pages_changed(campaign_id=obj.pk)  # the window, rules and texts show on the pages
 
     def get_urls(self):
-        view = self.admin_site.admin_view
-        custom = [
-            path("<int:pk>/dashboard/", view(self.dashboard_view), name="campaign_campaign_dashboard"),
-            path("<int:pk>/dashboard/pull/", view(self.dashboard_pull), name="campaign_campaign_dashboard_pull"),
-            path("<int:pk>/dashboard/preview/", view(self.dashboard_preview), name="campaign_campaign_dashboard_preview"),
-            path("<int:pk>/dashboard/settle/", view(self.dashboard_settle), name="campaign_campaign_dashboard_settle"),
-            path("<int:pk>/dashboard/report/", view(self.dashboard_report), name="campaign_campaign_dashboard_report"),
-            *self.whatif_urls(),
-        ]
-        return custom + super().get_urls()
-
-    def dashboard_view(self, request, pk, settle_form=None):
-        """How the campaign is going, and the buttons that run it."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign, pk=pk)
-        dashboard = campaign_dashboard_get(campaign)
-        user = request.user
-        base = {"campaign__id__exact": campaign.pk}
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Dashboard: %(name)s") % {"name": campaign.name},
-            "opts": self.model._meta,
-            "campaign": campaign,
-            "d": dashboard,
-            # Every text in the charts is escaped by rewards.charts, so the markup is safe.
-            "charts": {name: mark_safe(svg) for name, svg in campaign_dashboard_charts(dashboard).items()},  # noqa: S308
-            "enrolment": [(ENROLMENT_LABELS.get(t.code, t.code), t) for t in dashboard.enrolment],
-            "state_columns": [(c, Reward.State(c).label if c in Reward.State.values else _("preview")) for c in STATE_COLUMNS],
-            "settle_form": settle_form or SettleForm(initial={"at": _now_text()}),
-            "now": _now_text(),
-            "feed_configured": bool(settings.GATE_FEED_BASE_URL),
-            "can_settle": user.has_perm(SETTLE_PERMISSION),
-            "can_report": user.has_perm(REPORT_PERMISSION),
-            "can_pull": user.has_perm(PULL_PERMISSION),
-            "can_approve": user.has_perm(APPROVE_PERMISSION),
-            "can_pay": user.has_perm(PAY_PERMISSION),
-            "links": {
-                "approve": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "calculated", "preview__exact": "0"}),
-                "pay": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "approved"}),
-                "rewards": reverse("admin:rewards_reward_changelist") + "?" + urlencode(base),
-                "posts": reverse("admin:campaign_post_changelist") + "?" + urlencode(base),
-                "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
-                "rejected_rows": reverse("admin:traders_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_slug__exact": campaign.slug}),
-                "import_runs": reverse("admin:traders_importrun_changelist") + "?" + urlencode({"campaign_slug__exact": campaign.slug}),
-                "runs": reverse("admin:rewards_settlementrun_changelist") + "?" + urlencode(base),
-                "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
-                "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
-                "registrations": reverse("admin:traders_leadtraderregistration_changelist"),
-            },
-        }
-        return TemplateResponse(request, "admin/rewards/dashboard.html", context, status=400 if settle_form else 200)
-
-    def _dashboard_post(self, request, pk, permission):
-        if request.method != "POST":
-            return None, HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm(permission):
-            raise PermissionDenied
-        return get_object_or_404(Campaign, pk=pk), None
-
-    def _back(self, campaign, anchor=""):
-        return redirect(reverse("admin:campaign_campaign_dashboard", args=[campaign.pk]) + anchor)
-
-    def dashboard_pull(self, request, pk):
-        """Queue the feed pull (the beat task, which pulls every campaign still collecting posts)."""
-        campaign, refused = self._dashboard_post(request, pk, PULL_PERMISSION)
-        if refused:
-            return refused
-        if not settings.GATE_FEED_BASE_URL:
-            self.message_user(
-                request,
-                _("Posts cannot be pulled: the Gate Square feed is not configured (GATE_FEED_BASE_URL is not set). Import a posts file instead."),
-                messages.WARNING,
-            )
-        elif campaign not in campaigns_collecting():
-            self.message_user(
-                request,
-                _("The feed is pulled only while a campaign collects posts: from its start to the end of its grace time (%(until)s).")
-                % {"until": timezone.localtime(campaign.ends_at + campaign.grace).strftime("%Y-%m-%d %H:%M %Z")},
-                messages.WARNING,
-            )
-        else:
-            transaction.on_commit(feed_pull_open_campaigns.delay)
-            self.message_user(request, _("A feed pull was queued; new posts show here once it has run (see Feed cursors for its progress)."), messages.SUCCESS)
-        return self._back(campaign)
-
-    def _settle(self, request, campaign, at, label):
-        by = f"admin {label}: {request.user.get_username()}"
-        # After commit, so a worker never looks for rows this request has not committed yet.
-        transaction.on_commit(lambda: settle_campaign_task.delay(campaign.pk, at=at.isoformat(), triggered_by=by))
-        self.message_user(
-            request,
-            _("Settlement as of %(at)s was queued. Reload this page to see the run when it has finished.")
-            % {"at": timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S %Z")},
-            messages.SUCCESS,
-        )
-        return self._back(campaign, "#settlement")
-
-    def dashboard_preview(self, request, pk):
-        """Settle as of now: a period not yet due stays a preview (shown, never payable)."""
-        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
-        return refused or self._settle(request, campaign, timezone.now(), "preview")
-
-    def dashboard_settle(self, request, pk):
-        """Settle as of the instant ops typed (with its offset)."""
-        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
-        if refused:
-            return refused
-        form = SettleForm(request.POST)
-        if not form.is_valid():
-            return self.dashboard_view(request, pk, settle_form=form)
-        return self._settle(request, campaign, form.cleaned_data["at"], "settle")
-
-    def dashboard_report(self, request, pk):
-        """Generate and store the payout report (CSV and XLSX), then offer its downloads."""
-        campaign, refused = self._dashboard_post(request, pk, REPORT_PERMISSION)
-        if refused:
-            return refused
-        report = payout_report_store(campaign=campaign, created_by=request.user.get_username())
-        self.message_user(
-            request,
-            format_html(
-                '{} <a href="{}">CSV</a> · <a href="{}">XLSX</a>',
-                _("Payout report #%(id)d generated (%(rows)d rows).") % {"id": report.pk, "rows": report.rows},
-                reverse("admin:rewards_payoutreport_download", args=[report.pk, "csv"]),
-                reverse("admin:rewards_payoutreport_download", args=[report.pk, "xlsx"]),
-            ),
-            messages.SUCCESS,
-        )
-        return self._back(campaign, "#reports")
-
+        return [*self.dashboard_urls(), *self.whatif_urls(), *super().get_urls()]
 
 
 # --- Trader status links and traffic support ---------------------------------------------------

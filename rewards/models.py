@@ -116,34 +116,109 @@ class RewardEvent(models.Model):
         verbose_name = _("reward event")
         verbose_name_plural = _("reward events")
 
+    def __str__(self):
+        return f"{self.action} {self.from_state} -> {self.to_state} by {self.by}"
+
 
 class ReviewItem(models.Model):
-    """A settlement found that an approved, paid or void reward would now be different."""
+    """A settlement computes another amount for an approved, paid or void reward (RULES.md section 8).
+
+    A reward has at most one open item (the database enforces it): a later settlement updates the
+    computed amount and its explanation, and every amount the item was given stays in its
+    `computations`, each with its settlement. Ops close it with a note: `accept` (approved or void
+    rewards: the reward takes the computed amount and goes back to `calculated`, or `void` at
+    0.00) or `keep` (the reward keeps its amount; on a paid reward the difference becomes an
+    Adjustment for finance). An item whose difference a later settlement no longer finds is
+    withdrawn by that settlement.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
-        RESOLVED = "resolved", _("resolved")
+        RESOLVED = "resolved", _("closed")
+
+    class Resolution(models.TextChoices):
+        NONE = "", _("not closed")
+        ACCEPT = "accept", _("accepted: the reward takes the computed amount")
+        KEEP = "keep", _("kept: the reward keeps its amount")
+        WITHDRAWN = "withdrawn", _("withdrawn: a later settlement computes the ledger amount again")
+        SUPERSEDED = "superseded", _("merged into the reward's newer item")
 
     reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="review_items")
-    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="review_items")
-    stored_amount = models.DecimalField(_("amount in the ledger"), max_digits=12, decimal_places=2)
+    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="review_items", verbose_name=_("latest settlement"))
+    stored_amount = models.DecimalField(
+        _("amount in the ledger"), max_digits=12, decimal_places=2, help_text=_("What the trader holds: the reward's amount, plus earlier adjustments of a paid reward.")
+    )
     computed_amount = models.DecimalField(_("amount computed now"), max_digits=12, decimal_places=2)
+    computed_detail = models.JSONField(_("how the new amount was computed"), default=dict, blank=True)
     reason = models.TextField(_("reason"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    resolved_by = models.CharField(_("resolved by"), max_length=150, blank=True)
-    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    resolution_note = models.TextField(_("resolution"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    resolution = models.CharField(_("closed by"), max_length=12, choices=Resolution.choices, default=Resolution.NONE, blank=True)
+    resolved_by = models.CharField(_("closed by (user)"), max_length=150, blank=True)
+    resolved_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    resolution_note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["status", "-created_at"]
         verbose_name = _("review item")
         verbose_name_plural = _("review items")
         constraints = [
-            models.UniqueConstraint(
-                fields=["reward", "computed_amount"], condition=Q(status="open"), name="reviewitem_one_open_per_difference"
-            )
+            models.UniqueConstraint(fields=["reward"], condition=Q(status="open"), name="reviewitem_one_open_per_reward"),
+            models.CheckConstraint(condition=Q(status="open", resolution="") | (Q(status="resolved") & ~Q(resolution="")), name="reviewitem_closed_has_resolution"),
         ]
+
+    def __str__(self):
+        reward = self.reward
+        return f"#{self.pk} {reward.trader.uid} {reward.kind} {reward.period}: {self.stored_amount} -> {self.computed_amount} {reward.asset}"
+
+    @property
+    def difference(self):
+        return self.computed_amount - self.stored_amount
+
+
+class ReviewComputation(models.Model):
+    """One amount a review item was given, and the settlement that computed it."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="computations")
+    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="+", verbose_name=_("settlement"))
+    computed_amount = models.DecimalField(_("amount computed"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "id"]
+        verbose_name = _("computed amount")
+        verbose_name_plural = _("computed amounts")
+        constraints = [models.UniqueConstraint(fields=["item", "settlement_run"], name="reviewcomputation_once_per_run")]
+
+    def __str__(self):
+        return f"{self.computed_amount} (run #{self.settlement_run_id})"
+
+
+class Adjustment(models.Model):
+    """What finance must top up (positive: underpaid) or claw back (negative: overpaid) on a paid
+    reward, recorded when ops keep a review item of that reward. Never in the payout report; the
+    paid reward itself never changes."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="adjustments")
+    trader = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="adjustments")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="adjustments")
+    review_item = models.OneToOneField(ReviewItem, on_delete=models.PROTECT, related_name="adjustment")
+    asset = models.CharField(_("asset"), max_length=20)
+    amount = models.DecimalField(_("amount (+ underpaid, - overpaid)"), max_digits=12, decimal_places=2)
+    note = models.TextField(_("note"))
+    created_by = models.CharField(_("by"), max_length=150)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "trader__uid", "created_at", "id"]
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="adjustment_not_zero")]
+
+    def __str__(self):
+        sign = "+" if self.amount > 0 else ""
+        return f"{self.trader.uid} {self.reward.kind} {self.reward.period} {sign}{self.amount} {self.asset}"
 
 
 class PayoutReport(models.Model):

@@ -19,6 +19,7 @@ from django.urls import reverse
 from campaign.enrolment import ENROLLED, NO_REGISTRATION, REGISTRATION_PENDING, REGISTRATION_REJECTED, REGISTRATION_REVOKED, SPOT_MARKET, enrolment_evaluate
 from campaign.models import Campaign, Post, Signup
 from campaign.periods import Period
+from rewards.budgets import leaderboard_total
 from rewards.models import FeaturedPost, ReviewFlag, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
 from traders.models import Trader
 
@@ -126,6 +127,15 @@ class PostLine:
 
 
 @dataclass(frozen=True)
+class ReviewLine:
+    """A reward under review: the new computation, shown beside the stored one and labelled as such."""
+
+    amount: Decimal
+    settled_at: datetime
+    breakdown: "Breakdown | None" = None
+
+
+@dataclass(frozen=True)
 class RewardLine:
     kind: str
     kind_label: str
@@ -136,6 +146,9 @@ class RewardLine:
     state_label: str
     preview: bool
     breakdown: "Breakdown | None" = None
+    # The settlement whose computation the stored amount and its breakdown are.
+    settled_at: datetime | None = None
+    review: ReviewLine | None = None
 
 
 @dataclass(frozen=True)
@@ -527,13 +540,6 @@ class CampaignPage:
     stars: list[PublicStar]
     featured: list[tuple[date, list[PublicPost]]]
     homepage: list[PublicPost]
-
-
-def leaderboard_total(campaign: Campaign) -> Decimal:
-    """The leaderboard pool as configured: the sum of the tiers, or the pool of the other splits."""
-    if campaign.leaderboard_strategy == Campaign.SplitStrategy.TIERS:
-        return sum((Decimal(str(t)) for t in campaign.leaderboard_tiers), Decimal("0.00"))
-    return campaign.leaderboard_pool
 
 
 def campaign_page_get(*, campaign: Campaign, now: datetime) -> CampaignPage:

@@ -16,7 +16,7 @@ FIRST_POST_PERIOD = "ALL"
 
 
 def first_post_awards(
-    posts: Iterable[QualifiedPost], *, enrolled: set[int] | None = None
+    posts: Iterable[QualifiedPost], *, enrolled: set[int] | None = None, limit: int | None = None
 ) -> dict[int, QualifiedPost]:
     """Return, per trader, the post that earns the first-post bonus.
 
@@ -26,7 +26,13 @@ def first_post_awards(
     ``enrolled`` given, posts of other traders are ignored (a defence: qualification already
     requires enrolment). A repeated ``post_id`` raises ``ValueError``. No money is computed
     here, so there is no rounding.
+
+    ``limit`` is the optional budget ``first_post_limit`` of RULES.md section 8: at most that many
+    bonuses, to the traders whose first qualifying posts are earliest by the same key (None: no
+    limit). Since the key never ties, the winners do not depend on input order either.
     """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
     awards: dict[int, QualifiedPost] = {}
     for post in unique_posts(posts):
         if enrolled is not None and post.uid not in enrolled:
@@ -34,4 +40,6 @@ def first_post_awards(
         best = awards.get(post.uid)
         if best is None or post.order_key < best.order_key:
             awards[post.uid] = post
+    if limit is not None and len(awards) > limit:
+        awards = dict(sorted(awards.items(), key=lambda item: item[1].order_key)[:limit])
     return dict(sorted(awards.items()))

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+# The period code of the rewards that belong to the whole campaign (first post, leaderboard).
+ALL = "ALL"
+
 
 @dataclass(frozen=True)
 class QualifiedPost:

@@ -1,6 +1,6 @@
 """Writes for rewards: settlement, ledger state changes, reports."""
 
-from rewards.services.ledger import review_items_resolve, rewards_approve, rewards_mark_paid, rewards_void
+from rewards.services.ledger import review_items_close, rewards_approve, rewards_mark_paid, rewards_void
 from rewards.services.reports import payout_report_store, payout_rows, render_csv, render_xlsx
 from rewards.services.settlement import rewards_compute, settle_campaign
 
@@ -9,7 +9,7 @@ __all__ = [
     "payout_rows",
     "render_csv",
     "render_xlsx",
-    "review_items_resolve",
+    "review_items_close",
     "rewards_approve",
     "rewards_compute",
     "rewards_mark_paid",

@@ -1,12 +1,27 @@
-"""Ledger state changes: approve, mark paid, void, resolve review items. Each is audited."""
+"""Ledger state changes: approve, mark paid, void, and close review items. Each is audited.
+
+Every change locks the campaign rows first and then the rewards in primary-key order, the order
+settlement takes them, so a change and a settlement run one after the other and two changes over
+overlapping rows cannot deadlock. Under that lock an approval sees every approval committed
+before it, which is what keeps a pool's approved plus paid rewards within the pool (RULES.md
+section 8) when two people approve at once.
+"""
+
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
+from rewards.budgets import campaign_pools
 from rewards.exceptions import RewardError
-from rewards.models import PayoutBatch, Reward, RewardEvent, ReviewItem
+from rewards.models import Adjustment, PayoutBatch, Reward, RewardEvent, ReviewItem
+from rewards.rules.budget import approval_excess
+from rewards.rules.money import format_money
+
+ZERO = Decimal("0.00")
 
 
 def _require(user, perm):
@@ -14,9 +29,22 @@ def _require(user, perm):
         raise PermissionDenied(f"{user.get_username() or 'anonymous'} lacks the permission {perm}")
 
 
-def _locked(reward_ids):
-    # Locks in primary-key order, so two bulk actions over overlapping rows cannot deadlock.
-    return list(Reward.objects.select_for_update().filter(pk__in=list(reward_ids)).select_related("trader").order_by("pk"))
+def _note(note: str, what: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise RewardError(f"{what} needs a note")
+    return note
+
+
+def _lock_campaigns(campaign_ids) -> dict[int, Campaign]:
+    """The settlement's campaign row lock, on each campaign concerned, in primary-key order."""
+    return {c.pk: c for c in Campaign.objects.select_for_update(no_key=True).filter(pk__in=set(campaign_ids)).order_by("pk")}
+
+
+def _locked(reward_ids) -> list[Reward]:
+    reward_ids = list(reward_ids)
+    _lock_campaigns(Reward.objects.filter(pk__in=reward_ids).values_list("campaign_id", flat=True))
+    return list(Reward.objects.select_for_update().filter(pk__in=reward_ids).select_related("trader").order_by("pk"))
 
 
 def _pages_changed(rewards) -> None:
@@ -29,29 +57,68 @@ def _event(reward, action, from_state, by, note=""):
     return RewardEvent(reward=reward, action=action, from_state=from_state, to_state=reward.state, by=by, note=note)
 
 
+def _committed(campaign_ids) -> dict[tuple[int, str, str], list]:
+    """Approved plus paid money and rewards per (campaign, kind, period), as committed now."""
+    committed: dict[tuple[int, str, str], list] = {}
+    rows = Reward.objects.filter(campaign_id__in=set(campaign_ids), state__in=[Reward.State.APPROVED, Reward.State.PAID])
+    for campaign_id, kind, period, amount in rows.values_list("campaign_id", "kind", "period", "amount").order_by():
+        total = committed.setdefault((campaign_id, kind, period), [ZERO, 0])
+        total[0] += amount
+        total[1] += 1
+    return committed
+
+
 @transaction.atomic
 def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Reward, str]]]:
     """Approve calculated, due rewards. Needs `rewards.approve_reward`.
 
-    A preview (period not yet due) and a reward in any other state are refused with the reason;
-    the rest are approved. Idempotent in effect: an approved reward is refused, not re-approved.
+    A preview (period not yet due), a reward in any other state, and a reward that would take its
+    pool's approved plus paid rewards over the pool (or the first-post bonuses over
+    `first_post_limit`) are refused with the reason, the last with the amount it would be over;
+    the rest are approved, in primary-key order, each counted against its pool before the next.
+    Idempotent in effect: an approved reward is refused, not re-approved.
     """
     _require(user, "rewards.approve_reward")
     now, by = timezone.now(), user.get_username()
+    rewards = _locked(reward_ids)
+    campaigns = {r.campaign_id: r.campaign for r in rewards}
+    pools = {campaign_id: campaign_pools(campaign) for campaign_id, campaign in campaigns.items()}
+    committed = _committed(campaigns)
     done, refused, events = [], [], []
-    for reward in _locked(reward_ids):
+    for reward in rewards:
         if reward.state != Reward.State.CALCULATED:
             refused.append((reward, f"reward {reward.pk} is {reward.state}, not calculated"))
-        elif reward.preview:
+            continue
+        if reward.preview:
             refused.append((reward, f"reward {reward.pk} is a preview: its period is not yet due"))
-        else:
-            reward.state, reward.approved_by, reward.approved_at, reward.updated_at = Reward.State.APPROVED, by, now, now
-            done.append(reward)
-            events.append(_event(reward, "approve", Reward.State.CALCULATED, by))
+            continue
+        pool = pools[reward.campaign_id].get((reward.kind, reward.period))
+        total = committed.setdefault((reward.campaign_id, reward.kind, reward.period), [ZERO, 0])
+        over = approval_excess(pool=pool, committed=total[0], committed_rewards=total[1], amount=reward.amount) if pool else ZERO
+        if over > 0:
+            refused.append((reward, _over_budget(reward, pool, total, over)))
+            continue
+        total[0] += reward.amount
+        total[1] += 1
+        reward.state, reward.approved_by, reward.approved_at, reward.updated_at = Reward.State.APPROVED, by, now, now
+        done.append(reward)
+        events.append(_event(reward, "approve", Reward.State.CALCULATED, by))
     Reward.objects.bulk_update(done, ["state", "approved_by", "approved_at", "updated_at"])
     RewardEvent.objects.bulk_create(events)
     _pages_changed(done)
     return done, refused
+
+
+def _over_budget(reward, pool, total, over) -> str:
+    name = {Reward.Kind.CONTENT_POOL: f"content pool {pool.period}", Reward.Kind.LEADERBOARD: "leaderboard pool"}.get(pool.kind, "first-post bonus budget")
+    limit = f"{format_money(pool.budget)} {pool.asset}" if pool.budget is not None else ""
+    if pool.max_rewards is not None:
+        limit += f" ({pool.max_rewards} bonuses)"
+    return (
+        f"reward {reward.pk} ({reward.trader.uid} {reward.kind} {reward.period} {format_money(reward.amount)} {reward.asset}) is refused: "
+        f"approving it would take the {name} to {format_money(total[0] + reward.amount)} approved and paid "
+        f"of {limit.strip()}, {format_money(over)} {pool.asset} over"
+    )
 
 
 @transaction.atomic
@@ -92,9 +159,7 @@ def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tu
 def rewards_void(*, reward_ids, user, note: str) -> tuple[list[Reward], list[tuple[Reward, str]]]:
     """Void calculated or approved rewards (never paid ones) with a note. Needs approve permission."""
     _require(user, "rewards.approve_reward")
-    note = (note or "").strip()
-    if not note:
-        raise RewardError("voiding a reward needs a note")
+    note = _note(note, "voiding a reward")
     by, now = user.get_username(), timezone.now()
     done, refused, events = [], [], []
     for reward in _locked(reward_ids):
@@ -111,13 +176,74 @@ def rewards_void(*, reward_ids, user, note: str) -> tuple[list[Reward], list[tup
     return done, refused
 
 
+# --- Review items ---------------------------------------------------------------------------------
+
+ACCEPT = "accept"
+KEEP = "keep"
+
+
+def _locked_items(item_ids) -> list[ReviewItem]:
+    """Open review items with their rewards locked (campaigns, then rewards, then the items)."""
+    item_ids = list(item_ids)
+    reward_ids = ReviewItem.objects.filter(pk__in=item_ids).values_list("reward_id", flat=True)
+    rewards = {r.pk: r for r in _locked(reward_ids)}
+    items = list(ReviewItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk"))
+    for item in items:
+        item.reward = rewards[item.reward_id]
+    return items
+
+
 @transaction.atomic
-def review_items_resolve(*, item_ids, user, note: str) -> int:
-    """Close open review items with a note (what ops did about the difference)."""
+def review_items_close(*, item_ids, action: str, user, note: str) -> tuple[list[ReviewItem], list[tuple[ReviewItem, str]]]:
+    """Close open review items with a note, by `accept` or `keep` (RULES.md section 8). Needs
+    `rewards.approve_reward`.
+
+    - `accept` (approved or void rewards): the reward takes the computed amount and its
+      explanation and goes back to `calculated`, to be approved again (within its pool); a
+      computed 0.00 makes it `void`. A paid reward cannot be accepted: it can only be kept.
+    - `keep`: the reward keeps its amount. On a paid reward the difference (computed minus what
+      the trader holds) becomes an Adjustment for finance: positive underpaid, negative overpaid.
+
+    Items already closed, and accepts of paid rewards, are refused with the reason; the rest are
+    closed. Safe to repeat: a closed item is refused, never closed twice, so no adjustment is
+    recorded twice (its one-to-one key on the item is the final guard).
+    """
     _require(user, "rewards.approve_reward")
-    note = (note or "").strip()
-    if not note:
-        raise RewardError("resolving a review item needs a note")
-    return ReviewItem.objects.filter(pk__in=list(item_ids), status=ReviewItem.Status.OPEN).update(
-        status=ReviewItem.Status.RESOLVED, resolved_by=user.get_username(), resolved_at=timezone.now(), resolution_note=note
-    )
+    if action not in (ACCEPT, KEEP):
+        raise RewardError(f"a review item is closed by accept or keep, not {action!r}")
+    note = _note(note, f"closing a review item ({action})")
+    by, now = user.get_username(), timezone.now()
+    done, refused, events, adjustments, changed = [], [], [], [], []
+    for item in _locked_items(item_ids):
+        reward = item.reward
+        if item.status != ReviewItem.Status.OPEN:
+            refused.append((item, f"review item {item.pk} is already closed ({item.resolution})"))
+            continue
+        before = reward.state
+        if action == ACCEPT:
+            if reward.state not in (Reward.State.APPROVED, Reward.State.VOID):
+                refused.append((item, f"review item {item.pk}: the reward is {reward.state}; a paid reward can only be kept"))
+                continue
+            reward.amount, reward.detail, reward.settlement_run_id = item.computed_amount, item.computed_detail, item.settlement_run_id
+            reward.state = Reward.State.VOID if item.computed_amount == ZERO else Reward.State.CALCULATED
+            reward.approved_by, reward.approved_at, reward.updated_at = "", None, now
+            changed.append(reward)
+            events.append(_event(reward, "accept_review", before, by, f"review item {item.pk}: {item.stored_amount} -> {item.computed_amount}; {note}"))
+        else:
+            held = reward.amount + sum(Adjustment.objects.filter(reward=reward).values_list("amount", flat=True), ZERO)
+            difference = item.computed_amount - held
+            text = f"review item {item.pk}: keeps {held}, computed {item.computed_amount}"
+            if reward.state == Reward.State.PAID and difference != ZERO:
+                adjustments.append(Adjustment(campaign_id=reward.campaign_id, trader_id=reward.trader_id, reward=reward, review_item=item,
+                                              asset=reward.asset, amount=difference, note=note, created_by=by))  # fmt: skip
+                text += f"; adjustment {'+' if difference > 0 else ''}{difference} {reward.asset}"
+            events.append(_event(reward, "keep_review", before, by, f"{text}; {note}"))
+        item.status, item.resolution, item.resolved_by, item.resolved_at, item.resolution_note = ReviewItem.Status.RESOLVED, action, by, now, note
+        item.updated_at = now
+        done.append(item)
+    ReviewItem.objects.bulk_update(done, ["status", "resolution", "resolved_by", "resolved_at", "resolution_note", "updated_at"])
+    Reward.objects.bulk_update(changed, ["amount", "detail", "settlement_run", "state", "approved_by", "approved_at", "updated_at"])
+    Adjustment.objects.bulk_create(adjustments)
+    RewardEvent.objects.bulk_create(events)
+    _pages_changed([item.reward for item in done])
+    return done, refused

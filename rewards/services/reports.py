@@ -1,8 +1,10 @@
-"""The payout report of RULES.md section 9 (CSV exactly, and XLSX), stored and emailed daily."""
+"""The payout report of RULES.md section 9 (CSV exactly, and XLSX), stored and emailed daily; and the
+adjustments report finance settles apart from it (RULES.md section 8)."""
 
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from campaign.models import Campaign
-from rewards.models import PayoutReport, Reward
+from rewards.models import Adjustment, PayoutReport, Reward
 from rewards.rules.money import format_money
 
 HEADER = ("uid", "nickname", "kind", "period", "asset", "amount", "status")
@@ -48,38 +50,99 @@ def safe_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
-def render_csv(rows: list[PayoutRow]) -> str:
+def _table_csv(header, lines) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
-    for r in rows:
-        writer.writerow([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, format_money(r.amount), r.status])
+    writer.writerow(header)
+    writer.writerows(lines)
     return out.getvalue()
 
 
-def render_xlsx(rows: list[PayoutRow], *, title: str = "Payout") -> bytes:
+def _table_xlsx(header, lines, *, title: str, text_columns: set[int], money_columns: set[int], widths) -> bytes:
+    """A one-sheet workbook; columns are 1-based. Text cells stay text whatever they start with
+    (openpyxl would read "=..." as a formula); money cells are numbers shown with two decimals."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=False)
     ws = wb.active
     ws.title = title[:31]
-    ws.append(list(HEADER))
+    ws.append(list(header))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for row, r in enumerate(rows, start=2):
-        ws.append([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, r.amount, r.status])
-        # Text cells stay text whatever they start with (openpyxl would read "=..." as a formula).
-        # (A counter, not ws.max_row: max_row rescans the sheet, which made the export quadratic.)
-        for col in (2, 3, 4, 5, 7):
+    # (A counter, not ws.max_row: max_row rescans the sheet, which made the export quadratic.)
+    for row, line in enumerate(lines, start=2):
+        ws.append(list(line))
+        for col in text_columns:
             ws.cell(row=row, column=col).data_type = "s"
-        ws.cell(row=row, column=6).number_format = "0.00"
+        for col in money_columns:
+            ws.cell(row=row, column=col).number_format = "0.00"
     ws.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFG", (12, 24, 14, 8, 12, 12, 12)):
-        ws.column_dimensions[letter].width = width
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def render_csv(rows: list[PayoutRow]) -> str:
+    return _table_csv(HEADER, ([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, format_money(r.amount), r.status] for r in rows))
+
+
+def render_xlsx(rows: list[PayoutRow], *, title: str = "Payout") -> bytes:
+    lines = ([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, r.amount, r.status] for r in rows)
+    return _table_xlsx(HEADER, lines, title=title, text_columns={2, 3, 4, 5, 7}, money_columns={6}, widths=(12, 24, 14, 8, 12, 12, 12))
+
+
+# --- Adjustments (RULES.md section 8): for finance, never in the payout report ------------------
+
+ADJUSTMENT_HEADER = ("uid", "nickname", "kind", "period", "asset", "adjustment", "paid", "computed", "review_item", "recorded_at", "recorded_by", "note")
+
+
+@dataclass(frozen=True)
+class AdjustmentRow:
+    uid: int
+    nickname: str
+    kind: str
+    period: str
+    asset: str
+    amount: Decimal  # + underpaid (top up), - overpaid (claw back)
+    paid: Decimal
+    computed: Decimal
+    review_item: int
+    recorded_at: datetime
+    recorded_by: str
+    note: str
+
+
+def adjustment_rows(*, campaign: Campaign) -> list[AdjustmentRow]:
+    """Every adjustment of the campaign, by uid as a number, then kind, period and when recorded."""
+    rows = [
+        AdjustmentRow(*values)
+        for values in Adjustment.objects.filter(campaign=campaign).values_list(
+            "trader__uid", "trader__nickname", "reward__kind", "reward__period", "asset", "amount", "reward__amount",
+            "review_item__computed_amount", "review_item_id", "created_at", "created_by", "note",
+        )
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r.uid, r.kind, r.period, r.recorded_at, r.review_item))
+
+
+def _adjustment_line(r: AdjustmentRow, *, money) -> list:
+    recorded = timezone.localtime(r.recorded_at).isoformat(timespec="seconds")
+    return [r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, money(r.amount), money(r.paid), money(r.computed), r.review_item, recorded,
+            safe_cell(r.recorded_by), safe_cell(r.note)]  # fmt: skip
+
+
+def render_adjustments_csv(rows: list[AdjustmentRow]) -> str:
+    return _table_csv(ADJUSTMENT_HEADER, (_adjustment_line(r, money=format_money) for r in rows))
+
+
+def render_adjustments_xlsx(rows: list[AdjustmentRow], *, title: str = "Adjustments") -> bytes:
+    lines = (_adjustment_line(r, money=lambda amount: amount) for r in rows)
+    return _table_xlsx(
+        ADJUSTMENT_HEADER, lines, title=title, text_columns={2, 3, 4, 5, 10, 11, 12}, money_columns={6, 7, 8}, widths=(12, 24, 14, 8, 12, 12, 12, 12, 12, 26, 16, 40)
+    )
 
 
 def payout_report_store(*, campaign: Campaign, created_by: str, email: bool = False) -> PayoutReport:

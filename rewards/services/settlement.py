@@ -18,13 +18,16 @@ from campaign.models import Campaign, Post
 from campaign.page_cache import campaign_pages_changed
 from campaign.services import posts_qualify
 from campaign.services.sql import values_binary
-from rewards.models import Reward, ReviewItem, SettlementRun
+from rewards.models import Adjustment, Reward, ReviewComputation, ReviewItem, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
 from rewards.rules.money import format_money, quantize_money
+from rewards.rules.review import ReviewAction, review_action
+from rewards.rules.types import ALL
 from traders.models import Trader
 from traders.selectors import trading_stats_as_of
 
-ALL = "ALL"
+ZERO = Decimal("0.00")
+FROZEN = (Reward.State.APPROVED, Reward.State.PAID, Reward.State.VOID)
 
 
 @dataclass(frozen=True)
@@ -70,41 +73,79 @@ def qualified_posts(campaign: Campaign) -> list[QualifiedPost]:
     return [QualifiedPost(post_id=p, uid=uid_of[a], created_at=c, score=s) for p, a, c, s in values_binary(rows)]
 
 
+def settled_due(campaign: Campaign) -> frozenset[tuple[str, str]]:
+    """The pools, by (kind, period), that an earlier settlement already made due.
+
+    Due is final (RULES.md section 8): a later settlement at an earlier instant (a look at the
+    past) never turns them back into previews. Each settlement records its pools' due flags in
+    its summary, carrying the earlier ones forward, so the latest finished run says it; a pool
+    that holds a reward which is not a preview is due too (rows settled before runs said so).
+    """
+    due = set(Reward.objects.filter(campaign=campaign, preview=False).values_list("kind", "period").distinct().order_by())
+    run = (
+        SettlementRun.objects.filter(campaign=campaign, finished_at__isnull=False)
+        .order_by("-started_at", "-id")
+        .values("summary__first_post__due", "summary__leaderboard__due", "summary__content_pool")
+        .first()
+    )
+    if run is not None:
+        if run["summary__first_post__due"]:
+            due.add((Reward.Kind.FIRST_POST, ALL))
+        if run["summary__leaderboard__due"]:
+            due.add((Reward.Kind.LEADERBOARD, ALL))
+        due |= {(Reward.Kind.CONTENT_POOL, code) for code, pool in (run["summary__content_pool"] or {}).items() if pool.get("due")}
+    return frozenset(due)
+
+
 def rewards_compute(
-    *, campaign: Campaign, at: datetime, posts: list[QualifiedPost] | None = None, verdict_counts: dict | None = None
+    *,
+    campaign: Campaign,
+    at: datetime,
+    posts: list[QualifiedPost] | None = None,
+    verdict_counts: dict | None = None,
+    already_due: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[list[Computed], dict]:
     """Every reward the rules give now, and a JSON summary of inputs and unallocated money.
 
     Reads only: it never writes the ledger (the what-if preview and `settle_campaign` share it).
     By default the posts are the stored verdicts (judge them first with `posts_qualify`); the
     what-if preview passes `posts` and `verdict_counts` judged in memory under an unsaved copy of
-    the campaign, exclusions already applied, so both go through this one computation.
+    the campaign, exclusions already applied, so both go through this one computation. A pool is
+    due when `at` is past its end plus grace, or when it is in `already_due` (`settled_due`).
     """
     if posts is None:
         posts = qualified_posts(campaign)
     grace = campaign.grace
     window_due = at >= campaign.ends_at + grace
+    first_post_due = window_due or (Reward.Kind.FIRST_POST, ALL) in already_due
+    leaderboard_due = window_due or (Reward.Kind.LEADERBOARD, ALL) in already_due
     computed: list[Computed] = []
     summary = {
         "at": _iso(at),
         "qualified_posts": len(posts),
         "posts_by_verdict": dict(_verdict_counts(campaign) if verdict_counts is None else verdict_counts),
-        "first_post": {"due": window_due},
+        "first_post": {"due": first_post_due},
         "content_pool": {},
-        "leaderboard": {"due": window_due},
+        "leaderboard": {"due": leaderboard_due},
     }
 
-    awards = first_post_awards(posts)
+    limit = campaign.first_post_limit
+    awards = first_post_awards(posts, limit=limit)
     for uid, post in awards.items():
         computed.append(
-            Computed("first_post", ALL, uid, campaign.first_post_asset, campaign.first_post_amount, not window_due,
-                     {"post_id": post.post_id, "created_at": _iso(post.created_at)})
+            Computed("first_post", ALL, uid, campaign.first_post_asset, campaign.first_post_amount, not first_post_due,
+                     {"post_id": post.post_id, "created_at": _iso(post.created_at), "score": post.score, "limit": limit})
         )  # fmt: skip
-    summary["first_post"].update(traders=len(awards), total=format_money(campaign.first_post_amount * len(awards)))
+    summary["first_post"].update(
+        traders=len(awards),
+        limit=limit,
+        left_out=len({p.uid for p in posts}) - len(awards),
+        total=format_money(campaign.first_post_amount * len(awards)),
+    )
 
     score_of = {p.post_id: p.score for p in posts}
     for period in campaign.content_periods():
-        due = period.is_due(at, grace)
+        due = period.is_due(at, grace) or (Reward.Kind.CONTENT_POOL, period.code) in already_due
         split = split_content_pool(
             [p for p in posts if period.contains(p.created_at)],
             pool=campaign.pool_amount,
@@ -146,12 +187,20 @@ def rewards_compute(
     tiers = [Decimal(str(t)) for t in campaign.leaderboard_tiers]
     pool = None if campaign.leaderboard_strategy == Campaign.SplitStrategy.TIERS else campaign.leaderboard_pool
     board = split_leaderboard(ranked, strategy=campaign.leaderboard_strategy, tiers=tiers, pool=pool)
+    paid_places = {entry.uid for entry in board.ranked if board.amounts.get(entry.uid)}
+    # The posts behind each paid place's content score, stored with its amount: the explanation
+    # of a frozen reward must not be rebuilt from verdicts that moved on since.
+    counted = {uid: [] for uid in paid_places}
+    for post in sorted(in_window, key=lambda p: p.order_key):
+        if post.uid in counted:
+            counted[post.uid].append({"post_id": post.post_id, "score": post.score})
     for entry in board.ranked:
         amount = board.amounts.get(entry.uid)
         if amount:
             computed.append(
-                Computed("leaderboard", ALL, entry.uid, campaign.leaderboard_asset, amount, not window_due,
+                Computed("leaderboard", ALL, entry.uid, campaign.leaderboard_asset, amount, not leaderboard_due,
                          {"rank": entry.rank, "score": exact_decimal(entry.score), "content_score": entry.content_score,
+                          "posts": counted[entry.uid],
                           "qualifying_posts": entry.qualifying_posts, "new_copiers": entry.new_copiers,
                           "copier_weight": str(campaign.copier_weight), "copier_pnl_usdt": str(entry.copier_pnl_usdt),
                           "pnl_weight": str(campaign.pnl_weight), "strategy": board.strategy,
@@ -186,17 +235,22 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
     One transaction; the campaign row is locked first (SELECT ... FOR UPDATE), so two concurrent
     settlements (two workers, beat and a click) run one after the other and give one result.
     Idempotent: settling twice leaves the same ledger (only a second SettlementRun row). Amounts
-    are exact to the cent (the rules floor and distribute cents; see rewards.rules.money).
+    are exact to the cent (the rules floor and distribute cents; see rewards.rules.money). Due is
+    final: a pool an earlier settlement made due stays due whatever `at` is (`settled_due`).
     """
+    from rewards.budgets import pool_budgets_get
+
     at = at or timezone.now()
     if timezone.is_naive(at):
         raise ValueError("settlement instant must be timezone-aware")
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # duplicates_lock's lock
+        already_due = settled_due(campaign)
         run = SettlementRun.objects.create(campaign=campaign, at=at, triggered_by=triggered_by, config=campaign.rules_config())
         posts_qualify(campaign=campaign, full=full_judge)
-        computed, summary = rewards_compute(campaign=campaign, at=at)
+        computed, summary = rewards_compute(campaign=campaign, at=at, already_due=already_due)
         summary["ledger"] = _ledger_write(campaign, run, computed)
+        summary["budgets"] = [budget.as_json() for budget in pool_budgets_get(campaign=campaign)]
         run.summary = summary
         run.finished_at = timezone.now()
         run.save(update_fields=["summary", "finished_at"])
@@ -205,13 +259,16 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
 
 
 def _ledger_write(campaign: Campaign, run: SettlementRun, computed: list[Computed]) -> dict:
+    """Write one settlement's rewards: `calculated` rows are created, replaced or deleted; every
+    other row keeps its amount, and a difference on it goes to its review item (`_reviews_write`)."""
     trader_ids = dict(Trader.objects.filter(uid__in={c.uid for c in computed}).values_list("uid", "id"))
     existing = {
         (r.kind, r.period, r.trader_id): r
         for r in Reward.objects.select_for_update().filter(campaign=campaign).select_related("trader").order_by("pk")
     }
-    created, updated, reviews = [], [], 0
+    created, updated, frozen = [], [], []
     seen = set()
+    now = timezone.now()
     for c in computed:
         key = (c.kind, c.period, trader_ids[c.uid])
         seen.add(key)
@@ -220,28 +277,71 @@ def _ledger_write(campaign: Campaign, run: SettlementRun, computed: list[Compute
             created.append(Reward(campaign=campaign, kind=c.kind, period=c.period, trader_id=key[2], asset=c.asset, amount=c.amount,
                                   preview=c.preview, settlement_run=run, detail=c.detail))  # fmt: skip
         elif reward.state == Reward.State.CALCULATED:
-            if (reward.asset, reward.amount, reward.preview, reward.detail) != (c.asset, c.amount, c.preview, c.detail):
-                reward.asset, reward.amount, reward.preview, reward.detail, reward.settlement_run = c.asset, c.amount, c.preview, c.detail, run
-                reward.updated_at = timezone.now()
+            preview = c.preview and reward.preview  # due is final, row by row too
+            if (reward.asset, reward.amount, reward.preview, reward.detail) != (c.asset, c.amount, preview, c.detail):
+                reward.asset, reward.amount, reward.preview, reward.detail, reward.settlement_run = c.asset, c.amount, preview, c.detail, run
+                reward.updated_at = now
                 updated.append(reward)
-        elif (reward.asset, reward.amount) != (c.asset, c.amount):
-            reviews += _review(reward, run, c.amount, f"a settlement now computes {c.amount} {c.asset} for this {reward.state} reward")
+        else:
+            frozen.append((reward, c))
     stale = [r for key, r in existing.items() if key not in seen]
     deleted = [r.pk for r in stale if r.state == Reward.State.CALCULATED]
-    for reward in stale:
-        if reward.state in (Reward.State.APPROVED, Reward.State.PAID):
-            reviews += _review(reward, run, Decimal("0.00"), f"a settlement no longer gives this {reward.state} reward")
+    frozen += [(r, None) for r in stale if r.state != Reward.State.CALCULATED]
+    reviews = _reviews_write(run, frozen, now)
+    updated += reviews.pop("refreshed")
     Reward.objects.filter(pk__in=deleted).delete()
     Reward.objects.bulk_create(created, batch_size=1000)
     Reward.objects.bulk_update(updated, ["asset", "amount", "preview", "detail", "settlement_run", "updated_at"], batch_size=1000)
-    return {"created": len(created), "updated": len(updated), "deleted": len(deleted), "review_items": reviews}
+    return {"created": len(created), "updated": len(updated), "deleted": len(deleted), **reviews}
 
 
-def _review(reward: Reward, run: SettlementRun, computed_amount: Decimal, reason: str) -> int:
-    _, created = ReviewItem.objects.get_or_create(
-        reward=reward,
-        computed_amount=computed_amount,
-        status=ReviewItem.Status.OPEN,
-        defaults={"settlement_run": run, "stored_amount": reward.amount, "reason": reason},
-    )
-    return int(created)
+def _reviews_write(run: SettlementRun, frozen: list[tuple[Reward, Computed | None]], now: datetime) -> dict:
+    """Review items of the approved, paid and void rewards (`rewards.rules.review`).
+
+    Each reward has at most one open item: it is opened, given the new amount (every amount stays
+    in its computations), or withdrawn when the difference is gone. An approved reward the
+    settlement gives the same amount again takes that computation's explanation, so what a
+    trader reads never contradicts the verdicts behind the money; a paid reward's stays as paid.
+    """
+    ids = [reward.pk for reward, _ in frozen]
+    open_items = {item.reward_id: item for item in ReviewItem.objects.select_for_update().filter(reward_id__in=ids, status=ReviewItem.Status.OPEN)}
+    adjusted: dict[int, Decimal] = {}
+    for reward_id, amount in Adjustment.objects.filter(reward_id__in=ids).values_list("reward_id", "amount"):
+        adjusted[reward_id] = adjusted.get(reward_id, ZERO) + amount
+    last_kept: dict[int, Decimal] = {}
+    for reward_id, amount in (
+        ReviewItem.objects.filter(reward_id__in=ids, resolution=ReviewItem.Resolution.KEEP).order_by("reward_id", "-resolved_at", "-id").values_list("reward_id", "computed_amount")
+    ):
+        last_kept.setdefault(reward_id, amount)
+    opened, changed, withdrawn, refreshed, history = [], [], [], [], []
+    for reward, c in frozen:
+        held = reward.amount + adjusted.get(reward.pk, ZERO)
+        amount, detail = (c.amount, c.detail) if c is not None and c.asset == reward.asset else (ZERO, {})
+        item = open_items.get(reward.pk)
+        action = review_action(held=held, computed=amount, open_computed=item and item.computed_amount, last_kept=last_kept.get(reward.pk),
+                               void=reward.state == Reward.State.VOID)  # fmt: skip
+        if action == ReviewAction.OPEN:
+            what = f"now computes {amount} {reward.asset}" if c is not None else "no longer gives this reward"
+            item = ReviewItem(reward=reward, settlement_run=run, stored_amount=held, computed_amount=amount, computed_detail=detail,
+                              reason=f"settlement #{run.pk} {what}; the {reward.get_state_display()} reward holds {held}")  # fmt: skip
+            opened.append(item)
+        elif action == ReviewAction.UPDATE or (item is not None and action == ReviewAction.NONE and item.computed_detail != detail):
+            if item.computed_amount != amount:
+                history.append(ReviewComputation(item=item, settlement_run=run, computed_amount=amount))
+            item.computed_amount, item.computed_detail, item.stored_amount, item.settlement_run, item.updated_at = amount, detail, held, run, now
+            changed.append(item)
+        elif action == ReviewAction.WITHDRAW:
+            item.status, item.resolution, item.resolved_at, item.resolved_by = ReviewItem.Status.RESOLVED, ReviewItem.Resolution.WITHDRAWN, now, f"settlement #{run.pk}"
+            item.resolution_note = f"settlement #{run.pk} computes {amount} {reward.asset}, what the reward holds"
+            item.updated_at = now
+            withdrawn.append(item)
+        still_open = action in (ReviewAction.OPEN, ReviewAction.UPDATE) or (action == ReviewAction.NONE and item is not None)
+        if not still_open and reward.state == Reward.State.APPROVED and c is not None and c.amount == reward.amount and reward.detail != c.detail:
+            reward.detail, reward.settlement_run, reward.updated_at = c.detail, run, now
+            refreshed.append(reward)
+    ReviewItem.objects.bulk_update(withdrawn, ["status", "resolution", "resolved_at", "resolved_by", "resolution_note", "updated_at"])
+    ReviewItem.objects.bulk_update(changed, ["computed_amount", "computed_detail", "stored_amount", "settlement_run", "updated_at"])
+    ReviewItem.objects.bulk_create(opened)
+    history += [ReviewComputation(item=item, settlement_run=run, computed_amount=item.computed_amount) for item in opened]
+    ReviewComputation.objects.bulk_create(history)
+    return {"review_items": len(opened), "review_items_updated": len(changed), "review_items_withdrawn": len(withdrawn), "refreshed": refreshed}

@@ -27,7 +27,8 @@ def test_the_docs_load_swagger_ui_from_our_own_static_files(client):
     page = client.get("/api/docs/").content.decode()
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert sources and all(src.startswith("/static/drf_spectacular_sidecar/") for src in sources)
-    assert "cdn" not in page.lower() and "unpkg" not in page.lower()
+    # Any URL of a CDN, not the letters: the page also carries a random CSRF token.
+    assert not re.search(r"https?://[^\s\"']*(cdn|unpkg)", page.lower())
     for src in sources:
         assert finders.find(src.removeprefix("/static/")), src
 

@@ -39,7 +39,7 @@ def test_a_campaign_of_several_periods_settles_each_at_its_end_plus_grace():
 
 def test_saving_a_campaign_in_the_admin_schedules_its_settlements(admin_client, django_capture_on_commit_callbacks):
     campaign = CampaignFactory()
-    data = {f.name: f.value_from_object(campaign) for f in campaign._meta.concrete_fields if f.editable and f.name != "id"}
+    data = {f.name: "" if f.value_from_object(campaign) is None else f.value_from_object(campaign) for f in campaign._meta.concrete_fields if f.editable and f.name != "id"}
     data.update(starts_at_0="2026-05-01", starts_at_1="10:00:00", ends_at_0="2026-05-10", ends_at_1="10:00:00")
     data.update(latin_terms='["long"]', cjk_terms='["做多"]', leaderboard_tiers='["100.00"]')
     with django_capture_on_commit_callbacks(execute=True):

@@ -74,7 +74,7 @@ def test_settling_twice_gives_the_same_ledger(loaded):
     first = list(Reward.objects.order_by("pk").values_list("pk", "trader__uid", "kind", "period", "amount", "state", "settlement_run"))
     second_run = settle_campaign(campaign=loaded, at=DUE)
     assert list(Reward.objects.order_by("pk").values_list("pk", "trader__uid", "kind", "period", "amount", "state", "settlement_run")) == first
-    assert second_run.summary["ledger"] == {"created": 0, "updated": 0, "deleted": 0, "review_items": 0}
+    assert second_run.summary["ledger"] == {"created": 0, "updated": 0, "deleted": 0, "review_items": 0, "review_items_updated": 0, "review_items_withdrawn": 0}
     assert SettlementRun.objects.count() == 2
 
 

@@ -1,0 +1,193 @@
+"""The ops dashboard of a campaign in the admin: numbers, charts, and the buttons that run it.
+
+The campaign's admin lives in a lower layer that knows nothing of rewards; `RewardsCampaignAdmin`
+(rewards.admin) gains this page through `DashboardAdminMixin`, as it gains the what-if page.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from campaign.admin import ENROLMENT_LABELS
+from campaign.models import Campaign
+from campaign.selectors import campaigns_collecting
+from campaign.tasks import feed_pull_open_campaigns
+from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get
+from rewards.models import Reward
+from rewards.services import payout_report_store
+from rewards.tasks import settle_campaign_task
+from traders.parsing import parse_instant
+
+# What each dashboard button needs; a superuser holds every permission.
+SETTLE_PERMISSION = "rewards.add_settlementrun"
+REPORT_PERMISSION = "rewards.add_payoutreport"
+PULL_PERMISSION = "traders.add_importrun"
+APPROVE_PERMISSION = "rewards.approve_reward"
+PAY_PERMISSION = "rewards.pay_reward"
+
+
+class SettleForm(forms.Form):
+    at = forms.CharField(
+        label=_("As of"),
+        max_length=64,
+        help_text=_("An ISO 8601 instant with its offset, e.g. 2026-02-26T00:00:00+08:00. A period not yet due then is settled as a preview."),
+    )
+
+    def clean_at(self):
+        try:
+            return parse_instant(self.cleaned_data["at"], "at")
+        except ValueError:
+            raise forms.ValidationError(_("Enter an instant with its offset, e.g. 2026-02-26T00:00:00+08:00.")) from None
+
+
+def _now_text():
+    return timezone.localtime().replace(microsecond=0).isoformat()
+
+
+
+class DashboardAdminMixin:
+    """Adds the dashboard and its buttons to the campaign's ModelAdmin (see `RewardsCampaignAdmin`)."""
+
+    def dashboard_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/dashboard/", view(self.dashboard_view), name="campaign_campaign_dashboard"),
+            path("<int:pk>/dashboard/pull/", view(self.dashboard_pull), name="campaign_campaign_dashboard_pull"),
+            path("<int:pk>/dashboard/preview/", view(self.dashboard_preview), name="campaign_campaign_dashboard_preview"),
+            path("<int:pk>/dashboard/settle/", view(self.dashboard_settle), name="campaign_campaign_dashboard_settle"),
+            path("<int:pk>/dashboard/report/", view(self.dashboard_report), name="campaign_campaign_dashboard_report"),
+        ]
+
+    def dashboard_view(self, request, pk, settle_form=None):
+        """How the campaign is going, and the buttons that run it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        dashboard = campaign_dashboard_get(campaign)
+        user = request.user
+        base = {"campaign__id__exact": campaign.pk}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Dashboard: %(name)s") % {"name": campaign.name},
+            "opts": self.model._meta,
+            "campaign": campaign,
+            "d": dashboard,
+            # Every text in the charts is escaped by rewards.charts, so the markup is safe.
+            "charts": {name: mark_safe(svg) for name, svg in campaign_dashboard_charts(dashboard).items()},  # noqa: S308
+            "enrolment": [(ENROLMENT_LABELS.get(t.code, t.code), t) for t in dashboard.enrolment],
+            "state_columns": [(c, Reward.State(c).label if c in Reward.State.values else _("preview")) for c in STATE_COLUMNS],
+            "settle_form": settle_form or SettleForm(initial={"at": _now_text()}),
+            "now": _now_text(),
+            "feed_configured": bool(settings.GATE_FEED_BASE_URL),
+            "can_settle": user.has_perm(SETTLE_PERMISSION),
+            "can_report": user.has_perm(REPORT_PERMISSION),
+            "can_pull": user.has_perm(PULL_PERMISSION),
+            "can_approve": user.has_perm(APPROVE_PERMISSION),
+            "can_pay": user.has_perm(PAY_PERMISSION),
+            "links": {
+                "approve": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "calculated", "preview__exact": "0"}),
+                "pay": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "approved"}),
+                "rewards": reverse("admin:rewards_reward_changelist") + "?" + urlencode(base),
+                "posts": reverse("admin:campaign_post_changelist") + "?" + urlencode(base),
+                "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
+                "rejected_rows": reverse("admin:traders_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_slug__exact": campaign.slug}),
+                "import_runs": reverse("admin:traders_importrun_changelist") + "?" + urlencode({"campaign_slug__exact": campaign.slug}),
+                "runs": reverse("admin:rewards_settlementrun_changelist") + "?" + urlencode(base),
+                "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
+                "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
+                "registrations": reverse("admin:traders_leadtraderregistration_changelist"),
+            },
+        }
+        return TemplateResponse(request, "admin/rewards/dashboard.html", context, status=400 if settle_form else 200)
+
+    def _dashboard_post(self, request, pk, permission):
+        if request.method != "POST":
+            return None, HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        return get_object_or_404(Campaign, pk=pk), None
+
+    def _back(self, campaign, anchor=""):
+        return redirect(reverse("admin:campaign_campaign_dashboard", args=[campaign.pk]) + anchor)
+
+    def dashboard_pull(self, request, pk):
+        """Queue the feed pull (the beat task, which pulls every campaign still collecting posts)."""
+        campaign, refused = self._dashboard_post(request, pk, PULL_PERMISSION)
+        if refused:
+            return refused
+        if not settings.GATE_FEED_BASE_URL:
+            self.message_user(
+                request,
+                _("Posts cannot be pulled: the Gate Square feed is not configured (GATE_FEED_BASE_URL is not set). Import a posts file instead."),
+                messages.WARNING,
+            )
+        elif campaign not in campaigns_collecting():
+            self.message_user(
+                request,
+                _("The feed is pulled only while a campaign collects posts: from its start to the end of its grace time (%(until)s).")
+                % {"until": timezone.localtime(campaign.ends_at + campaign.grace).strftime("%Y-%m-%d %H:%M %Z")},
+                messages.WARNING,
+            )
+        else:
+            transaction.on_commit(feed_pull_open_campaigns.delay)
+            self.message_user(request, _("A feed pull was queued; new posts show here once it has run (see Feed cursors for its progress)."), messages.SUCCESS)
+        return self._back(campaign)
+
+    def _settle(self, request, campaign, at, label):
+        by = f"admin {label}: {request.user.get_username()}"
+        # After commit, so a worker never looks for rows this request has not committed yet.
+        transaction.on_commit(lambda: settle_campaign_task.delay(campaign.pk, at=at.isoformat(), triggered_by=by))
+        self.message_user(
+            request,
+            _("Settlement as of %(at)s was queued. Reload this page to see the run when it has finished.")
+            % {"at": timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S %Z")},
+            messages.SUCCESS,
+        )
+        return self._back(campaign, "#settlement")
+
+    def dashboard_preview(self, request, pk):
+        """Settle as of now: a period not yet due stays a preview (shown, never payable)."""
+        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
+        return refused or self._settle(request, campaign, timezone.now(), "preview")
+
+    def dashboard_settle(self, request, pk):
+        """Settle as of the instant ops typed (with its offset)."""
+        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
+        if refused:
+            return refused
+        form = SettleForm(request.POST)
+        if not form.is_valid():
+            return self.dashboard_view(request, pk, settle_form=form)
+        return self._settle(request, campaign, form.cleaned_data["at"], "settle")
+
+    def dashboard_report(self, request, pk):
+        """Generate and store the payout report (CSV and XLSX), then offer its downloads."""
+        campaign, refused = self._dashboard_post(request, pk, REPORT_PERMISSION)
+        if refused:
+            return refused
+        report = payout_report_store(campaign=campaign, created_by=request.user.get_username())
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">CSV</a> · <a href="{}">XLSX</a>',
+                _("Payout report #%(id)d generated (%(rows)d rows).") % {"id": report.pk, "rows": report.rows},
+                reverse("admin:rewards_payoutreport_download", args=[report.pk, "csv"]),
+                reverse("admin:rewards_payoutreport_download", args=[report.pk, "xlsx"]),
+            ),
+            messages.SUCCESS,
+        )
+        return self._back(campaign, "#reports")
+
+
+

@@ -1,0 +1,57 @@
+"""Reads of the pool budgets (RULES.md section 8): a campaign's pools as configured now, and the
+budget view of each (pool, approved + paid, calculated, still approvable, excess).
+
+The ledger service checks approvals against `campaign_pools` under the campaign lock; the
+settlement summary, the dashboard and the API show `pool_budgets_get`. Sums are taken in Python
+from the rows (SQLite adds decimals as floats), one pool per asset.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from campaign.models import Campaign
+from rewards.models import Reward
+from rewards.rules.budget import Pool, PoolBudget
+from rewards.rules.types import ALL
+
+ZERO = Decimal("0.00")
+
+
+def leaderboard_total(campaign: Campaign) -> Decimal:
+    """The leaderboard pool as configured: the sum of the tiers, or the pool of the other splits."""
+    if campaign.leaderboard_strategy == Campaign.SplitStrategy.TIERS:
+        return sum((Decimal(str(t)) for t in campaign.leaderboard_tiers), ZERO)
+    return campaign.leaderboard_pool
+
+
+def campaign_pools(campaign: Campaign) -> dict[tuple[str, str], Pool]:
+    """Every pool of the campaign by (kind, period): each content period, the leaderboard, and the
+    first-post bonuses (a budget only when `first_post_limit` is set)."""
+    limit = campaign.first_post_limit
+    pools = [
+        Pool(Reward.Kind.FIRST_POST, ALL, campaign.first_post_asset, None if limit is None else campaign.first_post_amount * limit, limit),
+        *(Pool(Reward.Kind.CONTENT_POOL, period.code, campaign.pool_asset, campaign.pool_amount) for period in campaign.content_periods()),
+        Pool(Reward.Kind.LEADERBOARD, ALL, campaign.leaderboard_asset, leaderboard_total(campaign)),
+    ]
+    return {pool.key: pool for pool in pools}
+
+
+def pool_budgets_get(*, campaign: Campaign) -> list[PoolBudget]:
+    """The budget view of every pool, in the order of `campaign_pools`. Void rewards count nowhere;
+    previews count as calculated (they become approvable once due)."""
+    sums: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, period, state, amount in Reward.objects.filter(campaign=campaign).exclude(state=Reward.State.VOID).values_list("kind", "period", "state", "amount").order_by():
+        sums[(kind, period, state)] += amount
+        if state != Reward.State.CALCULATED:
+            counts[(kind, period)] += 1
+    return [
+        PoolBudget(
+            pool=pool,
+            approved=sums[(*key, Reward.State.APPROVED)],
+            paid=sums[(*key, Reward.State.PAID)],
+            calculated=sums[(*key, Reward.State.CALCULATED)],
+            committed_rewards=counts[key],
+        )
+        for key, pool in campaign_pools(campaign).items()
+    ]
