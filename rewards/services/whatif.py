@@ -39,7 +39,8 @@ from rewards.exceptions import RewardError
 from rewards.models import Reward
 from rewards.rules import QualifiedPost
 from rewards.rules.money import format_money
-from rewards.services.settlement import Computed, rewards_compute
+from rewards.budgets import leaderboard_total
+from rewards.services.settlement import Computed, rewards_compute, settled_due
 from traders.models import Trader
 
 # The configuration a what-if may change: qualification, the content pool and the leaderboard.
@@ -51,6 +52,7 @@ WHATIF_FIELDS = (
     "duplicate_threshold",
     "latin_terms",
     "cjk_terms",
+    "first_post_limit",
     "pool_amount",
     "pool_cap",
     "pool_min_score",
@@ -251,8 +253,12 @@ def _pools(config: Campaign, summary: dict) -> dict[tuple[str, str], tuple[str, 
         for code, p in summary["content_pool"].items()
     }
     board = summary["leaderboard"]
-    size = sum((Decimal(str(t)) for t in config.leaderboard_tiers), ZERO) if board["strategy"] == Campaign.SplitStrategy.TIERS else config.leaderboard_pool
-    pools[(Reward.Kind.LEADERBOARD.value, "ALL")] = (config.leaderboard_asset, size, Decimal(board["allocated"]), Decimal(board["unallocated"]))
+    pools[(Reward.Kind.LEADERBOARD.value, "ALL")] = (config.leaderboard_asset, leaderboard_total(config), Decimal(board["allocated"]), Decimal(board["unallocated"]))
+    if config.first_post_limit is not None:
+        # The first-post budget as a pool: `first_post_limit` bonuses; what the limit leaves out is unallocated.
+        first = summary["first_post"]
+        size = config.first_post_amount * config.first_post_limit
+        pools[(Reward.Kind.FIRST_POST.value, "ALL")] = (config.first_post_asset, size, Decimal(first["total"]), size - Decimal(first["total"]))
     return pools
 
 
@@ -290,8 +296,9 @@ def whatif_preview(*, campaign: Campaign, changes: dict, at: datetime | None = N
     now_verdicts, now_posts = _judged(current, posts, enrolled, current_links, excluded)
     new_verdicts, new_posts = _judged(proposed, posts, enrolled, proposed_links, excluded)
 
-    now_rewards, now_summary = rewards_compute(campaign=current, at=at, posts=now_posts, verdict_counts=_counts(now_verdicts))
-    new_rewards, new_summary = rewards_compute(campaign=proposed, at=at, posts=new_posts, verdict_counts=_counts(new_verdicts))
+    due = settled_due(current)  # due is final here too: the preview shows what settling at `at` writes
+    now_rewards, now_summary = rewards_compute(campaign=current, at=at, posts=now_posts, verdict_counts=_counts(now_verdicts), already_due=due)
+    new_rewards, new_summary = rewards_compute(campaign=proposed, at=at, posts=new_posts, verdict_counts=_counts(new_verdicts), already_due=due)
     rows = _rows(current, now_rewards, new_rewards)
     flips = Counter((now_verdicts[pk][0], new_verdicts[pk][0]) for pk in now_verdicts if now_verdicts[pk][0] != new_verdicts[pk][0])
     now_pools, new_pools = _pools(current, now_summary), _pools(proposed, new_summary)

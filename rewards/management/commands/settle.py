@@ -41,4 +41,17 @@ class Command(BaseCommand):
         lb = s["leaderboard"]
         self.stdout.write(f"  leaderboard ({lb['strategy']}): {lb['ranked']} ranked, allocated {lb['allocated']}, unallocated {lb['unallocated']}{'' if lb['due'] else ' (preview)'}")
         ledger = s["ledger"]
-        self.stdout.write(f"  ledger: {ledger['created']} created, {ledger['updated']} updated, {ledger['deleted']} removed, {ledger['review_items']} new review item(s)")
+        self.stdout.write(
+            f"  ledger: {ledger['created']} created, {ledger['updated']} updated, {ledger['deleted']} removed; review items: "
+            f"{ledger['review_items']} opened, {ledger['review_items_updated']} updated, {ledger['review_items_withdrawn']} withdrawn"
+        )
+        for b in s["budgets"]:
+            name = "first-post bonuses" if b["kind"] == "first_post" else f"content pool {b['period']}" if b["kind"] == "content_pool" else "leaderboard"
+            if b["pool"] is None:
+                self.stdout.write(f"  budget {name}: no limit; approved + paid {b['approved_and_paid']}, calculated {b['calculated']} {b['asset']}")
+                continue
+            excess = f", EXCEEDS what can be approved by {b['excess']}" if b["excess"] != "0.00" else ""
+            self.stdout.write(
+                f"  budget {name}: pool {b['pool']}, approved + paid {b['approved_and_paid']}, calculated {b['calculated']}, "
+                f"still approvable {b['approvable']} {b['asset']}{excess}"
+            )
