@@ -303,14 +303,16 @@ def _reviews_write(run: SettlementRun, frozen: list[tuple[Reward, Computed | Non
     settlement gives the same amount again takes that computation's explanation, so what a
     trader reads never contradicts the verdicts behind the money; a paid reward's stays as paid.
     """
-    ids = [reward.pk for reward, _ in frozen]
-    open_items = {item.reward_id: item for item in ReviewItem.objects.select_for_update().filter(reward_id__in=ids, status=ReviewItem.Status.OPEN)}
+    # By campaign rather than by the rewards' ids: a campaign has few items and adjustments, and
+    # thousands of approved rewards would make thousands of query parameters.
+    items = ReviewItem.objects.filter(reward__campaign_id=run.campaign_id)
+    open_items = {item.reward_id: item for item in items.select_for_update(of=("self",)).filter(status=ReviewItem.Status.OPEN).order_by("pk")}
     adjusted: dict[int, Decimal] = {}
-    for reward_id, amount in Adjustment.objects.filter(reward_id__in=ids).values_list("reward_id", "amount"):
+    for reward_id, amount in Adjustment.objects.filter(campaign_id=run.campaign_id).values_list("reward_id", "amount"):
         adjusted[reward_id] = adjusted.get(reward_id, ZERO) + amount
     last_kept: dict[int, Decimal] = {}
     for reward_id, amount in (
-        ReviewItem.objects.filter(reward_id__in=ids, resolution=ReviewItem.Resolution.KEEP).order_by("reward_id", "-resolved_at", "-id").values_list("reward_id", "computed_amount")
+        items.filter(resolution=ReviewItem.Resolution.KEEP).order_by("reward_id", "-resolved_at", "-id").values_list("reward_id", "computed_amount")
     ):
         last_kept.setdefault(reward_id, amount)
     opened, changed, withdrawn, refreshed, history = [], [], [], [], []
