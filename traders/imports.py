@@ -62,6 +62,19 @@ def decode_text(data):
     return data.lstrip("\ufeff")
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of a text file: split at "\n" only, with a "\r" before it dropped.
+
+    Not `str.splitlines()`, which also breaks at U+2028, U+2029, U+0085, "\x0b", "\x0c" and
+    "\x1c" to "\x1e": a JSON string may hold those unescaped, and a text pasted from a rich
+    editor often does, so a record split there was lost whole. A last line without "\n" counts.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the "\n" that ends the last line starts no line of its own
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def csv_records(data, *, header: tuple[str, ...]) -> Iterator[SourceRecord]:
     """Rows of a UTF-8 CSV file as dicts; the header counts as line 1 (RULES.md section 9)."""
     text = decode_text(data)
@@ -90,7 +103,7 @@ def csv_records(data, *, header: tuple[str, ...]) -> Iterator[SourceRecord]:
 def jsonl_records(data) -> Iterator[SourceRecord]:
     """Objects of a JSON Lines file; lines count from 1 and blank lines are skipped."""
     text = decode_text(data)
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text_lines(text), start=1):
         if not raw.strip():
             continue
         try:

@@ -40,7 +40,9 @@ class ImportCommand(BaseCommand):
             self.stderr.write(f"{path.name}: line {line}: {reason}")
         self.stdout.write(report.summary() + f" (import run #{report.run.pk})")
         if not report.ok:
-            raise CommandError(f"{report.run.rejected} record(s) rejected; the rest were imported", returncode=1)
+            run = report.run
+            rest = "nothing was imported" if not run.accepted else f"the other {run.accepted} were imported"
+            raise CommandError(f"{run.rejected} record(s) rejected; {rest}", returncode=1)
 
     def run(self, campaign, data, filename, progress):  # pragma: no cover - abstract
         raise NotImplementedError

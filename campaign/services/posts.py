@@ -20,7 +20,7 @@ from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_
 from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
 from campaign.services.sql import analyze, sql_text
-from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import
+from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import, text_lines
 from traders.models import ImportRun, LeadTraderRegistration
 from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
 from traders.services import traders_ensure
@@ -652,7 +652,7 @@ def _reference_records(data):
     """Texts separated by a line `---`; each reported at the line where it starts."""
     text = decode_text(data)
     block, start = [], 1
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text_lines(text), start=1):
         if line.strip() == "---":
             if "".join(block).strip():
                 yield SourceRecord(start, "\n".join(block), {"text": "\n".join(block).strip()})
