@@ -1,7 +1,7 @@
 from django import forms
 from django_filters import rest_framework as filters
 
-from rewards.models import PayoutReport, Reward, SettlementRun
+from rewards.models import Adjustment, PayoutReport, ReviewItem, Reward, SettlementRun
 from traders.api.records import INT64_MAX
 
 
@@ -36,3 +36,26 @@ class PayoutReportFilter(filters.FilterSet):
     class Meta:
         model = PayoutReport
         fields = ["campaign"]
+
+
+class ReviewItemFilter(filters.FilterSet):
+    campaign = filters.CharFilter(field_name="reward__campaign__slug", help_text="Campaign slug.")
+    status = filters.ChoiceFilter(choices=ReviewItem.Status.choices)
+    # "" is "not closed": `status=open` says that.
+    resolution = filters.ChoiceFilter(choices=[c for c in ReviewItem.Resolution.choices if c[0]])
+    uid = UIDFilter(field_name="reward__trader__uid", min_value=1, max_value=INT64_MAX)
+    kind = filters.ChoiceFilter(field_name="reward__kind", choices=Reward.Kind.choices)
+
+    class Meta:
+        model = ReviewItem
+        fields = ["campaign", "status", "resolution", "uid", "kind"]
+
+
+class AdjustmentFilter(filters.FilterSet):
+    campaign = filters.CharFilter(field_name="campaign__slug", help_text="Campaign slug.")
+    uid = UIDFilter(field_name="trader__uid", min_value=1, max_value=INT64_MAX)
+    asset = filters.CharFilter(help_text="e.g. `USDT`, `TRIAL_FUND`.")
+
+    class Meta:
+        model = Adjustment
+        fields = ["campaign", "uid", "asset"]

@@ -3,16 +3,46 @@ these are the API's own lists and the public leaderboard."""
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from campaign.models import Campaign
-from rewards.models import PayoutReport, Reward, SettlementRun
+from rewards.models import Adjustment, PayoutReport, ReviewComputation, ReviewItem, Reward, SettlementRun
 from rewards.selectors import latest_settlement
 from traders.models import Trader
 
 
+OPEN_REVIEW = "open_review_items"
+ADJUSTMENTS = "adjustment_rows"
+
+
 def rewards_list() -> QuerySet[Reward]:
-    return Reward.objects.select_related("campaign", "trader", "payout_batch").order_by("pk")
+    """The ledger with, for each page, the open review item (at most one) and the adjustments of
+    each reward in two more queries, under `OPEN_REVIEW` and `ADJUSTMENTS`."""
+    return (
+        Reward.objects.select_related("campaign", "trader", "payout_batch")
+        .prefetch_related(
+            Prefetch(
+                "review_items",
+                queryset=ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).select_related("settlement_run"),
+                to_attr=OPEN_REVIEW,
+            ),
+            Prefetch("adjustments", queryset=Adjustment.objects.only("pk", "reward_id", "amount"), to_attr=ADJUSTMENTS),
+        )
+        .order_by("pk")
+    )
+
+
+def review_items_list() -> QuerySet[ReviewItem]:
+    """Review items with their reward and every amount they were given, in three queries a page."""
+    return (
+        ReviewItem.objects.select_related("reward__campaign", "reward__trader", "settlement_run")
+        .prefetch_related(Prefetch("computations", queryset=ReviewComputation.objects.select_related("settlement_run").order_by("pk")))
+        .order_by("pk")
+    )
+
+
+def adjustments_list() -> QuerySet[Adjustment]:
+    return Adjustment.objects.select_related("campaign", "trader", "reward").order_by("pk")
 
 
 def settlement_runs_list() -> QuerySet[SettlementRun]:

@@ -1,4 +1,5 @@
-"""The rewards API: public leaderboard and trader status, the ledger, settlements, payout reports.
+"""The rewards API: public leaderboard and trader status, the ledger, review items and adjustments,
+pool budgets, settlements, payout reports.
 
 Thin shells: each view parses its input, calls one selector or service, and serializes.
 """
@@ -14,22 +15,29 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.selectors import campaign_get
-from rewards.api.filters import PayoutReportFilter, RewardFilter, SettlementRunFilter
+from rewards.api.filters import AdjustmentFilter, PayoutReportFilter, ReviewItemFilter, RewardFilter, SettlementRunFilter
 from rewards.api.permissions import CanApproveRewards, CanPayRewards, CanSettle
 from rewards.api.selectors import (
     SettlementPointer,
+    adjustments_list,
     leaderboard_get,
     payout_reports_list,
+    review_items_list,
     rewards_list,
     settlement_get,
     settlement_runs_list,
 )
 from rewards.api.serializers import (
+    AdjustmentSerializer,
+    CampaignBudgetsSerializer,
     LeaderboardSerializer,
     LedgerOutcomeSerializer,
     MarkPaidOutcomeSerializer,
     MarkPaidSerializer,
     PayoutReportSerializer,
+    ReviewItemsCloseSerializer,
+    ReviewItemSerializer,
+    ReviewItemsOutcomeSerializer,
     RewardIdsSerializer,
     RewardSerializer,
     SettlementPointerSerializer,
@@ -40,14 +48,17 @@ from rewards.api.serializers import (
     ledger_outcome,
 )
 from rewards.api.services import settlement_enqueue
+from rewards.budgets import pool_budgets_get
 from rewards.exceptions import RewardError
 from rewards.selectors import status_link_from_token, trader_status_get
-from rewards.services import payout_rows, render_csv, render_xlsx, rewards_approve, rewards_mark_paid
-from rewards.services.reports import XLSX_TYPE
+from rewards.services import payout_rows, render_csv, render_xlsx, review_items_close, rewards_approve, rewards_mark_paid
+from rewards.services.ledger import ACCEPT, KEEP
+from rewards.services.reports import XLSX_TYPE, adjustment_rows, render_adjustments_csv, render_adjustments_xlsx
 from traders.api.authentication import actor
 from traders.api.errors import error_responses
 from traders.api.schema import CAMPAIGN_FILTER, PERIOD_FILTER, SLUG, UID_FILTER
 from traders.api.permissions import CanRead, PublicRead
+from traders.api.records import INT64_MAX
 
 
 class Refused(exceptions.APIException):
@@ -105,7 +116,9 @@ class TraderStatusGetApi(APIView):
 
 
 class RewardListApi(generics.ListAPIView):
-    """Rewards of the ledger, filtered; amounts are strings with two decimals."""
+    """Rewards of the ledger, filtered; amounts are strings with two decimals. Each carries the
+    explanation of its stored amount; `review` is the open review item (the new computation,
+    beside it, never mixed in), and `adjustments` what finance owes or claws back on it."""
 
     permission_classes = [CanRead]
     throttle_scope = "read"
@@ -161,6 +174,120 @@ class RewardsMarkPaidApi(APIView):
         except RewardError as exc:
             raise Refused(str(exc)) from None
         return Response(self.OutputSerializer({"batch": batch.reference, **ledger_outcome(ids, done, refused)}).data)
+
+
+# --- Review items and adjustments (RULES.md section 8) ------------------------------------------
+
+
+REVIEW_ITEM_ID = OpenApiParameter("item_id", {"type": "integer", "minimum": 1, "maximum": INT64_MAX}, OpenApiParameter.PATH, description="The review item's id.")
+
+
+class ReviewItemListApi(generics.ListAPIView):
+    """Review items: a settlement computed another amount for an approved, paid or void reward.
+    Each carries the stored and computed amounts, the new computation's explanation and every
+    amount the item was given, with its settlement."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = ReviewItemSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReviewItemFilter
+
+    def get_queryset(self):
+        return review_items_list()
+
+    @extend_schema(operation_id="review_items_list", tags=["review items"], parameters=[UID_FILTER, CAMPAIGN_FILTER], responses={200: ReviewItemSerializer(many=True), **error_responses(400, 401, 403)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ReviewItemGetApi(generics.RetrieveAPIView):
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = ReviewItemSerializer
+    lookup_url_kwarg = "item_id"
+
+    def get_queryset(self):
+        return review_items_list()
+
+    @extend_schema(operation_id="review_item_get", tags=["review items"], parameters=[REVIEW_ITEM_ID], responses={200: ReviewItemSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ReviewItemsCloseApi(APIView):
+    """Close open review items with a note (`rewards.approve_reward`); closed items, accepts of a
+    paid reward and unknown ids are refused with the reason. Closing twice changes nothing the
+    second time."""
+
+    permission_classes = [CanApproveRewards]
+    throttle_scope = "ops"
+    InputSerializer = ReviewItemsCloseSerializer
+    OutputSerializer = ReviewItemsOutcomeSerializer
+    close_action = ""
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["item_ids"]
+        done, refused = review_items_close(item_ids=ids, action=self.close_action, user=request.user, note=data.validated_data["note"])
+        return Response(self.OutputSerializer(ledger_outcome(ids, done, refused, noun="review item")).data)
+
+
+class ReviewItemsAcceptApi(ReviewItemsCloseApi):
+    """Accept: the reward (approved or void) takes the computed amount and its explanation and
+    goes back to `calculated`, to be approved again within its pool; a computed 0.00 makes it
+    `void`. A paid reward cannot be accepted, only kept."""
+
+    close_action = ACCEPT
+
+    @extend_schema(operation_id="review_items_accept", tags=["review items"], request=ReviewItemsCloseSerializer, responses={200: ReviewItemsOutcomeSerializer, **error_responses(400, 401, 403)})
+    def post(self, request):
+        return super().post(request)
+
+
+class ReviewItemsKeepApi(ReviewItemsCloseApi):
+    """Keep: the reward keeps its amount. On a paid reward the difference (computed minus what
+    the trader holds) becomes an adjustment for finance: + underpaid, - overpaid."""
+
+    close_action = KEEP
+
+    @extend_schema(operation_id="review_items_keep", tags=["review items"], request=ReviewItemsCloseSerializer, responses={200: ReviewItemsOutcomeSerializer, **error_responses(400, 401, 403)})
+    def post(self, request):
+        return super().post(request)
+
+
+class AdjustmentListApi(generics.ListAPIView):
+    """What finance must top up (+) or claw back (-) on paid rewards, recorded when ops keep a
+    review item of one. Never in the payout report; the paid reward itself never changes."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+    serializer_class = AdjustmentSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AdjustmentFilter
+
+    def get_queryset(self):
+        return adjustments_list()
+
+    @extend_schema(operation_id="adjustments_list", tags=["review items"], parameters=[UID_FILTER, CAMPAIGN_FILTER], responses={200: AdjustmentSerializer(many=True), **error_responses(400, 401, 403)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class BudgetsGetApi(APIView):
+    """The budget view of every pool of a campaign, from the ledger now: the pool, approved plus
+    paid (never over the pool: an approval that would take it over is refused), calculated, what
+    can still be approved, and by how much the calculated rewards exceed that. Amounts are per
+    asset. Each settlement run keeps the same view as of its end in `summary.budgets`."""
+
+    permission_classes = [CanRead]
+    throttle_scope = "read"
+
+    @extend_schema(operation_id="budgets_get", parameters=[SLUG], tags=["rewards"], responses={200: CampaignBudgetsSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, slug):
+        campaign = campaign_get(slug=slug)
+        return Response(CampaignBudgetsSerializer({"campaign": campaign, "pools": pool_budgets_get(campaign=campaign)}).data)
 
 
 # --- Settlement ---------------------------------------------------------------------------------
@@ -251,16 +378,20 @@ class PayoutReportDownloadApi(APIView):
     permission_classes = [CanRead]
     throttle_scope = "read"
     content_negotiation_class = JSONErrorsNegotiation
+    report = "payout"
     extension = ""
     content_type = ""
+
+    def rows(self, campaign) -> list:
+        return payout_rows(campaign=campaign)
 
     def render(self, rows, campaign) -> bytes:
         raise NotImplementedError
 
     def get(self, request, slug):
         campaign = campaign_get(slug=slug)
-        content = self.render(payout_rows(campaign=campaign), campaign)
-        filename = f"{campaign.slug}-payout-{timezone.now():%Y%m%d-%H%M%S}.{self.extension}"
+        content = self.render(self.rows(campaign), campaign)
+        filename = f"{campaign.slug}-{self.report}-{timezone.now():%Y%m%d-%H%M%S}.{self.extension}"
         return HttpResponse(content, content_type=self.content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -290,6 +421,57 @@ class PayoutReportXlsxApi(PayoutReportDownloadApi):
 
     @extend_schema(
         operation_id="payout_report_xlsx",
+        parameters=[SLUG],
+        tags=["payout reports"],
+        responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404)},
+    )
+    def get(self, request, slug):
+        return super().get(request, slug)
+
+
+class AdjustmentsReportDownloadApi(PayoutReportDownloadApi):
+    """The adjustments of a campaign for finance (RULES.md section 8), apart from the payout
+    report: one row per adjustment, by uid as a number, then kind, period and when recorded."""
+
+    report = "adjustments"
+
+    def rows(self, campaign) -> list:
+        return adjustment_rows(campaign=campaign)
+
+
+class AdjustmentsReportCsvApi(AdjustmentsReportDownloadApi):
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def render(self, rows, campaign):
+        return render_adjustments_csv(rows).encode("utf-8")
+
+    @extend_schema(
+        operation_id="adjustments_report_csv",
+        parameters=[SLUG],
+        tags=["payout reports"],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="uid,nickname,kind,period,asset,adjustment,paid,computed,review_item,recorded_at,recorded_by,note "
+                "(adjustment: + underpaid, - overpaid; amounts with two decimals; recorded_at in UTC+8).",
+            ),
+            **error_responses(401, 403, 404),
+        },
+    )
+    def get(self, request, slug):
+        return super().get(request, slug)
+
+
+class AdjustmentsReportXlsxApi(AdjustmentsReportDownloadApi):
+    extension = "xlsx"
+    content_type = XLSX_TYPE
+
+    def render(self, rows, campaign):
+        return render_adjustments_xlsx(rows, title=f"{campaign.slug} adjustments")
+
+    @extend_schema(
+        operation_id="adjustments_report_xlsx",
         parameters=[SLUG],
         tags=["payout reports"],
         responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404)},

@@ -51,6 +51,16 @@ MATRIX = [
     ("GET",  "/api/v1/campaigns/{slug}/payout-report.csv",     None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
     ("GET",  "/api/v1/campaigns/{slug}/payout-report.xlsx",    None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
     ("GET",  "/api/v1/payout-reports/",                        None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
+    ("GET",  "/api/v1/review-items/",                          None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
+    ("GET",  "/api/v1/review-items/{item_id}/",                None,                             (401, 403, 404, 404, 404, 401, 404, 404)),
+    ("POST", "/api/v1/review-items/accept/",                   {"item_ids": [1], "note": "matrix"},
+                                                                                                 (401, 403, 403, 200, 403, 401, 200, 403)),
+    ("POST", "/api/v1/review-items/keep/",                     {"item_ids": [1], "note": "matrix"},
+                                                                                                 (401, 403, 403, 200, 403, 401, 200, 403)),
+    ("GET",  "/api/v1/adjustments/",                           None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
+    ("GET",  "/api/v1/campaigns/{slug}/budgets/",              None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
+    ("GET",  "/api/v1/campaigns/{slug}/adjustments.csv",       None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
+    ("GET",  "/api/v1/campaigns/{slug}/adjustments.xlsx",      None,                             (401, 403, 200, 200, 200, 401, 200, 200)),
     ("GET",  "/api/schema/",                                   None,                             (200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET",  "/api/docs/",                                     None,                             (200, 200, 200, 200, 200, 200, 200, 200)),
 ]
@@ -98,6 +108,7 @@ def test_the_permission_matrix(settled, client_for, method, path, body, principa
         "token": status_link_token(link),
         "task_id": uuid.uuid4(),
         "id": settled.pk,
+        "item_id": 999999,  # `settled` has no review item: a reader gets as far as the 404
         # 1002's rewards are calculated: approvable; mark-paid refuses them by state but answers 200.
         "reward": Reward.objects.filter(trader__uid=1002, preview=False).values_list("pk", flat=True).first(),
     }

@@ -18,10 +18,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from campaign.models import Post
 from campaign.services import posts_import_file, signups_import
-from rewards.models import StatusLink
+from rewards.models import ReviewItem, StatusLink
 from rewards.selectors import status_link_token
-from rewards.services import settle_campaign
+from rewards.services import rewards_approve, settle_campaign
 from tests.api.conftest import DUE, OPS_PERMS, grant
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.api.tokens import api_token_create
@@ -30,7 +31,7 @@ from traders.services import registrations_import, trader_stats_import
 
 # A deeper run by hand: SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_BUDGET=600 pytest tests/api/test_schemathesis.py -s
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", 15))
-BUDGET_SECONDS = int(os.environ.get("SCHEMATHESIS_BUDGET", 75))
+BUDGET_SECONDS = int(os.environ.get("SCHEMATHESIS_BUDGET", 120))
 
 
 @pytest.fixture
@@ -43,7 +44,12 @@ def data(transactional_db, campaign, eager_tasks):
     link = StatusLink.objects.create(campaign=campaign, trader=Trader.objects.get(uid=1001))
     user = grant(User.objects.create_user("schemathesis"), OPS_PERMS)
     _, secret = api_token_create(user=user, name="schemathesis", scopes=ApiToken.Scope.values)
-    return secret, {"slug": campaign.slug, "token": status_link_token(link), "id": run.pk}
+    # A review item: 1002's approved leaderboard reward, first place once 1001's posts are gone.
+    rewards_approve(reward_ids=list(run.rewards.filter(trader__uid=1002, kind="leaderboard").values_list("pk", flat=True)), user=user)
+    Post.objects.filter(author__uid=1001).update(deleted=True, judged_at=None)
+    settle_campaign(campaign=campaign, at=DUE)
+    item = ReviewItem.objects.get()
+    return secret, {"slug": campaign.slug, "token": status_link_token(link), "id": run.pk, "item_id": item.pk}
 
 
 def test_no_server_error_and_every_answer_matches_the_schema(data):
