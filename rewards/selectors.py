@@ -1,8 +1,9 @@
 """Reads for the rewards pages: the trader status page (by signed link) and the public campaign page.
 
-Both read the latest settlement run's summary for the leaderboard rather than computing it again:
-what a trader sees is then what the ledger was written from, and the pages stay cheap. Each
-selector runs a fixed number of queries, whatever the number of posts or traders.
+Neither computes the leaderboard again: the public page reads the latest settlement run's summary,
+and the status page the trader's leaderboard reward (the computation its amount is) or, without
+one, that same summary. What a trader sees is then what the ledger was written from, and the pages
+stay cheap. Each selector runs a fixed number of queries, whatever the number of posts or traders.
 """
 
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ from fractions import Fraction
 from django.conf import settings
 from django.core import signing
 from django.core.paginator import Page, Paginator
+from django.db.models import FilteredRelation, Q
 from django.db.models.functions import Left
 from django.urls import reverse
 
@@ -20,7 +22,7 @@ from campaign.enrolment import ENROLLED, NO_REGISTRATION, REGISTRATION_PENDING, 
 from campaign.models import Campaign, Post, Signup
 from campaign.periods import Period
 from rewards.budgets import leaderboard_total
-from rewards.models import FeaturedPost, ReviewFlag, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
+from rewards.models import FeaturedPost, ReviewFlag, ReviewItem, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
 from traders.models import Trader
 
 STATUS_SALT = "rewards.status"
@@ -152,13 +154,29 @@ class RewardLine:
 
 
 @dataclass(frozen=True)
+class StandingReview:
+    """The place the new computation of an open review item gives (rank None: not in the paid places)."""
+
+    rank: int | None
+    score: str | None
+    settled_at: datetime
+
+
+@dataclass(frozen=True)
 class Standing:
-    """The trader's place on the leaderboard of the latest settlement, if in the paid places."""
+    """The trader's place on the leaderboard, if in the paid places.
+
+    With a leaderboard reward, the place that reward's stored amount was computed with (`from_reward`;
+    `settled_at` is its settlement, `due` says it is not a preview) and, while its review item is
+    open, the new computation's place in `review`; without one, the latest settlement's board.
+    """
 
     rank: int | None
     score: str | None
     due: bool
     settled_at: datetime
+    from_reward: bool = False
+    review: StandingReview | None = None
 
 
 @dataclass(frozen=True)
@@ -234,13 +252,18 @@ def _weeks_by_code(campaign: Campaign) -> dict[str, Period]:
 
 def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = None) -> TraderStatus:
     """Everything the trader's status page shows, for that trader only, in six queries after the
-    link's own: sign-ups, exclusions, posts (with their featured day, without their text), rewards,
-    the latest leaderboard, stars; and a seventh for the excerpts when `page` is given.
+    link's own: sign-ups, exclusions, posts (with their featured day, without their text), rewards
+    (each with its settlement and its open review item, joined), the latest leaderboard, stars;
+    and a seventh for the excerpts when `page` is given.
 
-    Counts, steps and breakdowns are over every post; only `page` (newest first,
+    Counts, steps and the posts' verdicts are over every post; only `page` (newest first,
     STATUS_POSTS_PER_PAGE a page, out-of-range numbers give the nearest page) carries excerpts.
     Enrolment and the steps are evaluated now, from the data as it is; verdicts and scores are
     the posts' stored ones (judged at ingestion and again at every settlement).
+
+    Explanations follow the money (RULES.md section 8): a reward's breakdown is the computation
+    of its stored amount, and an open review item's computation is its own `review` line, never
+    blended into it. The standing is the leaderboard reward's, when the trader holds one.
     """
     campaign, trader = link.campaign, link.trader
     registration = getattr(trader, "registration", None)  # select_related by the link query
@@ -274,19 +297,32 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
     ]
 
     kinds, states = dict(Reward.Kind.choices), dict(Reward.State.choices)
-    rewards = [
-        RewardLine(kind=k, kind_label=kinds.get(k, k), period=p, asset=a, amount=amt, state=s, state_label=states.get(s, s), preview=pv,
-                   breakdown=reward_breakdown(campaign=campaign, kind=k, period=p, amount=amt, detail=d, posts=posts, exclusion=exclusion))
-        for k, p, a, amt, s, pv, d in Reward.objects.filter(campaign=campaign, trader=trader)
+    rows = list(
+        # A reward has at most one open item (a database constraint), so the join adds no row.
+        Reward.objects.filter(campaign=campaign, trader=trader)
+        .annotate(open_item=FilteredRelation("review_items", condition=Q(review_items__status=ReviewItem.Status.OPEN)))
         .order_by("kind", "period")
-        .values_list("kind", "period", "asset", "amount", "state", "preview", "detail")
-    ]  # fmt: skip
+        .values("kind", "period", "asset", "amount", "state", "preview", "detail", "settlement_run__at",
+                "open_item__id", "open_item__computed_amount", "open_item__computed_detail", "open_item__settlement_run__at")
+    )  # fmt: skip
 
-    board = latest_board(campaign)
-    standing = None
-    if board is not None:
-        mine = next((row for row in board.top if row.get("uid") == trader.uid), None)
-        standing = Standing(rank=mine and mine["rank"], score=mine and mine["score"], due=board.due, settled_at=board.at)
+    def explained(row, amount, detail):
+        return reward_breakdown(campaign=campaign, kind=row["kind"], period=row["period"], amount=amount, detail=detail, posts=posts, exclusion=exclusion)
+
+    rewards = [
+        RewardLine(
+            kind=row["kind"], kind_label=kinds.get(row["kind"], row["kind"]), period=row["period"], asset=row["asset"], amount=row["amount"],
+            state=row["state"], state_label=states.get(row["state"], row["state"]), preview=row["preview"],
+            breakdown=explained(row, row["amount"], row["detail"]), settled_at=row["settlement_run__at"],
+            review=None if row["open_item__id"] is None else ReviewLine(
+                amount=row["open_item__computed_amount"], settled_at=row["open_item__settlement_run__at"],
+                breakdown=explained(row, row["open_item__computed_amount"], row["open_item__computed_detail"]),
+            ),
+        )  # fmt: skip
+        for row in rows
+    ]
+    board = latest_board(campaign)  # read whatever the rewards are: the page's query count stays fixed
+    standing = _standing(trader=trader, board=board, leaderboard=next((row for row in rows if row["kind"] == Reward.Kind.LEADERBOARD), None))
 
     weeks = _weeks_by_code(campaign)
     stars = [
@@ -314,6 +350,24 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
     )
 
 
+def _standing(*, trader: Trader, board: Board | None, leaderboard: dict | None) -> Standing | None:
+    """The leaderboard card: the place the trader's leaderboard reward was computed with (and its
+    open item's new place beside it), so that the card and the reward never contradict each
+    other; the latest settlement's board only for a trader without a leaderboard reward."""
+    if leaderboard is not None:
+        detail = leaderboard["detail"] or {}
+        review = None
+        if leaderboard["open_item__id"] is not None:
+            computed = leaderboard["open_item__computed_detail"] or {}
+            review = StandingReview(rank=computed.get("rank"), score=computed.get("score"), settled_at=leaderboard["open_item__settlement_run__at"])
+        return Standing(rank=detail.get("rank"), score=detail.get("score"), due=not leaderboard["preview"], settled_at=leaderboard["settlement_run__at"],
+                        from_reward=True, review=review)  # fmt: skip
+    if board is None:
+        return None
+    mine = next((row for row in board.top if row.get("uid") == trader.uid), None)
+    return Standing(rank=mine and mine["rank"], score=mine and mine["score"], due=board.due, settled_at=board.at)
+
+
 def _posts_page(*, campaign: Campaign, trader: Trader, posts: list[PostLine], number: int) -> Page:
     """One page of `posts` (already newest first) with the excerpts of its posts only."""
     shown = Paginator(posts, STATUS_POSTS_PER_PAGE).get_page(number)
@@ -328,14 +382,18 @@ def _posts_page(*, campaign: Campaign, trader: Trader, posts: list[PostLine], nu
 
 # --- Every cent explained -----------------------------------------------------------------------
 # A reward's breakdown is read from its stored `detail` (written by the settlement that computed
-# the amount, so it never drifts from what is paid) and from the trader's posts as they are now,
-# for the engagement behind each score and for the posts that did not count and why.
+# the amount, so it never drifts from what is paid): the posts it counted and their scores, the
+# shares, the rank. The trader's posts as they are now only say what moved since: the engagement
+# behind each score, a counted post that no longer qualifies, and why the others did not count.
 
 ENGAGEMENT = ("likes", "comments", "shares", "views")
 SHARE_DIGITS = 8
 NOT_BEST = "not_best"
 EXCLUDED = "excluded"
 VERDICT = "verdict"
+# A post that qualifies now and would have counted, but that the computation did not count: it
+# qualified, or its score rose, after the computation was made.
+SINCE = "since"
 VERDICT_LABELS = dict(Post.Verdict.choices)  # lazy labels: translated when shown
 
 
@@ -376,9 +434,13 @@ class ScoreLine:
     raw: int = 0
     cap: int = 0
     known: bool = True  # False when the post is no longer stored (only its stored score is shown)
-    reason: str = ""  # "" when it counted; else VERDICT, NOT_BEST or EXCLUDED
+    reason: str = ""  # "" when it counted; else VERDICT, NOT_BEST, SINCE or EXCLUDED
     reason_label: str = ""
-    note: str = ""
+    note: str = ""  # the campaign team's note when ops excluded the post
+    # A counted post that no longer counts now: VERDICT (with today's verdict in `since_label`)
+    # or EXCLUDED (with `note`); "" when it still qualifies or is no longer stored.
+    since_reason: str = ""
+    since_label: str = ""
 
     @property
     def views_points(self) -> int:
@@ -410,6 +472,14 @@ class Breakdown:
     share_formula: bool = False  # the exact share is pool x score / eligible total (no capping moved it)
     copier_points: str | None = None
     pnl_points: str | None = None
+    # The thresholds named when a computation gives no reward (see `empty`).
+    min_score: int = 0
+    min_posts: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """The computation gives no reward of this kind (a review item's computed 0.00 has no detail)."""
+        return not self.detail
 
 
 def _decimal_text(value: Fraction, digits: int = SHARE_DIGITS) -> str:
@@ -431,53 +501,98 @@ def _score_line(post: PostLine | None, post_id: str, stored_score: int, cap: int
     )  # fmt: skip
 
 
-def _not_counted(post: PostLine, cap: int) -> ScoreLine:
+def _verdict_label(post: PostLine) -> str:
+    return str(VERDICT_LABELS.get(post.verdict, post.verdict))
+
+
+def _counts_now(post: PostLine) -> bool:
+    return post.qualifies and not post.excluded_note
+
+
+def _counted(post: PostLine | None, post_id: str, stored_score: int, cap: int) -> ScoreLine:
+    """A post the computation counted, with its stored score; flagged when it no longer counts now."""
+    if post is None or _counts_now(post):
+        return _score_line(post, post_id, stored_score, cap)
+    if post.excluded_note:
+        return _score_line(post, post_id, stored_score, cap, since_reason=EXCLUDED, note=post.excluded_note)
+    return _score_line(post, post_id, stored_score, cap, since_reason=VERDICT, since_label=_verdict_label(post))
+
+
+def _not_counted(post: PostLine, cap: int, *, would_count: bool) -> ScoreLine:
+    """A post the computation did not count, and why: excluded or not qualifying now, or (it
+    qualifies now) not among the best posts, or new to the data since the computation
+    (`would_count`: it would have counted had it qualified, with this score, then)."""
     if post.excluded_note:
         return _score_line(post, post.post_id, post.score, cap, reason=EXCLUDED, note=post.excluded_note)
-    if post.qualifies:
-        return _score_line(post, post.post_id, post.score, cap, reason=NOT_BEST)
-    return _score_line(post, post.post_id, post.score, cap, reason=VERDICT, reason_label=str(VERDICT_LABELS.get(post.verdict, post.verdict)))
+    if not post.qualifies:
+        return _score_line(post, post.post_id, post.score, cap, reason=VERDICT, reason_label=_verdict_label(post))
+    return _score_line(post, post.post_id, post.score, cap, reason=SINCE if would_count else NOT_BEST)
+
+
+def _by_time(posts: list[PostLine]) -> list[PostLine]:
+    return sorted(posts, key=lambda p: (p.created_at, p.post_id))
 
 
 def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Decimal, detail: dict, posts: list[PostLine],
                      exclusion: Exclusion | None = None) -> Breakdown:  # fmt: skip
-    """The breakdown of one reward from its stored detail and the trader's posts (no query).
+    """The breakdown of one computation (a reward's stored amount and detail, or a review item's
+    computed ones) and the trader's posts as they are now (no query).
 
-    Content pool: the posts counted (the stored ids and scores) and the trader's other posts of
-    the period with the reason each did not count; creator score, eligible total, pool, cap,
-    exact share, floor and rounding cent. Leaderboard: every qualifying post, the score's three
-    parts and the tier. First post: the post. Amounts shown are the stored ones, never recomputed.
+    Everything counted comes from the detail, never from today's verdicts: the content pool's and
+    the leaderboard's posts with their stored scores (a leaderboard detail written before
+    settlements stored its posts falls back to the posts that qualify now), the first post's id
+    and score; a counted post that no longer qualifies is flagged as such. The trader's other
+    posts (of the period, for the content pool) say why they did not count: their verdict or
+    exclusion now, not among the best (content pool), or qualifying only since the computation.
+    Content pool: creator score, eligible total, pool, cap, exact share, floor and rounding cent.
+    Leaderboard: the score's three parts, rank and tier. Amounts shown are the stored ones, never
+    recomputed. An empty detail (a computation that gives no reward) counts nothing.
     """
     by_id = {post.post_id: post for post in posts}
     cap = campaign.score_cap
     detail = detail or {}
+    common = {"kind": kind, "amount": amount, "detail": detail, "exclusion": exclusion, "score_cap": cap,
+              "min_score": campaign.pool_min_score, "min_posts": campaign.leaderboard_min_posts}  # fmt: skip
+    if not detail:
+        # No reward in this computation: nothing was counted; the posts that do not count now say why.
+        span = next((p for p in campaign.content_periods() if p.code == period), None) if kind == "content_pool" else None
+        left_out = [p for p in posts if not _counts_now(p) and (span is None or span.contains(p.created_at))]
+        return Breakdown(**common, counted=[], not_counted=[_not_counted(p, cap, would_count=False) for p in _by_time(left_out)], top_posts=campaign.pool_top_posts)
     if kind == "content_pool":
-        counted_ids = [row["post_id"] for row in detail.get("posts", [])]
-        counted = [_score_line(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in detail.get("posts", [])]
+        stored = detail.get("posts", [])
+        counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in stored]
+        counted_ids = {row["post_id"] for row in stored}
         span = next((p for p in campaign.content_periods() if p.code == period), None)
         others = [p for p in posts if p.post_id not in counted_ids and span is not None and span.contains(p.created_at)]
+        # Not among the best only when the computation had its full count of posts, each scoring
+        # at least this one; otherwise the post would have counted, had it qualified then.
+        lowest = min((row["score"] for row in stored), default=None) if len(stored) >= campaign.pool_top_posts else None
         exact = Fraction(detail["exact_share"]) if "exact_share" in detail else None
         return Breakdown(
-            kind=kind, amount=amount, counted=counted, not_counted=[_not_counted(p, cap) for p in sorted(others, key=lambda p: (p.created_at, p.post_id))],
-            detail=detail, exclusion=exclusion, score_cap=cap, top_posts=campaign.pool_top_posts, exact_share=None if exact is None else _decimal_text(exact),
+            **common, counted=counted, not_counted=[_not_counted(p, cap, would_count=lowest is None or p.score > lowest) for p in _by_time(others)],
+            top_posts=campaign.pool_top_posts, exact_share=None if exact is None else _decimal_text(exact),
             share_formula=exact is not None and bool(detail.get("eligible_score_total"))
             and exact == Fraction(Decimal(detail["pool"])) * detail["creator_score"] / detail["eligible_score_total"],
         )  # fmt: skip
     if kind == "leaderboard":
-        counted_posts = [p for p in posts if p.qualifies and not p.excluded_note]
-        counted = [_score_line(p, p.post_id, p.score, cap) for p in sorted(counted_posts, key=lambda p: (p.created_at, p.post_id))]
-        counted_ids = {p.post_id for p in counted_posts}  # a set: a top trader has hundreds of posts
+        if "posts" in detail:
+            counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in detail["posts"]]
+        else:  # a detail written before settlements stored the posts counted
+            counted = [_score_line(p, p.post_id, p.score, cap) for p in _by_time([p for p in posts if _counts_now(p)])]
+        counted_ids = {line.post_id for line in counted}  # a set: a top trader has hundreds of posts
         others = [p for p in posts if p.post_id not in counted_ids]
         copiers = Decimal(str(detail.get("new_copiers", 0))) * Decimal(detail.get("copier_weight", "0"))
         pnl = max(Decimal("0"), Decimal(detail.get("copier_pnl_usdt", "0"))) * Decimal(detail.get("pnl_weight", "0"))
+        # Every qualifying post counts on the leaderboard: one the computation left out is newer than it.
         return Breakdown(
-            kind=kind, amount=amount, counted=counted, not_counted=[_not_counted(p, cap) for p in sorted(others, key=lambda p: (p.created_at, p.post_id))],
-            detail=detail, exclusion=exclusion, score_cap=cap, copier_points=_plain(copiers), pnl_points=_plain(pnl),
+            **common, counted=counted, not_counted=[_not_counted(p, cap, would_count=True) for p in _by_time(others)],
+            copier_points=_plain(copiers), pnl_points=_plain(pnl),
         )  # fmt: skip
     post_id = detail.get("post_id", "")
     post = by_id.get(post_id)
-    counted = [_score_line(post, post_id, post.score if post else 0, cap)] if post_id else []
-    return Breakdown(kind=kind, amount=amount, counted=counted, not_counted=[], detail=detail, exclusion=exclusion, score_cap=cap)
+    stored_score = detail["score"] if "score" in detail else (post.score if post else 0)
+    counted = [_counted(post, post_id, stored_score, cap)] if post_id else []
+    return Breakdown(**common, counted=counted, not_counted=[])
 
 
 def _plain(value: Decimal) -> str:
@@ -486,6 +601,16 @@ def _plain(value: Decimal) -> str:
 
 def reward_breakdown_get(*, reward: Reward) -> Breakdown:
     """The breakdown of one ledger row (for the admin): two queries, the trader's posts and exclusions."""
+    return _breakdown_of(reward, amount=reward.amount, detail=reward.detail)
+
+
+def review_breakdown_get(*, item: ReviewItem) -> Breakdown:
+    """The breakdown of a review item's new computation (for the admin), to show beside its
+    reward's own (`reward_breakdown_get`), never in its place: the same two queries."""
+    return _breakdown_of(item.reward, amount=item.computed_amount, detail=item.computed_detail)
+
+
+def _breakdown_of(reward: Reward, *, amount: Decimal, detail: dict) -> Breakdown:
     campaign, trader = reward.campaign, reward.trader
     exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
     posts = [
@@ -494,7 +619,7 @@ def reward_breakdown_get(*, reward: Reward) -> Breakdown:
                  excluded_note=excluded_posts.get(row["post_id"], ""))
         for row in Post.objects.filter(campaign=campaign, author=trader).values("post_id", "created_at", "verdict", "score", *ENGAGEMENT)
     ]  # fmt: skip
-    return reward_breakdown(campaign=campaign, kind=reward.kind, period=reward.period, amount=reward.amount, detail=reward.detail, posts=posts, exclusion=exclusion)
+    return reward_breakdown(campaign=campaign, kind=reward.kind, period=reward.period, amount=amount, detail=detail, posts=posts, exclusion=exclusion)
 
 
 # --- Public campaign page -----------------------------------------------------------------------
