@@ -1,13 +1,20 @@
+import json
+from collections import defaultdict
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Sum
-from django.urls import reverse
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from campaign.admin import CampaignAdmin, action_form_response
@@ -17,9 +24,95 @@ from rewards.admin_dashboard import DashboardAdminMixin
 from rewards.admin_whatif import WhatIfAdminMixin
 from rewards.exceptions import RewardError
 from rewards.services.schedule import settlement_schedule_sync
-from rewards.models import PayoutBatch, PayoutReport, Reward, RewardEvent, ReviewItem, SettlementRun
+from rewards.models import Adjustment, PayoutBatch, PayoutReport, Reward, RewardEvent, ReviewComputation, ReviewItem, SettlementRun
+from rewards.rules.money import format_money
 from rewards.services import review_items_close, rewards_approve, rewards_mark_paid, rewards_void
 from rewards.services.ledger import ACCEPT, KEEP
+from rewards.services.reports import XLSX_TYPE, adjustment_rows, render_adjustments_csv, render_adjustments_xlsx
+
+APPROVE_PERMISSION = "rewards.approve_reward"
+STATE_COLOURS = {"calculated": "#9a6700", "approved": "#0969da", "paid": "#1a7f37", "void": "#999"}
+
+
+# --- Ledger pages: money, instants and settlements as every page shows them ----------------------
+
+
+def _local(instant) -> str:
+    """An instant in the screens' time zone with its offset spelled out ("2026-02-26 00:00 UTC+8")."""
+    local = timezone.localtime(instant)
+    minutes = int(local.utcoffset().total_seconds()) // 60
+    offset = f"{minutes // 60:+d}" + (f":{abs(minutes) % 60:02d}" if minutes % 60 else "")
+    return f"{local:%Y-%m-%d %H:%M} UTC{offset}"
+
+
+def _signed(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "") + format_money(amount)
+
+
+def _signed_html(amount: Decimal):
+    """A difference or adjustment: + (top up) in green, - (claw back) in red, 0.00 plain."""
+    colour = "#1a7f37" if amount > 0 else "#cf222e" if amount < 0 else "inherit"
+    return format_html('<b style="color:{}" data-amount="{}">{}</b>', colour, _signed(amount), _signed(amount))
+
+
+def _per_asset(pairs) -> list[tuple[str, Decimal]]:
+    """Totals of (asset, amount) pairs per asset, summed in Python (SQLite adds decimals as floats)
+    and never across assets, by asset."""
+    totals: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for asset, amount in pairs:
+        totals[asset] += amount
+    return sorted(totals.items())
+
+
+def _run_text(run: SettlementRun) -> str:
+    return _("settlement #%(run)s (%(at)s)") % {"run": run.pk, "at": _local(run.at)}
+
+
+def _run_link(run: SettlementRun | None):
+    if run is None:
+        return "—"
+    return format_html('<a href="{}">{}</a>', reverse("admin:rewards_settlementrun_change", args=[run.pk]), _run_text(run))
+
+
+def _item_link(item_id: int, text: str):
+    return format_html('<a href="{}">{}</a>', reverse("admin:rewards_reviewitem_change", args=[item_id]), text)
+
+
+def _titled(title, base=admin.ChoicesFieldListFilter):
+    """A list filter of a field under another title (a reward's "state" is the "reward state" there)."""
+
+    class Filter(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Filter
+
+
+def _explanations(*, reward: Reward, item: ReviewItem | None) -> str:
+    """The reward's stored explanation and, when there is a review item, the item's computation
+    beside it: two labelled columns, never one breakdown mixing both (RULES.md section 8)."""
+    from rewards.selectors import reward_breakdown_get
+
+    context = {
+        "stored": reward_breakdown_get(reward=reward),
+        "stored_label": _("In the ledger: %(amount)s %(asset)s, as computed by %(run)s")
+        % {"amount": format_money(reward.amount), "asset": reward.asset, "run": _run_text(reward.settlement_run)},
+    }
+    if item is not None:
+        values = {"amount": format_money(item.computed_amount), "asset": reward.asset, "run": _run_text(item.settlement_run), "item": item.pk}
+        if item.status == ReviewItem.Status.OPEN:
+            context["proposed_label"] = _("New computation (review item #%(item)s, not in the ledger): %(amount)s %(asset)s, by %(run)s") % values
+        else:
+            values["resolution"] = item.get_resolution_display()
+            context["proposed_label"] = _("Computation of review item #%(item)s (closed, %(resolution)s): %(amount)s %(asset)s, by %(run)s") % values
+        # An unsaved copy of the reward with the item's amount and detail: the same selector
+        # explains it from the trader's posts as they are now.
+        candidate = Reward(campaign=reward.campaign, trader=reward.trader, kind=reward.kind, period=reward.period, asset=reward.asset,
+                           amount=item.computed_amount, detail=item.computed_detail)  # fmt: skip
+        context["proposed"] = reward_breakdown_get(reward=candidate)
+        context["proposed_gives_nothing"] = not item.computed_detail
+    return render_to_string("admin/rewards/reviewitem/_explanations.html", context)
 
 
 class RewardEventInline(admin.TabularInline):
@@ -48,27 +141,72 @@ def _report(modeladmin, request, done, refused, verb):
     modeladmin.message_user(request, _("%(verb)s: %(n)d reward(s).") % {"verb": verb, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
 
 
+def _reward_totals(rows) -> list[dict]:
+    """Count and total per asset and state, summed in Python with exactly two decimals; assets are
+    never added together."""
+    totals: dict[tuple[str, str], list] = {}
+    for asset, state, amount in rows:
+        entry = totals.setdefault((asset, state), [0, Decimal("0.00")])
+        entry[0] += 1
+        entry[1] += amount
+    order = {state: i for i, state in enumerate(Reward.State.values)}
+    states = dict(Reward.State.choices)
+    return [
+        {"asset": asset, "state": state, "state_label": states.get(state, state), "n": n, "total": format_money(total)}
+        for (asset, state), (n, total) in sorted(totals.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99)))
+    ]
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
-    list_display = ["trader", "trader_nickname", "campaign", "kind", "period", "asset", "amount", "state_badge", "preview", "approved_by", "payout_batch"]
+    list_display = ["trader", "trader_nickname", "campaign", "kind", "period", "asset", "amount", "state_badge", "open_review", "preview", "approved_by", "payout_batch"]
     list_filter = ["campaign", "kind", "state", "period", "preview", "asset"]
     search_fields = ["=trader__uid", "trader__nickname", "payout_batch__reference"]
     list_select_related = ["trader", "campaign", "payout_batch"]
     raw_id_fields = ["trader", "settlement_run", "payout_batch"]
     date_hierarchy = "created_at"
-    readonly_fields = [*(f.name for f in Reward._meta.fields), "breakdown"]
+    readonly_fields = [*("settlement" if f.name == "settlement_run" else f.name for f in Reward._meta.fields), "open_review", "adjustments", "breakdown"]
     inlines = [RewardEventInline]
     actions = ["approve", "mark_paid", "void"]
 
-    @admin.display(description=_("breakdown"))
+    def get_queryset(self, request):
+        # The open review item of each row in the same query (at most one, the database says).
+        open_items = ReviewItem.objects.filter(reward=OuterRef("pk"), status=ReviewItem.Status.OPEN)
+        return super().get_queryset(request).annotate(
+            open_review_id=Subquery(open_items.values("pk")[:1]), open_review_computed=Subquery(open_items.values("computed_amount")[:1])
+        )
+
+    @admin.display(description=_("explanation"))
     def breakdown(self, obj):
-        from django.template.loader import render_to_string
-
-        from rewards.selectors import reward_breakdown_get
-
         if obj is None or obj.pk is None:
             return "—"
-        return render_to_string("rewards/_breakdown.html", {"b": reward_breakdown_get(reward=obj), "open": True})
+        item = obj.review_items.filter(status=ReviewItem.Status.OPEN).select_related("settlement_run").first()
+        return _explanations(reward=obj, item=item)
+
+    @admin.display(description=_("settlement"))
+    def settlement(self, obj):
+        """The settlement that computed the stored amount and its explanation."""
+        return _run_link(obj.settlement_run)
+
+    @admin.display(description=_("open review item"))
+    def open_review(self, obj):
+        item_id = getattr(obj, "open_review_id", None)
+        if item_id is None:
+            return "—"
+        text = _("#%(item)s: computed %(amount)s") % {"item": item_id, "amount": format_money(obj.open_review_computed)}
+        return _item_link(item_id, text)
+
+    @admin.display(description=_("adjustments"))
+    def adjustments(self, obj):
+        rows = list(obj.adjustments.order_by("created_at", "pk")) if obj.pk else []
+        if not rows:
+            return "—"
+        lines = format_html_join(
+            "", "<li>{} {} · {} · {} {} · {}</li>",
+            ((_signed_html(a.amount), a.asset, _item_link(a.review_item_id, _("review item #%(item)s") % {"item": a.review_item_id}),
+              _local(a.created_at), a.created_by, a.note) for a in rows),
+        )  # fmt: skip
+        return format_html('<ul class="adjustments" data-testid="reward-adjustments">{}</ul>', lines)
 
     def has_add_permission(self, request):
         return False
@@ -80,8 +218,7 @@ class RewardAdmin(admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         cl = getattr(response, "context_data", {}).get("cl")
         if cl is not None:
-            totals = cl.queryset.values("asset", "state").annotate(total=Sum("amount"), n=Count("id")).order_by("asset", "state")
-            response.context_data["totals"] = list(totals)
+            response.context_data["totals"] = _reward_totals(cl.queryset.values_list("asset", "state", "amount").order_by())
         return response
 
     @admin.display(description=_("nickname"), ordering="trader__nickname")
@@ -90,8 +227,7 @@ class RewardAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj):
-        colour = {"calculated": "#9a6700", "approved": "#0969da", "paid": "#1a7f37", "void": "#999"}[obj.state]
-        return format_html('<b style="color:{}">{}</b>', colour, obj.get_state_display())
+        return format_html('<b style="color:{}">{}</b>', STATE_COLOURS[obj.state], obj.get_state_display())
 
     @admin.action(description=_("Approve selected rewards"), permissions=["approve"])
     def approve(self, request, queryset):
@@ -139,7 +275,8 @@ class SettlementRunAdmin(admin.ModelAdmin):
     search_fields = ["=id", "triggered_by"]
     list_select_related = ["campaign"]
     date_hierarchy = "started_at"
-    readonly_fields = ["campaign", "at", "started_at", "finished_at", "triggered_by", "config", "summary"]
+    fields = ["campaign", "settled_as_of", "started_at", "finished_at", "triggered_by", "qualified", "unallocated", "ledger", "budgets", "other_summary", "config"]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
@@ -147,34 +284,246 @@ class SettlementRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a run is the record of what the ledger was written from
+
+    @admin.display(description=_("settled as of"), ordering="at")
+    def settled_as_of(self, obj):
+        return _local(obj.at)
+
     @admin.display(description=_("qualified posts"))
     def qualified(self, obj):
         return obj.summary.get("qualified_posts", "—")
 
     @admin.display(description=_("unallocated"))
     def unallocated(self, obj):
-        pools = [Decimal(p["unallocated"]) for p in obj.summary.get("content_pool", {}).values()]
+        """Per pool, with its asset: content pools are never added to each other or to the board."""
+        parts = [
+            _("content pool %(period)s: %(amount)s %(asset)s") % {"period": code, "amount": format_money(Decimal(pool["unallocated"])), "asset": obj.config.get("pool_asset", "")}
+            for code, pool in sorted(obj.summary.get("content_pool", {}).items())
+            if "unallocated" in pool
+        ]  # fmt: skip
         board = obj.summary.get("leaderboard", {}).get("unallocated")
-        parts = [f"pools {sum(pools, Decimal('0.00'))}"] if pools else []
         if board is not None:
-            parts.append(f"leaderboard {board}")
-        return ", ".join(parts) or "—"
+            parts.append(_("leaderboard: %(amount)s %(asset)s") % {"amount": format_money(Decimal(board)), "asset": obj.config.get("leaderboard_asset", "")})
+        return " · ".join(str(part) for part in parts) or "—"
+
+    @admin.display(description=_("ledger changes"))
+    def ledger(self, obj):
+        ledger = obj.summary.get("ledger")
+        if not ledger:
+            return "—"
+        return _(
+            "Rewards: %(created)d created, %(updated)d updated, %(deleted)d deleted. "
+            "Review items: %(opened)d opened, %(items_updated)d updated, %(withdrawn)d withdrawn."
+        ) % {
+            "created": ledger.get("created", 0), "updated": ledger.get("updated", 0), "deleted": ledger.get("deleted", 0),
+            "opened": ledger.get("review_items", 0), "items_updated": ledger.get("review_items_updated", 0),
+            "withdrawn": ledger.get("review_items_withdrawn", 0),
+        }  # fmt: skip
+
+    @admin.display(description=_("pool budgets after this settlement"))
+    def budgets(self, obj):
+        budgets = obj.summary.get("budgets")
+        if budgets is None:
+            return _("This settlement ran before the budget view existed.")
+        kinds = dict(Reward.Kind.choices)
+        rows = [
+            {**b, "name": kinds.get(b["kind"], b["kind"]), "over": Decimal(b.get("excess") or "0") > 0}
+            for b in budgets
+        ]  # fmt: skip
+        return render_to_string("admin/rewards/settlementrun/_budgets.html", {"rows": rows})
+
+    @admin.display(description=_("rest of the summary"))
+    def other_summary(self, obj):
+        rest = {key: value for key, value in obj.summary.items() if key not in {"ledger", "budgets"}}
+        return format_html('<pre style="white-space:pre-wrap">{}</pre>', json.dumps(rest, indent=2, ensure_ascii=False))
+
+
+class ReviewComputationInline(admin.TabularInline):
+    """Every amount the item was given, oldest first, each with the settlement that computed it."""
+
+    model = ReviewComputation
+    extra = 0
+    can_delete = False
+    fields = ["amount", "settlement", "created_at"]
+    readonly_fields = fields
+    verbose_name_plural = _("history of the computed amounts")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("settlement_run", "item__reward")
+
+    def has_view_permission(self, request, obj=None):
+        # The history is part of its item: whoever may see the item sees it.
+        return request.user.has_perm("rewards.view_reviewitem") or request.user.has_perm("rewards.change_reviewitem")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("amount computed"))
+    def amount(self, obj):
+        return f"{format_money(obj.computed_amount)} {obj.item.reward.asset}"
+
+    @admin.display(description=_("settlement"))
+    def settlement(self, obj):
+        return _run_link(obj.settlement_run)
 
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "reward", "status", "stored_amount", "computed_amount", "reason", "created_at", "resolved_by"]
-    list_filter = ["status", "reward__campaign", "reward__kind"]
-    search_fields = ["=reward__trader__uid", "reward__trader__nickname", "reason"]
-    list_select_related = ["reward", "reward__trader"]
+    """Read-only pages of the review items; ops close an open item with accept or keep, from the
+    list (bulk) or from the item's own page, both through `review_items_close`."""
+
+    list_display = [
+        "item", "trader_uid", "trader_nickname", "kind", "period", "reward_state", "ledger_amount", "computed", "difference_signed",
+        "status", "closed", "created_at", "updated_at", "latest_settlement",
+    ]  # fmt: skip
+    list_filter = ["status", ("resolution", _titled(_("resolution"))), "reward__campaign", "reward__kind", ("reward__state", _titled(_("reward state")))]
+    search_fields = ["=reward__trader__uid", "reward__trader__nickname"]
+    list_select_related = ["reward", "reward__trader", "reward__campaign", "settlement_run"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in ReviewItem._meta.fields]
+    fieldsets = [
+        (None, {"fields": ["reward_link", "trader_uid", "trader_nickname", "reward_state", "status", "closed", "resolved_at", "resolution_note", "reason"]}),
+        (_("Amounts"), {"fields": ["ledger_amount", "computed", "difference_signed", "latest_settlement", "created_at", "updated_at"]}),
+        (_("Explanations"), {"fields": ["explanations"]}),
+    ]
+    readonly_fields = [
+        "reward_link", "trader_uid", "trader_nickname", "reward_state", "status", "closed", "resolved_at", "resolution_note", "reason",
+        "ledger_amount", "computed", "difference_signed", "latest_settlement", "created_at", "updated_at", "explanations",
+    ]  # fmt: skip
+    inlines = [ReviewComputationInline]
     actions = ["accept", "keep"]
 
     def has_add_permission(self, request):
         return False
 
-    def _close(self, request, queryset, action, title):
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    # --- columns and fields ---
+
+    @admin.display(description=_("review item"), ordering="pk")
+    def item(self, obj):
+        return str(obj)
+
+    @admin.display(description=_("UID"), ordering="reward__trader__uid")
+    def trader_uid(self, obj):
+        return obj.reward.trader.uid
+
+    @admin.display(description=_("nickname"), ordering="reward__trader__nickname")
+    def trader_nickname(self, obj):
+        return obj.reward.trader.nickname
+
+    @admin.display(description=_("kind"), ordering="reward__kind")
+    def kind(self, obj):
+        return obj.reward.get_kind_display()
+
+    @admin.display(description=_("period"), ordering="reward__period")
+    def period(self, obj):
+        return obj.reward.period
+
+    @admin.display(description=_("reward state"), ordering="reward__state")
+    def reward_state(self, obj):
+        return format_html('<b style="color:{}">{}</b>', STATE_COLOURS[obj.reward.state], obj.reward.get_state_display())
+
+    @admin.display(description=_("amount in the ledger"), ordering="stored_amount")
+    def ledger_amount(self, obj):
+        return f"{format_money(obj.stored_amount)} {obj.reward.asset}"
+
+    @admin.display(description=_("amount computed now"), ordering="computed_amount")
+    def computed(self, obj):
+        return f"{format_money(obj.computed_amount)} {obj.reward.asset}"
+
+    @admin.display(description=_("difference"))
+    def difference_signed(self, obj):
+        return _signed_html(obj.difference)
+
+    @admin.display(description=_("closed by"), ordering="resolution")
+    def closed(self, obj):
+        if obj.status == ReviewItem.Status.OPEN:
+            return "—"
+        return f"{obj.get_resolution_display()} ({obj.resolved_by})" if obj.resolved_by else obj.get_resolution_display()
+
+    @admin.display(description=_("latest settlement"), ordering="settlement_run")
+    def latest_settlement(self, obj):
+        return _run_link(obj.settlement_run)
+
+    @admin.display(description=_("reward"))
+    def reward_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:rewards_reward_change", args=[obj.reward_id]), obj.reward)
+
+    @admin.display(description=_("explanations"))
+    def explanations(self, obj):
+        return _explanations(reward=obj.reward, item=obj)
+
+    # --- closing from the item's own page ---
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/close/", self.admin_site.admin_view(self.close_view), name="rewards_reviewitem_close"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        item = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if item is not None and item.status == ReviewItem.Status.OPEN and self.has_approve_permission(request):
+            reward, values = item.reward, {"amount": format_money(item.computed_amount), "asset": item.reward.asset}
+            paid = reward.state == Reward.State.PAID
+            extra["close"] = {
+                "form": NoteForm(),
+                "url": reverse("admin:rewards_reviewitem_close", args=[item.pk]),
+                "can_accept": not paid,
+                "accept_label": (_("Accept %(amount)s %(asset)s: the reward becomes void") if item.computed_amount == 0
+                                 else _("Accept %(amount)s %(asset)s: the reward goes back to calculated, to be approved again")) % values,
+                "keep_label": (_("Keep %(held)s %(asset)s and record an adjustment of %(difference)s %(asset)s for finance") if paid and item.difference
+                               else _("Keep %(held)s %(asset)s in the ledger"))
+                % {"held": format_money(item.stored_amount), "asset": reward.asset, "difference": _signed(item.difference)},
+            }  # fmt: skip
+        return super().change_view(request, object_id, form_url, extra)
+
+    def close_view(self, request, object_id):
+        """Accept or keep one item with a note (POST, CSRF-checked by the admin view)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        item = get_object_or_404(ReviewItem, pk=unquote(object_id))
+        back = redirect(reverse("admin:rewards_reviewitem_change", args=[item.pk]))
+        action, form = request.POST.get("action"), NoteForm(request.POST)
+        if action not in (ACCEPT, KEEP):
+            self.message_user(request, _("Choose Accept or Keep."), messages.ERROR)
+            return back
+        if not form.is_valid():
+            self.message_user(request, _("A note is required to close a review item; nothing was changed."), messages.ERROR)
+            return back
+        try:
+            done, refused = review_items_close(item_ids=[item.pk], action=action, user=request.user, note=form.cleaned_data["note"])
+        except RewardError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return back
+        for _item, reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+        if done:
+            closed = done[0]
+            self.message_user(request, _("Review item #%(item)s closed: %(resolution)s.") % {"item": closed.pk, "resolution": closed.get_resolution_display()}, messages.SUCCESS)
+            adjustment = Adjustment.objects.filter(review_item=closed).first()
+            if adjustment is not None:
+                self.message_user(request, _("Adjustment recorded for finance: %(amount)s %(asset)s.") % {"amount": _signed(adjustment.amount), "asset": adjustment.asset}, messages.SUCCESS)
+        return back
+
+    # --- bulk actions ---
+
+    def _close(self, request, queryset, action, title, verb):
         form = NoteForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             try:
@@ -184,20 +533,149 @@ class ReviewItemAdmin(admin.ModelAdmin):
                 return None
             for _item, reason in refused:
                 self.message_user(request, reason, messages.WARNING)
-            self.message_user(request, _("%(verb)s: %(n)d review item(s).") % {"verb": title, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
+            self.message_user(request, _("%(verb)s: %(n)d review item(s).") % {"verb": verb, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
             return None
-        return action_form_response(self, request, queryset, form, title)
+        items = list(queryset.select_related("reward", "reward__trader").order_by("pk"))
+        open_items = [item for item in items if item.status == ReviewItem.Status.OPEN]
+        paid = [item for item in open_items if item.reward.state == Reward.State.PAID]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "items": [
+                (item, format_money(item.stored_amount), format_money(item.computed_amount), _signed(item.difference)) for item in items
+            ],
+            "differences": [(asset, _signed(total)) for asset, total in _per_asset((item.reward.asset, item.difference) for item in open_items)],
+            "adjustments": [(asset, _signed(total)) for asset, total in _per_asset((item.reward.asset, item.difference) for item in paid if item.difference)]
+            if action == KEEP else [],
+            "paid_refused": paid if action == ACCEPT else [],
+            "closed": [item for item in items if item.status != ReviewItem.Status.OPEN],
+            "action": request.POST.get("action"),
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/rewards/reviewitem/confirm_close.html", context)
 
     @admin.action(description=_("Accept the computed amount (approved or void rewards)"), permissions=["approve"])
     def accept(self, request, queryset):
-        return self._close(request, queryset, ACCEPT, _("Accepted"))
+        return self._close(request, queryset, ACCEPT, _("Accept the computed amount"), _("Accepted"))
 
     @admin.action(description=_("Keep the ledger amount (paid rewards: record the adjustment)"), permissions=["approve"])
     def keep(self, request, queryset):
-        return self._close(request, queryset, KEEP, _("Kept"))
+        return self._close(request, queryset, KEEP, _("Keep the ledger amount"), _("Kept"))
 
-    def has_approve_permission(self, request):
-        return request.user.has_perm("rewards.approve_reward")
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(admin.ModelAdmin):
+    """What finance tops up (+) or claws back (-) per trader, read-only: adjustments are recorded by
+    keeping a review item of a paid reward, never typed in."""
+
+    list_display = [
+        "trader_uid", "trader_nickname", "campaign", "kind", "period", "asset", "signed_amount", "paid_amount", "computed_amount",
+        "review_item_link", "created_by", "created_at", "note",
+    ]  # fmt: skip
+    list_filter = ["campaign", "asset", "reward__kind"]
+    search_fields = ["=trader__uid", "trader__nickname"]
+    list_select_related = ["trader", "campaign", "reward", "review_item"]
+    date_hierarchy = "created_at"
+    fields = ["trader_uid", "trader_nickname", "campaign", "reward_link", "kind", "period", "asset", "signed_amount", "paid_amount", "computed_amount",
+              "review_item_link", "created_by", "created_at", "note"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("UID"), ordering="trader__uid")
+    def trader_uid(self, obj):
+        return obj.trader.uid
+
+    @admin.display(description=_("nickname"), ordering="trader__nickname")
+    def trader_nickname(self, obj):
+        return obj.trader.nickname
+
+    @admin.display(description=_("kind"), ordering="reward__kind")
+    def kind(self, obj):
+        return obj.reward.get_kind_display()
+
+    @admin.display(description=_("period"), ordering="reward__period")
+    def period(self, obj):
+        return obj.reward.period
+
+    @admin.display(description=_("adjustment (+ top up, - claw back)"), ordering="amount")
+    def signed_amount(self, obj):
+        return _signed_html(obj.amount)
+
+    @admin.display(description=_("paid"), ordering="reward__amount")
+    def paid_amount(self, obj):
+        return format_money(obj.reward.amount)
+
+    @admin.display(description=_("computed"), ordering="review_item__computed_amount")
+    def computed_amount(self, obj):
+        return format_money(obj.review_item.computed_amount)
+
+    @admin.display(description=_("review item"), ordering="review_item")
+    def review_item_link(self, obj):
+        return _item_link(obj.review_item_id, f"#{obj.review_item_id}")
+
+    @admin.display(description=_("reward"))
+    def reward_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:rewards_reward_change", args=[obj.reward_id]), obj.reward)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl")
+        if cl is not None:
+            response.context_data["totals"] = _adjustment_totals(cl.queryset.values_list("asset", "amount").order_by())
+            response.context_data["reports"] = self._reports(request)
+        return response
+
+    def _reports(self, request) -> list[tuple[Campaign, str, str]]:
+        """The report of the campaign selected in the filter, or one report per campaign: a report
+        never mixes campaigns, whose rows it could not tell apart."""
+        selected = request.GET.get("campaign__id__exact", "")
+        campaigns = Campaign.objects.filter(pk=selected) if selected.isdigit() else Campaign.objects.order_by("slug")
+        return [(campaign, *(reverse("admin:rewards_adjustment_report", args=[campaign.pk, fmt]) for fmt in ("csv", "xlsx"))) for campaign in campaigns]
+
+    def get_urls(self):
+        return [
+            path("report/<int:campaign_id>/<str:fmt>/", self.admin_site.admin_view(self.report_view), name="rewards_adjustment_report"),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request, campaign_id, fmt):
+        """The adjustments report of one campaign, as CSV or XLSX, to whoever may see adjustments."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        if fmt not in {"csv", "xlsx"}:
+            return HttpResponse(status=404)
+        rows = adjustment_rows(campaign=campaign)
+        name = f"{campaign.slug}-adjustments-{timezone.localtime():%Y%m%d-%H%M%S}.{fmt}"
+        if fmt == "csv":
+            response = HttpResponse(render_adjustments_csv(rows).encode("utf-8"), content_type="text/csv; charset=utf-8")
+        else:
+            response = HttpResponse(render_adjustments_xlsx(rows), content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+def _adjustment_totals(rows) -> list[dict]:
+    """Per asset: how many adjustments, the top-ups, the claw-backs and the net, two decimals each."""
+    totals: dict[str, list] = {}
+    for asset, amount in rows:
+        entry = totals.setdefault(asset, [0, Decimal("0.00"), Decimal("0.00")])
+        entry[0] += 1
+        entry[1 if amount > 0 else 2] += amount
+    return [
+        {"asset": asset, "n": n, "top_up": format_money(up), "claw_back": format_money(back), "net": _signed(up + back)}
+        for asset, (n, up, back) in sorted(totals.items())
+    ]
 
 
 @admin.register(PayoutBatch)
@@ -207,21 +685,25 @@ class PayoutBatchAdmin(admin.ModelAdmin):
     search_fields = ["reference", "note"]
     list_select_related = ["campaign"]
     date_hierarchy = "created_at"
-    readonly_fields = ["campaign", "reference", "created_by", "created_at", "note"]
+    readonly_fields = ["campaign", "reference", "created_by", "created_at", "note", "reward_count", "total"]
 
     def has_add_permission(self, request):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n=Count("rewards"), sum=Sum("rewards__amount"))
+        # The amounts of the batch's rewards, to add up per asset in Python (never across assets).
+        amounts = Prefetch("rewards", queryset=Reward.objects.order_by().only("pk", "payout_batch", "asset", "amount"), to_attr="amounts")
+        return super().get_queryset(request).annotate(n=Count("rewards")).prefetch_related(amounts)
 
     @admin.display(description=_("rewards"), ordering="n")
     def reward_count(self, obj):
         return obj.n
 
-    @admin.display(description=_("total"), ordering="sum")
+    @admin.display(description=_("total per asset"))
     def total(self, obj):
-        return obj.sum
+        totals = _per_asset((reward.asset, reward.amount) for reward in obj.amounts)
+        # Two decimals from format_money (which never rounds), thousands grouped for reading.
+        return " · ".join(f"{Decimal(format_money(amount)):,f} {asset}" for asset, amount in totals) or "—"
 
 
 @admin.register(PayoutReport)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Campaign
@@ -25,7 +26,7 @@ class SettlementRun(models.Model):
         verbose_name_plural = _("settlement runs")
 
     def __str__(self):
-        return f"{self.campaign.slug} as of {self.at:%Y-%m-%d %H:%M} (#{self.pk})"
+        return f"{self.campaign.slug} as of {timezone.localtime(self.at):%Y-%m-%d %H:%M} (#{self.pk})"
 
 
 class PayoutBatch(models.Model):
