@@ -1,7 +1,8 @@
-"""The ops dashboard of a campaign in the admin: numbers, charts, and the buttons that run it.
+"""The ops dashboard of a campaign in the admin: numbers, charts, and the buttons that run it;
+and its settlement preview, a page that shows what settling now would do and writes nothing.
 
 The campaign's admin lives in a lower layer that knows nothing of rewards; `RewardsCampaignAdmin`
-(rewards.admin) gains this page through `DashboardAdminMixin`, as it gains the what-if page.
+(rewards.admin) gains these pages through `DashboardAdminMixin`, as it gains the what-if page.
 """
 
 from django import forms
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -23,8 +24,10 @@ from campaign.admin import ENROLMENT_LABELS
 from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_open_campaigns
-from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get
+from rewards import dashboard as reads
+from rewards.dashboard import PREVIEW_ACTIONS, STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get, settlement_preview_get
 from rewards.models import Reward
+from rewards.rules.types import ALL
 from rewards.services import payout_report_store
 from rewards.tasks import settle_campaign_task
 from traders.parsing import parse_instant
@@ -35,6 +38,9 @@ REPORT_PERMISSION = "rewards.add_payoutreport"
 PULL_PERMISSION = "traders.add_importrun"
 APPROVE_PERMISSION = "rewards.approve_reward"
 PAY_PERMISSION = "rewards.pay_reward"
+# The preview shows what settlement would pay: the right to read settlement runs, as the what-if.
+PREVIEW_PERMISSION = "rewards.view_settlementrun"
+PREVIEW_LINES = 200  # per pool: a first settlement creates a row per trader
 
 
 class SettleForm(forms.Form):
@@ -54,6 +60,34 @@ class SettleForm(forms.Form):
 def _now_text():
     return timezone.localtime().replace(microsecond=0).isoformat()
 
+
+def _changelist(name, **filters):
+    """A filtered admin list, or None while that admin is not registered."""
+    try:
+        url = reverse(name)
+    except NoReverseMatch:
+        return None
+    return url + ("?" + urlencode(filters) if filters else "")
+
+
+def _kind_labels():
+    return {kind.value: kind.label for kind in Reward.Kind}
+
+
+def _action_labels():
+    return {
+        reads.CREATE: _("new calculated reward"),
+        reads.CHANGE: _("calculated amount changes"),
+        reads.DUE: _("preview becomes payable"),
+        reads.REMOVE: _("calculated reward removed"),
+        reads.REVIEW_OPEN: _("review item opened"),
+        reads.REVIEW_UPDATE: _("review item updated"),
+        reads.REVIEW_WITHDRAW: _("review item withdrawn"),
+    }
+
+
+def _pool_label(kind_labels, pool):
+    return kind_labels.get(pool.kind, pool.kind) + ("" if pool.period == ALL else f" {pool.period}")
 
 
 class DashboardAdminMixin:
@@ -77,6 +111,17 @@ class DashboardAdminMixin:
         dashboard = campaign_dashboard_get(campaign)
         user = request.user
         base = {"campaign__id__exact": campaign.pk}
+        kinds = _kind_labels()
+        since_links = {
+            "posts": _changelist("admin:campaign_post_changelist", **base),
+            "registrations": _changelist("admin:traders_leadtraderregistration_changelist"),
+            "signups": _changelist("admin:campaign_signup_changelist", **base),
+            "stats": _changelist("admin:traders_tradingstats_changelist"),
+            "moderation": _changelist("admin:campaign_moderationdecision_changelist"),
+            "reference_texts": _changelist("admin:campaign_referencetext_changelist", **base),
+            "exclusions": _changelist("admin:rewards_reviewflag_changelist", **base),
+            "configuration": reverse("admin:campaign_campaign_change", args=[campaign.pk]),
+        }
         context = {
             **self.admin_site.each_context(request),
             "title": _("Dashboard: %(name)s") % {"name": campaign.name},
@@ -95,6 +140,9 @@ class DashboardAdminMixin:
             "can_pull": user.has_perm(PULL_PERMISSION),
             "can_approve": user.has_perm(APPROVE_PERMISSION),
             "can_pay": user.has_perm(PAY_PERMISSION),
+            "can_preview": user.has_perm(PREVIEW_PERMISSION),
+            "budgets": [(_pool_label(kinds, b.pool), b) for b in dashboard.budgets],
+            "fallen_due": [kinds[code] if code in kinds else f"{kinds[Reward.Kind.CONTENT_POOL]} {code}" for code in dashboard.since.fallen_due] if dashboard.since else [],
             "links": {
                 "approve": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "calculated", "preview__exact": "0"}),
                 "pay": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "approved"}),
@@ -107,7 +155,10 @@ class DashboardAdminMixin:
                 "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
                 "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
                 "registrations": reverse("admin:traders_leadtraderregistration_changelist"),
+                "adjustments": _changelist("admin:rewards_adjustment_changelist", campaign__id__exact=campaign.pk),
+                "preview": reverse("admin:campaign_campaign_dashboard_preview", args=[campaign.pk]),
             },
+            "since_rows": [(change, since_links.get(change.code)) for change in dashboard.since.changes] if dashboard.since else [],
         }
         return TemplateResponse(request, "admin/rewards/dashboard.html", context, status=400 if settle_form else 200)
 
@@ -157,15 +208,41 @@ class DashboardAdminMixin:
         return self._back(campaign, "#settlement")
 
     def dashboard_preview(self, request, pk):
-        """Settle as of now: a period not yet due stays a preview (shown, never payable)."""
-        campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
-        return refused or self._settle(request, campaign, timezone.now(), "preview")
+        """What settling now would do to the ledger, beside what it holds. Writes nothing (no run,
+        no reward, no review item, no judging), so a GET; the settle button posts elsewhere."""
+        if not (self.has_view_permission(request) and request.user.has_perm(PREVIEW_PERMISSION)):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        preview = settlement_preview_get(campaign=campaign)
+        kinds, labels, states = _kind_labels(), _action_labels(), dict(Reward.State.choices)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Settlement preview: %(name)s") % {"name": campaign.name},
+            "opts": self.model._meta,
+            "campaign": campaign,
+            "p": preview,
+            "pools": [
+                (_pool_label(kinds, pool.pool), pool, [(labels[line.action], states.get(line.state, ""), line) for line in pool.lines[:PREVIEW_LINES]], [(labels[a], n) for a, n in pool.counts if n])
+                for pool in preview.pools
+            ],
+            "counts": [(labels[a], preview.count(a)) for a in PREVIEW_ACTIONS],
+            "max_lines": PREVIEW_LINES,
+            "can_settle": request.user.has_perm(SETTLE_PERMISSION),
+            "links": {
+                "dashboard": reverse("admin:campaign_campaign_dashboard", args=[campaign.pk]),
+                "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
+            },
+        }
+        return TemplateResponse(request, "admin/rewards/dashboard/preview.html", context)
 
     def dashboard_settle(self, request, pk):
-        """Settle as of the instant ops typed (with its offset)."""
+        """Settle as of the instant ops typed (with its offset), or as of now (`now`: the
+        "Settle now" buttons of the dashboard and the preview)."""
         campaign, refused = self._dashboard_post(request, pk, SETTLE_PERMISSION)
         if refused:
             return refused
+        if request.POST.get("now"):
+            return self._settle(request, campaign, timezone.now(), "settle now")
         form = SettleForm(request.POST)
         if not form.is_valid():
             return self.dashboard_view(request, pk, settle_form=form)

@@ -1,9 +1,12 @@
 """Reads for the ops dashboard of a campaign: `campaign_dashboard_get` gathers every number the
-page shows in one dataclass, and `campaign_dashboard_charts` draws its charts. No writes.
+page shows in one dataclass, and `campaign_dashboard_charts` draws its charts;
+`since_settlement_get` says what changed since the latest settlement, and
+`settlement_preview_get` what settling now would do to the ledger. No writes.
 
 Counts are taken in the database (GROUP BY), except enrolment, which is a rule over each trader's
 registration and sign-ups (`campaign.selectors.enrolment_map`, the same reading settlement uses).
-Days are UTC+8 calendar days (RULES.md section 7). Money stays `Decimal` from the ledger.
+Days are UTC+8 calendar days (RULES.md section 7). Money stays `Decimal` with two decimals, and
+every total is per asset.
 """
 
 from collections import Counter, defaultdict
@@ -12,16 +15,22 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaign.models import Campaign, Post, Signup
+from campaign.models import Campaign, JudgingState, ModerationDecision, Post, ReferenceText, Signup
 from campaign.selectors import enrolment_map
+from campaign.services.posts import judging_inputs_digest
+from rewards.budgets import campaign_pools, pool_budgets_get
 from rewards.charts import Bar, Reference, Series, horizontal_bars, stacked_columns
-from rewards.models import PayoutReport, Reward, ReviewItem, SettlementRun
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader
+from rewards.models import Adjustment, PayoutReport, Reward, ReviewFlag, ReviewItem, SettlementRun
+from rewards.rules.budget import Pool, PoolBudget
+from rewards.rules.review import ReviewAction, review_action
+from rewards.rules.types import ALL
+from rewards.services.settlement import rewards_compute, settled_due
+from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
 
 # Asia/Shanghai has kept UTC+8 without daylight saving since 1991: its days are the rulebook's.
 DAY_ZONE = ZoneInfo("Asia/Shanghai")
@@ -142,6 +151,49 @@ class CreatorShare:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One kind of input the ledger depends on: how many rows changed since the latest
+    settlement, beside how many there are now (None where a total means nothing)."""
+
+    code: str
+    label: str
+    changed: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class SinceSettlement:
+    """What changed since the latest finished settlement: if anything did, settling again may
+    change the ledger, and the dashboard must not say that it agrees with the settlement."""
+
+    run: SettlementRun
+    changes: tuple[Change, ...]
+    posts_awaiting_judging: int
+    posts_now: int
+    posts_at_run: int | None
+    configuration_edited_at: datetime | None
+    fallen_due: tuple[str, ...]
+
+    @property
+    def posts_count_moved(self) -> bool:
+        return self.posts_at_run is not None and self.posts_at_run != self.posts_now
+
+    @property
+    def stale(self) -> bool:
+        return any(c.changed for c in self.changes) or bool(self.fallen_due) or self.posts_count_moved
+
+
+@dataclass(frozen=True)
+class AdjustmentTotal:
+    """The adjustments of one asset: what finance must top up (+) and claw back (-)."""
+
+    asset: str
+    n: int
+    underpaid: Decimal
+    overpaid: Decimal
+
+
+@dataclass(frozen=True)
 class CampaignDashboard:
     campaign: Campaign
     at: datetime
@@ -169,6 +221,9 @@ class CampaignDashboard:
     payable_unpaid: int
     open_review_items: int
     review_items: tuple[ReviewItem, ...]
+    budgets: tuple[PoolBudget, ...]
+    since: SinceSettlement | None
+    adjustments: tuple[AdjustmentTotal, ...]
     import_runs: tuple[ImportRun, ...]
     rejected_rows: int
     payout_reports: tuple[PayoutReport, ...]
@@ -231,7 +286,7 @@ def _money(value) -> Decimal:
 
 
 def _latest_run(campaign: Campaign) -> LatestRun | None:
-    run = SettlementRun.objects.filter(campaign=campaign, finished_at__isnull=False).order_by("-started_at", "-id").first()
+    run = _latest_finished_run(campaign)
     if run is None:
         return None
     summary = run.summary or {}
@@ -309,6 +364,88 @@ def _rewards(campaign: Campaign):
     return by_kind, totals
 
 
+def _latest_finished_run(campaign: Campaign) -> SettlementRun | None:
+    return SettlementRun.objects.filter(campaign=campaign, finished_at__isnull=False).order_by("-started_at", "-id").first()
+
+
+def _changed_and_total(queryset, field: str, after: datetime) -> tuple[int, int]:
+    counts = queryset.aggregate(changed=Count("pk", filter=Q(**{f"{field}__gt": after})), total=Count("pk"))
+    return counts["changed"], counts["total"]
+
+
+def _fallen_due(campaign: Campaign, run: SettlementRun, at: datetime) -> tuple[str, ...]:
+    """The pools the run left as previews that are due at `at`: settling again makes them payable."""
+    summary = run.summary or {}
+    pools = summary.get("content_pool", {})
+    fallen = [p.code for p in campaign.content_periods() if p.code in pools and not pools[p.code].get("due") and p.is_due(at, campaign.grace)]
+    window_due = at >= campaign.ends_at + campaign.grace
+    if window_due and "due" in summary.get("leaderboard", {}) and not summary["leaderboard"]["due"]:
+        fallen.append(Reward.Kind.LEADERBOARD.value)
+    if window_due and "due" in summary.get("first_post", {}) and not summary["first_post"]["due"]:
+        fallen.append(Reward.Kind.FIRST_POST.value)
+    return tuple(fallen)
+
+
+def _since(campaign: Campaign, run: SettlementRun, at: datetime) -> SinceSettlement:
+    # Posts are compared with the run's end: the settlement itself judges posts (stamping
+    # `judged_at`) until it finishes, under the campaign lock every later judging waits for, so a
+    # stamp after `finished_at` is a verdict or score that moved since. A post that changed and is
+    # not judged yet has no stamp. Everything else is compared with the run's start: settlement
+    # never writes those rows, and a row written while it ran may not have been read by it.
+    posts = Post.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"),
+        awaiting=Count("pk", filter=Q(judged_at__isnull=True)),
+        changed=Count("pk", filter=Q(judged_at__isnull=True) | Q(judged_at__gt=run.finished_at)),
+    )
+    started = run.started_at
+    # The imports upsert their rows with `updated_at` in the SET list, so a re-imported row counts
+    # as changed even when the file says the same again: the count errs on the side of settling.
+    tables = (
+        ("registrations", _("lead-trader registrations imported or changed (all traders)"), LeadTraderRegistration.objects.all(), "updated_at"),
+        ("signups", _("sign-ups imported or changed"), Signup.objects.filter(campaign=campaign), "updated_at"),
+        ("stats", _("trading stats snapshots imported or changed (all traders)"), TradingStats.objects.all(), "updated_at"),
+        ("moderation", _("moderation decisions"), ModerationDecision.objects.filter(post__campaign=campaign), "decided_at"),
+        ("reference_texts", _("reference texts loaded"), ReferenceText.objects.filter(campaign=campaign), "created_at"),
+        ("exclusions", _("anti-farming flags decided (exclusions)"), ReviewFlag.objects.filter(campaign=campaign), "decided_at"),
+    )
+    changes = [Change("posts", _("posts new or changed (verdict or score moved, or awaiting judging)"), posts["changed"], posts["total"])]
+    changes += [Change(code, label, *_changed_and_total(queryset, field, started)) for code, label, queryset, field in tables]
+    edited = campaign.updated_at if campaign.updated_at > started else None
+    changes.append(Change("configuration", _("campaign configuration edited"), int(edited is not None), None))
+    counted = (run.summary or {}).get("posts_by_verdict")
+    return SinceSettlement(
+        run=run,
+        changes=tuple(changes),
+        posts_awaiting_judging=posts["awaiting"],
+        posts_now=posts["total"],
+        posts_at_run=sum(counted.values()) if isinstance(counted, dict) else None,
+        configuration_edited_at=edited,
+        fallen_due=_fallen_due(campaign, run, at),
+    )
+
+
+def since_settlement_get(*, campaign: Campaign, at: datetime | None = None) -> SinceSettlement | None:
+    """What changed since the campaign's latest finished settlement (None before the first one).
+
+    A handful of counts, each a changed count beside the current total: posts whose verdict or
+    score moved or that await judging, registrations, sign-ups, trading stats, moderation
+    decisions, reference texts, anti-farming decisions, an edit of the configuration, a posts
+    total other than the one the settlement counted (a post deleted), and the pools that the
+    settlement left as previews but are due at `at` (default: now).
+    """
+    run = _latest_finished_run(campaign)
+    return None if run is None else _since(campaign, run, at or timezone.now())
+
+
+def _adjustments(campaign: Campaign) -> tuple[AdjustmentTotal, ...]:
+    # Summed here rather than with SUM(): SQLite adds decimals as floats.
+    by_asset: dict[str, tuple[int, Decimal, Decimal]] = {}
+    for asset, amount in Adjustment.objects.filter(campaign=campaign).values_list("asset", "amount").order_by():
+        n, under, over = by_asset.get(asset, (0, ZERO, ZERO))
+        by_asset[asset] = (n + 1, under + max(amount, ZERO), over + min(amount, ZERO))
+    return tuple(AdjustmentTotal(asset, *by_asset[asset]) for asset in sorted(by_asset))
+
+
 def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) -> CampaignDashboard:
     """Everything the ops dashboard shows about `campaign`, read now (or as of `at` for the phase
     and due flags). Registrations are the exchange's, not the campaign's: every registration
@@ -321,6 +458,7 @@ def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) ->
     verdicts = Counter(dict(Post.objects.filter(campaign=campaign).values_list("verdict").annotate(n=Count("*")).order_by()))
     moderation = Counter(dict(Post.objects.filter(campaign=campaign).exclude(moderation="").values_list("moderation").annotate(n=Count("id")).order_by()))
     by_kind, totals = _rewards(campaign)
+    latest_run = _latest_run(campaign)
     open_items = ReviewItem.objects.filter(reward__campaign=campaign, status=ReviewItem.Status.OPEN)
     periods = tuple(PeriodDue(p.code, p.starts_at, p.ends_at, p.ends_at + campaign.grace, p.is_due(at, campaign.grace)) for p in campaign.content_periods())
     return CampaignDashboard(
@@ -342,7 +480,7 @@ def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) ->
         posts_by_verdict=tuple(Tally(v.value, str(v.label), verdicts[v.value]) for v in Post.Verdict),
         posts_by_moderation=tuple(Tally(m.value, str(m.label), moderation[m.value]) for m in Post.Moderation if m.value),
         posts_per_day=_posts_per_day(campaign),
-        latest_run=_latest_run(campaign),
+        latest_run=latest_run,
         pool_shares=_pool_shares(campaign),
         rewards=by_kind,
         reward_totals=totals,
@@ -350,9 +488,274 @@ def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) ->
         payable_unpaid=Reward.objects.filter(campaign=campaign, state=Reward.State.APPROVED).count(),
         open_review_items=open_items.count(),
         review_items=tuple(open_items.select_related("reward", "reward__trader").order_by("-created_at", "-id")[:10]),
+        budgets=tuple(pool_budgets_get(campaign=campaign)),
+        since=None if latest_run is None else _since(campaign, latest_run.run, at),
+        adjustments=_adjustments(campaign),
         import_runs=tuple(ImportRun.objects.filter(campaign_slug=campaign.slug).order_by("-started_at", "-id")[:5]),
         rejected_rows=RejectedRecord.objects.filter(run__campaign_slug=campaign.slug).count(),
         payout_reports=tuple(PayoutReport.objects.filter(campaign=campaign).order_by("-created_at", "-id")[:5]),
+    )
+
+
+# --- what a settlement now would do --------------------------------------------------------------
+
+CREATE = "create"  # a new calculated reward
+CHANGE = "change"  # a calculated reward takes another amount
+DUE = "due"  # a calculated preview becomes payable, its amount unchanged
+REMOVE = "remove"  # a calculated reward the rules no longer give is deleted
+REVIEW_OPEN = "review_open"  # an approved, paid or void reward gets a review item
+REVIEW_UPDATE = "review_update"  # its open review item gets another computed amount
+REVIEW_WITHDRAW = "review_withdraw"  # its open review item is withdrawn: the difference is gone
+PREVIEW_ACTIONS = (CREATE, CHANGE, DUE, REMOVE, REVIEW_OPEN, REVIEW_UPDATE, REVIEW_WITHDRAW)
+REVIEW_ACTIONS = {ReviewAction.OPEN: REVIEW_OPEN, ReviewAction.UPDATE: REVIEW_UPDATE, ReviewAction.WITHDRAW: REVIEW_WITHDRAW}
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """One ledger key that a settlement now would touch. `ledger` is what the ledger holds (a paid
+    reward's amount plus its adjustments; None for a reward not yet in the ledger), `computed`
+    what the rules give now (0.00 when they give nothing)."""
+
+    action: str
+    kind: str
+    period: str
+    uid: int
+    nickname: str
+    asset: str
+    state: str
+    ledger: Decimal | None
+    computed: Decimal
+    preview_before: bool | None
+    preview_after: bool | None
+    reward_id: int | None = None
+    review_item_id: int | None = None
+    review_computed: Decimal | None = None
+
+    @property
+    def difference(self) -> Decimal:
+        return self.computed - (self.ledger if self.ledger is not None else ZERO)
+
+
+@dataclass(frozen=True)
+class PreviewPool:
+    """One pool after a settlement now: what the rules allocate, and its budget view before and
+    after (only calculated amounts move; approved and paid ones never do)."""
+
+    pool: Pool
+    due: bool
+    allocated: Decimal
+    unallocated: Decimal | None
+    budget_now: PoolBudget
+    budget_after: PoolBudget
+    lines: tuple[PreviewLine, ...]
+    unchanged: int
+
+    def count(self, action: str) -> int:
+        return sum(1 for line in self.lines if line.action == action)
+
+    @property
+    def counts(self) -> tuple[tuple[str, int], ...]:
+        return tuple((action, self.count(action)) for action in PREVIEW_ACTIONS)
+
+
+@dataclass(frozen=True)
+class PreviewAssetTotal:
+    """One asset across every pool: the ledger now and after (void never counts), what is payable
+    (neither preview nor void), and what the rules give."""
+
+    asset: str
+    computed: Decimal
+    ledger_now: Decimal
+    ledger_after: Decimal
+    payable_now: Decimal
+    payable_after: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.ledger_after - self.ledger_now
+
+
+@dataclass(frozen=True)
+class SettlementPreview:
+    campaign: Campaign
+    at: datetime
+    qualified_posts: int
+    posts_awaiting_judging: int
+    posts_index_stale: int
+    judging_inputs_moved: bool
+    pools: tuple[PreviewPool, ...]
+    totals: tuple[PreviewAssetTotal, ...]
+
+    @property
+    def lines(self) -> tuple[PreviewLine, ...]:
+        return tuple(line for pool in self.pools for line in pool.lines)
+
+    def count(self, action: str) -> int:
+        return sum(pool.count(action) for pool in self.pools)
+
+    @property
+    def verdicts_may_move(self) -> bool:
+        """Settling judges first: stored verdicts that are not current may give other money."""
+        return bool(self.posts_awaiting_judging or self.posts_index_stale or self.judging_inputs_moved)
+
+
+@dataclass(frozen=True)
+class _Held:
+    reward_id: int
+    nickname: str
+    asset: str
+    amount: Decimal
+    held: Decimal
+    state: str
+    preview: bool
+
+
+def _ledger_held(campaign: Campaign) -> dict[tuple[str, str, int], _Held]:
+    adjusted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for reward_id, amount in Adjustment.objects.filter(campaign=campaign).values_list("reward_id", "amount").order_by():
+        adjusted[reward_id] += amount
+    rows = Reward.objects.filter(campaign=campaign).order_by("pk").values_list(
+        "pk", "kind", "period", "trader__uid", "trader__nickname", "asset", "amount", "state", "preview"
+    )
+    return {
+        (kind, period, uid): _Held(pk, nickname, asset, amount, amount + adjusted[pk] if state == Reward.State.PAID else amount, state, preview)
+        for pk, kind, period, uid, nickname, asset, amount, state, preview in rows
+    }
+
+
+def _pool_figures(campaign: Campaign, pool: Pool, summary: dict, computed_total: Decimal) -> tuple[bool, Decimal, Decimal | None]:
+    """(due, allocated, unallocated) of one pool as the rules give it now."""
+    if pool.kind == Reward.Kind.CONTENT_POOL and pool.period in summary["content_pool"]:
+        p = summary["content_pool"][pool.period]
+        return bool(p["due"]), Decimal(p["allocated"]), Decimal(p["unallocated"])
+    if pool.kind == Reward.Kind.LEADERBOARD and pool.period == ALL:
+        board = summary["leaderboard"]
+        return bool(board["due"]), Decimal(board["allocated"]), Decimal(board["unallocated"])
+    if pool.kind == Reward.Kind.FIRST_POST and pool.period == ALL:
+        unallocated = None if pool.budget is None else pool.budget - computed_total
+        return bool(summary["first_post"]["due"]), computed_total, unallocated
+    return False, computed_total, None  # a pool the configuration no longer has (a period dropped)
+
+
+def settlement_preview_get(*, campaign: Campaign, at: datetime | None = None) -> SettlementPreview:
+    """What `settle_campaign(campaign=, at=)` would do to the ledger, computed without writing
+    anything: no settlement run, no reward, no review item, and no judging.
+
+    The rewards are those of `rewards_compute` over the stored verdicts, with the pools an earlier
+    settlement made due kept due (`settled_due`), compared with the ledger as settlement compares
+    it: calculated rewards are created, changed (in amount, or from preview to payable) or
+    removed; an approved, paid or void reward is never changed, and the review-item rule
+    (`rewards.rules.review`) says whether its item would be opened, updated or withdrawn.
+    Settlement judges first, so where verdicts are not current (posts awaiting judging, a
+    duplicate check pending, enrolment data, reference texts or rules moved since the last whole
+    judging) it may give other figures: `verdicts_may_move` says so.
+    """
+    at = at or timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("the preview instant must be timezone-aware")
+    computed, summary = rewards_compute(campaign=campaign, at=at, already_due=settled_due(campaign))
+    given = {(c.kind, c.period, c.uid): c for c in computed}
+    ledger = _ledger_held(campaign)
+    open_items = dict(
+        (reward_id, (pk, amount))
+        for reward_id, pk, amount in ReviewItem.objects.filter(reward__campaign=campaign, status=ReviewItem.Status.OPEN).values_list("reward_id", "pk", "computed_amount")
+    )
+    last_kept: dict[int, Decimal] = {}
+    kept = ReviewItem.objects.filter(reward__campaign=campaign, resolution=ReviewItem.Resolution.KEEP).order_by("reward_id", "-resolved_at", "-id")
+    for reward_id, amount in kept.values_list("reward_id", "computed_amount"):
+        last_kept.setdefault(reward_id, amount)
+    nicknames = {uid: row.nickname for (_kind, _period, uid), row in ledger.items()}
+    missing = {uid for (_kind, _period, uid) in given} - nicknames.keys()
+    nicknames.update(Trader.objects.filter(uid__in=missing).values_list("uid", "nickname"))
+
+    lines: dict[tuple[str, str], list[PreviewLine]] = defaultdict(list)
+    unchanged: Counter = Counter()
+    calculated_after: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    payable_after: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    ledger_after: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for key in sorted(set(given) | set(ledger), key=lambda k: (k[2], k[0], k[1])):
+        kind, period, uid = key
+        c, row = given.get(key), ledger.get(key)
+        pool_key = (kind, period)
+        if row is None:
+            lines[pool_key].append(PreviewLine(CREATE, kind, period, uid, nicknames.get(uid, ""), c.asset, "", None, c.amount, None, c.preview))
+            calculated_after[pool_key] += c.amount
+            ledger_after[c.asset] += c.amount
+            payable_after[c.asset] += ZERO if c.preview else c.amount
+        elif row.state == Reward.State.CALCULATED:
+            if c is None:
+                lines[pool_key].append(PreviewLine(REMOVE, kind, period, uid, row.nickname, row.asset, row.state, row.amount, ZERO, row.preview, None, row.reward_id))
+                continue
+            preview = c.preview and row.preview  # due is final, row by row too
+            action = CHANGE if (c.asset, c.amount) != (row.asset, row.amount) else DUE if preview != row.preview else None
+            if action is None:
+                unchanged[pool_key] += 1
+            else:
+                lines[pool_key].append(PreviewLine(action, kind, period, uid, row.nickname, c.asset, row.state, row.amount, c.amount, row.preview, preview, row.reward_id))
+            calculated_after[pool_key] += c.amount
+            ledger_after[c.asset] += c.amount
+            payable_after[c.asset] += ZERO if preview else c.amount
+        else:
+            amount = c.amount if c is not None and c.asset == row.asset else ZERO
+            item_pk, item_computed = open_items.get(row.reward_id, (None, None))
+            action = review_action(held=row.held, computed=amount, open_computed=item_computed, last_kept=last_kept.get(row.reward_id), void=row.state == Reward.State.VOID)
+            if action in REVIEW_ACTIONS:
+                lines[pool_key].append(
+                    PreviewLine(REVIEW_ACTIONS[action], kind, period, uid, row.nickname, row.asset, row.state, row.held, amount, None, None, row.reward_id, item_pk, item_computed)
+                )
+            else:
+                unchanged[pool_key] += 1
+            if row.state != Reward.State.VOID:
+                ledger_after[row.asset] += row.amount
+                payable_after[row.asset] += row.amount
+
+    pools = campaign_pools(campaign)
+    for kind, period in sorted((set(lines) | set(unchanged) | set(calculated_after)) - set(pools)):
+        asset = next((line.asset for line in lines.get((kind, period), ())), "")
+        pools[(kind, period)] = Pool(kind, period, asset, None)
+    # The budget view as `pool_budgets_get` reads it (void counts nowhere, previews as calculated),
+    # from the rows already loaded.
+    sums: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    committed: Counter = Counter()
+    for (kind, period, _uid), row in ledger.items():
+        sums[(kind, period, row.state)] += row.amount
+        committed[(kind, period)] += row.state in (Reward.State.APPROVED, Reward.State.PAID)
+    order = {action: i for i, action in enumerate(PREVIEW_ACTIONS)}
+    preview_pools = []
+    for key, pool in pools.items():
+        approved, paid = sums[(*key, Reward.State.APPROVED)], sums[(*key, Reward.State.PAID)]
+        now = PoolBudget(pool=pool, approved=approved, paid=paid, calculated=sums[(*key, Reward.State.CALCULATED)], committed_rewards=committed[key])
+        after = PoolBudget(pool=pool, approved=approved, paid=paid, calculated=calculated_after[key], committed_rewards=committed[key])
+        given_total = sum((c.amount for c in computed if (c.kind, c.period) == key), ZERO)
+        due, allocated, unallocated = _pool_figures(campaign, pool, summary, given_total)
+        pool_lines = tuple(sorted(lines.get(key, ()), key=lambda line: (order[line.action], line.uid)))
+        preview_pools.append(PreviewPool(pool, due, allocated, unallocated, now, after, pool_lines, unchanged[key]))
+
+    ledger_now: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    payable_now: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for row in ledger.values():
+        if row.state != Reward.State.VOID:
+            ledger_now[row.asset] += row.amount
+            payable_now[row.asset] += ZERO if row.preview else row.amount
+    given_by_asset: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for c in computed:
+        given_by_asset[c.asset] += c.amount
+    assets = sorted(set(ledger_now) | set(ledger_after) | set(given_by_asset))
+    judging = JudgingState.objects.filter(campaign=campaign).values_list("inputs", flat=True).first()
+    awaiting = Post.objects.filter(campaign=campaign).aggregate(
+        unjudged=Count("pk", filter=Q(judged_at__isnull=True)), stale=Count("pk", filter=Q(index_stale=True))
+    )
+    return SettlementPreview(
+        campaign=campaign,
+        at=at,
+        qualified_posts=summary["qualified_posts"],
+        posts_awaiting_judging=awaiting["unjudged"],
+        posts_index_stale=awaiting["stale"],
+        judging_inputs_moved=judging != judging_inputs_digest(campaign),
+        pools=tuple(preview_pools),
+        totals=tuple(
+            PreviewAssetTotal(asset, given_by_asset[asset], ledger_now[asset], ledger_after[asset], payable_now[asset], payable_after[asset]) for asset in assets
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 campaign through the same services and tasks as every other door."""
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from decimal import Decimal
@@ -11,14 +12,26 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission, User
 
+from django.urls import NoReverseMatch, reverse
+
 from campaign.fake_feed import FakeFeedServer
-from campaign.models import Post
-from campaign.services import posts_import_file
+from campaign.models import JudgingState, Post
+from campaign.services import posts_import_file, posts_moderate, reference_texts_import, signups_import
+from rewards.budgets import pool_budgets_get
 from rewards.charts import Bar, Reference, Series, horizontal_bars, nice_scale, stacked_columns
-from rewards.dashboard import STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get, campaign_days
-from rewards.models import PayoutReport, Reward, SettlementRun
+from rewards.dashboard import (
+    STATE_COLUMNS,
+    campaign_dashboard_charts,
+    campaign_dashboard_get,
+    campaign_days,
+    settlement_preview_get,
+    since_settlement_get,
+)
+from rewards.models import PayoutReport, ReviewComputation, ReviewFlag, ReviewItem, Reward, SettlementRun
 from rewards.services import rewards_approve, settle_campaign
-from tests.factories import enrolled_trader, post_item
+from rewards.services.farming import EXCLUDE_TRADER, review_flags_decide
+from tests.factories import OTHER_TEXTS, enrolled_trader, post_item
+from traders.services import registrations_import, trader_stats_import
 
 SVG = "{http://www.w3.org/2000/svg}"
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -236,13 +249,21 @@ def test_settling_from_the_dashboard_enqueues_the_task_after_commit(ops, loaded,
 
 
 @pytest.mark.django_db
-def test_a_preview_from_the_dashboard_settles_as_of_now(ops, loaded, django_capture_on_commit_callbacks):
-    with time_machine.travel(datetime.fromisoformat("2026-02-20T12:00:00+08:00"), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            ops.post(url(loaded, "preview"))
-    run = SettlementRun.objects.get()
-    assert run.at == datetime.fromisoformat("2026-02-20T12:00:00+08:00") and run.triggered_by == "admin preview: ops"
-    assert set(Reward.objects.values_list("preview", flat=True)) == {True}
+def test_the_preview_page_after_the_window_writes_nothing_though_everything_is_due(ops, loaded):
+    # The old "Preview as of now" queued a settlement as of now, which after the window wrote
+    # payable rows (issue 14, item 7). The preview page only reads.
+    before = ledger_snapshot(loaded)
+    with time_machine.travel(datetime.fromisoformat("2026-03-01T12:00:00+08:00"), tick=False):
+        response = ops.get(url(loaded, "preview"))
+    assert response.status_code == 200
+    assert ledger_snapshot(loaded) == before and not SettlementRun.objects.exists() and not Reward.objects.exists()
+    page = response.content.decode()
+    assert "2026-03-01 12:00:00" in page and "This page writes nothing" in page
+    totals = {t.asset: t for t in response.context["p"].totals}
+    assert (totals["USDT"].ledger_now, totals["USDT"].ledger_after, totals["USDT"].payable_after) == (Decimal("0.00"), Decimal("7200.00"), Decimal("7200.00"))
+    assert totals["TRIAL_FUND"].payable_after == Decimal("90.00")
+    assert '<tr data-asset="USDT"><td>USDT</td><td class="num">7200.00</td><td class="num">0.00</td><td class="num">7200.00</td>' in page
+    assert page.count('data-action="create"') == 7 and 'id="settle-now-form"' in page
 
 
 @pytest.mark.django_db
@@ -258,14 +279,22 @@ def test_dashboard_actions_need_post_and_the_permission(client, loaded):
     viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
     client.force_login(viewer)
     page = client.get(url(loaded)).content.decode()
-    assert "Preview as of now" not in page and "settle-form" not in page
-    for action in ("settle", "preview", "report", "pull"):
+    assert "preview-link" not in page and "settle-form" not in page
+    for action in ("settle", "report", "pull"):
         assert client.get(url(loaded, action)).status_code == 405
         assert client.post(url(loaded, action), {"at": "2026-02-26T00:00:00+08:00"}).status_code == 403
+    assert client.post(url(loaded, "settle"), {"now": "1"}).status_code == 403
+    assert client.get(url(loaded, "preview")).status_code == 403  # it shows money: view_settlementrun
     assert not SettlementRun.objects.exists() and not PayoutReport.objects.exists()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_settlementrun"))
+    client.force_login(User.objects.get(pk=viewer.pk))
+    assert "preview-link" in client.get(url(loaded)).content.decode()
+    preview = client.get(url(loaded, "preview")).content.decode()
+    assert "settle-now-form" not in preview and "You do not have the permission to settle" in preview
     viewer.user_permissions.add(Permission.objects.get(codename="add_settlementrun"))
     client.force_login(User.objects.get(pk=viewer.pk))
     assert "settle-form" in client.get(url(loaded)).content.decode()
+    assert "settle-now-form" in client.get(url(loaded, "preview")).content.decode()
 
 
 @pytest.mark.django_db
@@ -316,3 +345,348 @@ def test_posts_can_be_filtered_by_trader_and_show_their_verdict_in_words(ops, ca
     assert ">too short<" in page  # the verdict in words, not its code
     assert ">p6<" in ops.get("/admin/campaign/post/?author__uid__exact=6").content.decode()
     assert ops.get("/admin/campaign/post/?author__uid__exact=x").status_code == 302  # ?e=1: a bad value
+
+
+# --- what changed since the latest settlement -----------------------------------------------------
+
+LATER = datetime.fromisoformat("2026-03-01T12:00:00+08:00")
+KINDS = ("posts", "registrations", "signups", "stats", "moderation", "reference_texts", "exclusions", "configuration")
+
+
+def ledger_snapshot(campaign):
+    """Every row a settlement writes, and the verdicts its judging would stamp: a read leaves them all."""
+    return (
+        list(Reward.objects.filter(campaign=campaign).order_by("pk").values()),
+        list(ReviewItem.objects.order_by("pk").values()),
+        list(ReviewComputation.objects.order_by("pk").values()),
+        list(SettlementRun.objects.order_by("pk").values()),
+        list(Post.objects.filter(campaign=campaign).order_by("pk").values("pk", "verdict", "score", "judged_at", "index_stale")),
+        list(JudgingState.objects.values()),
+    )
+
+
+def jsonl(*items):
+    return ("\n".join(json.dumps(item, ensure_ascii=False) for item in items) + "\n").encode()
+
+
+def more_posts_of_1003():
+    """Two more qualifying posts of uid 1003 (one post of score 6 before): 3 posts, content score
+    60, so 1003 is ranked: 2nd (3000.00) before 1002 (36, now 2500.00); and 1003 takes a share of
+    the content pool (every share capped at 100.00)."""
+    return jsonl(
+        post_item("c2", 1003, created_at="2026-02-21T09:00:00+08:00", text=OTHER_TEXTS[0], likes=50),
+        post_item("c3", 1003, created_at="2026-02-22T09:00:00+08:00", text=OTHER_TEXTS[1], likes=2),
+    )
+
+
+def changed(since):
+    return {c.code: c.changed for c in since.changes}
+
+
+def no_change(**changes):
+    return {code: changes.get(code, 0) for code in KINDS}
+
+
+@pytest.mark.django_db
+def test_right_after_a_settlement_nothing_changed_and_the_dashboard_says_the_ledger_agrees(ops, loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    since = since_settlement_get(campaign=loaded)
+    assert not since.stale and changed(since) == no_change() and since.fallen_due == ()
+    assert since.posts_at_run == since.posts_now == 9 and since.posts_awaiting_judging == 0
+    totals = {c.code: c.total for c in since.changes}
+    assert totals == {"posts": 9, "registrations": 4, "signups": 4, "stats": 3, "moderation": 0, "reference_texts": 0, "exclusions": 0, "configuration": None}
+    page = ops.get(url(loaded)).content.decode()
+    assert 'id="ledger-current"' in page and "the ledger agrees with the latest settlement" in page
+    assert 'id="ledger-stale"' not in page and "settle-now-form" not in page
+
+
+@pytest.mark.django_db
+def test_an_unsettled_campaign_never_says_that_the_ledger_agrees(ops, loaded):
+    assert since_settlement_get(campaign=loaded) is None
+    page = ops.get(url(loaded)).content.decode()
+    assert "the ledger agrees" not in page and "Not settled yet" in page and 'id="since-settlement"' not in page
+
+
+@pytest.mark.django_db
+def test_posts_imported_after_the_settlement_make_the_dashboard_say_the_ledger_may_be_out_of_date_and_offer_to_settle(
+    ops, loaded, django_capture_on_commit_callbacks
+):
+    from campaign.services import posts_ingest
+    from traders.imports import item_records
+
+    settle_campaign(campaign=loaded, at=DUE)
+    assert posts_import_file(campaign=loaded, data=more_posts_of_1003()).ok
+    # A webhook delivery is written first and judged by a task after commit: not judged yet here.
+    posts_ingest(campaign=loaded, records=item_records([post_item("c4", 1003, created_at="2026-02-23T09:00:00+08:00", text=OTHER_TEXTS[2])]), judge_later=True)
+    since = since_settlement_get(campaign=loaded)
+    assert since.stale and changed(since) == no_change(posts=3)
+    assert (since.posts_at_run, since.posts_now, since.posts_awaiting_judging) == (9, 12, 1)
+
+    page = ops.get(url(loaded)).content.decode()
+    assert 'id="ledger-stale"' in page and "The ledger may be out of date." in page and "posts: 9 at that settlement, 12 now." in page.lower()
+    assert "the ledger agrees with the latest settlement" not in page
+    assert 'id="settle-now-form"' in page and url(loaded, "preview") in page
+    assert '<tr data-change="posts">' in page and "(1 awaits judging)" in page
+    assert '<td class="num dash-bad">3</td><td class="num">12</td>' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops.post(url(loaded, "settle"), {"now": "1"})
+    assert response.status_code == 302 and response["Location"].endswith("/dashboard/#settlement")
+    run = SettlementRun.objects.order_by("-started_at", "-id").first()
+    assert run.triggered_by == "admin settle now: ops" and run.at > LATER  # as of now: December 2026
+    assert Reward.objects.filter(kind="leaderboard", trader__uid=1003, preview=False).exists()
+    assert not since_settlement_get(campaign=loaded).stale
+    assert "the ledger agrees with the latest settlement" in ops.get(url(loaded)).content.decode()
+
+
+@pytest.mark.django_db
+def test_registrations_sign_ups_and_stats_imported_after_the_settlement_count_as_changes(loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    before = dict(Post.objects.filter(campaign=loaded).values_list("post_id", "verdict"))
+    # 1004 moves from spot to futures: enrolled from now on. The bulk upsert rewrites updated_at.
+    registrations_import(data=b"uid,nickname,market,status,applied_at,approved_at\n1004,delta,futures,approved,2026-02-01T10:00:00Z,\n")
+    signups_import(campaign=loaded, data=b"uid,submitted_at,square_handle,contact\n1005,2026-02-15T10:00:00+08:00,epsilon,\n")
+    trader_stats_import(data=b"uid,as_of,new_copiers,copier_pnl_usdt\n1002,2026-02-24T23:00:00+08:00,7,0\n")
+    since = since_settlement_get(campaign=loaded)
+    assert since.stale and changed(since) == no_change(registrations=1, signups=1, stats=1)
+    assert {c.code: c.total for c in since.changes if c.code in ("registrations", "signups", "stats")} == {"registrations": 4, "signups": 5, "stats": 3}
+    # Nothing judged the posts yet: the verdicts move only when the settlement judges them.
+    assert dict(Post.objects.filter(campaign=loaded).values_list("post_id", "verdict")) == before
+
+    settle_campaign(campaign=loaded, at=DUE)
+    assert Post.objects.get(post_id="d1").verdict == "qualified" and not since_settlement_get(campaign=loaded).stale
+
+
+@pytest.mark.django_db
+def test_moderation_reference_texts_exclusions_and_configuration_edits_count_as_changes(loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    boss = User.objects.create_superuser("boss", "b@example.com", "pw-boss-123456")
+    posts_moderate(campaign=loaded, post_ids=[Post.objects.get(post_id="b3").pk], action="rejected", note="copied", user="boss")
+    assert reference_texts_import(campaign=loaded, data=OTHER_TEXTS[2].encode()).ok
+    flag = ReviewFlag.objects.create(campaign=loaded, trader=Post.objects.get(post_id="c1").author, kind=ReviewFlag.Kind.BURST)
+    assert changed(since_settlement_get(campaign=loaded))["exclusions"] == 0  # raised, not decided: no money moves
+    review_flags_decide(flag_ids=[flag.pk], action=EXCLUDE_TRADER, note="farming", user=boss)
+    loaded.pool_cap = Decimal("150.00")
+    loaded.save()
+
+    since = since_settlement_get(campaign=loaded)
+    # b3's verdict moved (rejected): a post changed too.
+    assert changed(since) == no_change(posts=1, moderation=1, reference_texts=1, exclusions=1, configuration=1)
+    assert since.configuration_edited_at == loaded.updated_at
+
+
+@pytest.mark.django_db
+def test_pools_that_fell_due_after_a_settlement_at_an_earlier_instant_make_the_ledger_out_of_date(ops, loaded):
+    settle_campaign(campaign=loaded, at=BEFORE_DUE)
+    assert not since_settlement_get(campaign=loaded, at=BEFORE_DUE).stale
+    since = since_settlement_get(campaign=loaded, at=DUE)
+    assert since.fallen_due == ("P1", "leaderboard", "first_post") and since.stale and changed(since) == no_change()
+    page = ops.get(url(loaded)).content.decode()  # now: December 2026
+    assert "Due now but a preview in that settlement: content pool P1, leaderboard, first-post bonus." in page
+
+
+@pytest.mark.django_db
+def test_a_post_deleted_after_the_settlement_shows_as_a_posts_total_other_than_the_settlements(loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    Post.objects.filter(post_id="d1").delete()
+    since = since_settlement_get(campaign=loaded)
+    assert (since.posts_at_run, since.posts_now) == (9, 8) and since.posts_count_moved and since.stale
+
+
+# --- the budget view, review items and adjustments -------------------------------------------------
+
+MONEY_CELL = re.compile(r'<td class="num[^"]*">(?:<span[^>]*>)?([-+]?\d[\d.,]*)')
+
+
+def section(page, element_id):
+    start = page.index(f'id="{element_id}"')
+    return page[start : page.index("</table>", start)]
+
+
+@pytest.mark.django_db
+def test_the_budget_view_shows_every_pool_after_approvals_with_two_decimals_and_the_excess_in_red(ops, loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    boss = User.objects.get(username="ops")
+    rewards_approve(reward_ids=Reward.objects.filter(kind__in=["leaderboard", "content_pool"]).values_list("pk", flat=True), user=boss)
+    d = campaign_dashboard_get(loaded)
+    figures = {(b.pool.kind, b.pool.period): (b.pool.budget, b.committed, b.calculated, b.approvable, b.excess) for b in d.budgets}
+    assert figures == {
+        ("first_post", "ALL"): (None, Decimal("0.00"), Decimal("90.00"), None, Decimal("0.00")),
+        ("content_pool", "P1"): (Decimal("500.00"), Decimal("200.00"), Decimal("0.00"), Decimal("300.00"), Decimal("0.00")),
+        ("leaderboard", "ALL"): (Decimal("20000.00"), Decimal("7000.00"), Decimal("0.00"), Decimal("13000.00"), Decimal("0.00")),
+    }
+    budgets = section(ops.get(url(loaded)).content.decode(), "budgets")
+    first = budgets[budgets.index('data-pool="first_post-ALL"') :]
+    assert "no limit" in first[: first.index("</tr>")]
+    assert '<tr data-pool="leaderboard-ALL"><td>leaderboard</td><td>USDT</td>' in budgets
+
+    loaded.first_post_limit = 2  # 60.00 of bonuses, 90.00 calculated: 30.00 too many
+    loaded.save()
+    page = ops.get(url(loaded)).content.decode()
+    amounts = [n for cell in re.findall(r'<t[dh] class="num[^"]*">(.*?)</t[dh]>', page, re.S) for n in re.findall(r"\d+\.\d+", re.sub("<[^>]+>", "", cell))]
+    assert len(amounts) > 30 and all(re.fullmatch(r"\d+\.\d{2}", n) for n in amounts), amounts  # every amount on the page
+    budgets = section(page, "budgets")
+    first = budgets[budgets.index('data-pool="first_post-ALL"') :]
+    first = first[: first.index("</tr>")]
+    assert "60.00" in first and "(2 bonuses)" in first and '<td class="num dash-bad">30.00</td>' in first
+    cells = MONEY_CELL.findall(budgets)
+    assert len(cells) == 15 and all(re.fullmatch(r"\d+\.\d{2}", cell) for cell in cells), cells
+
+
+@pytest.mark.django_db
+def test_open_review_items_are_listed_by_name_with_both_amounts_and_links_and_adjustments_per_asset(ops, loaded):
+    from rewards.services import review_items_close, rewards_mark_paid
+
+    settle_campaign(campaign=loaded, at=DUE)
+    boss = User.objects.get(username="ops")
+    leaderboard = Reward.objects.filter(kind="leaderboard").values_list("pk", flat=True)
+    rewards_approve(reward_ids=leaderboard, user=boss)
+    rewards_mark_paid(reward_ids=leaderboard, reference="GATE-1", user=boss)
+    assert posts_import_file(campaign=loaded, data=more_posts_of_1003()).ok
+    settle_campaign(campaign=loaded, at=LATER)
+    item = ReviewItem.objects.get(status="open")
+    page = ops.get(url(loaded)).content.decode()
+    listed = section(page, "review-items")
+    assert f'href="/admin/rewards/reviewitem/{item.pk}/change/">#{item.pk} 1002 =cmd|&#x27; /C calc&#x27;!A0 · leaderboard</a>' in listed
+    assert "3000.00 → 2500.00 USDT" in listed and '<td class="num dash-bad">-500.00</td>' in listed
+    assert f"/admin/rewards/reward/{item.reward_id}/change/" in listed
+    try:
+        adjustments = reverse("admin:rewards_adjustment_changelist") + f"?campaign__id__exact={loaded.pk}"
+    except NoReverseMatch:  # registered by another change; until then the link is left out
+        adjustments = None
+    assert (adjustments is not None and adjustments in listed) or (adjustments is None and "adjustments-link" not in listed)
+
+    review_items_close(item_ids=[item.pk], action="keep", user=boss, note="paid already, finance claws back")
+    listed = section(ops.get(url(loaded)).content.decode(), "review-items")
+    assert "1 adjustment in USDT: +0.00 underpaid, -500.00 overpaid" in listed
+    # What 1002 holds is now 2500.00, what the rules give: settling again opens nothing.
+    assert [line.uid for line in settlement_preview_get(campaign=loaded, at=LATER).lines] == []
+
+
+# --- the settlement preview -----------------------------------------------------------------------
+
+
+def assert_settlement_wrote(preview, run):
+    """The settlement `run` wrote exactly what `preview` said it would."""
+    ledger = {(r.kind, r.period, r.trader.uid): r for r in Reward.objects.filter(campaign=run.campaign).select_related("trader")}
+    for line in preview.lines:
+        reward = ledger.get((line.kind, line.period, line.uid))
+        if line.action == "remove":
+            assert reward is None, line
+        elif line.action in ("create", "change", "due"):
+            assert (reward.state, reward.amount, reward.preview) == ("calculated", line.computed, line.preview_after), line
+        elif line.action == "review_withdraw":
+            assert ReviewItem.objects.get(pk=line.review_item_id).resolution == "withdrawn", line
+        else:
+            item = ReviewItem.objects.get(reward=reward, status="open")
+            assert (item.stored_amount, item.computed_amount, item.settlement_run) == (line.ledger, line.computed, run), line
+            assert line.action == "review_open" or item.pk == line.review_item_id
+    written = run.summary["ledger"]
+    assert (written["created"], written["deleted"]) == (preview.count("create"), preview.count("remove"))
+    assert (written["review_items"], written["review_items_updated"], written["review_items_withdrawn"]) == (
+        preview.count("review_open"), preview.count("review_update"), preview.count("review_withdraw"),
+    )  # fmt: skip
+    assert run.summary["budgets"] == [pool.budget_after.as_json() for pool in preview.pools]
+    assert [b.as_json() for b in pool_budgets_get(campaign=run.campaign)] == run.summary["budgets"]
+    for total in preview.totals:
+        rows = [r for r in ledger.values() if r.asset == total.asset and r.state != "void"]
+        assert total.ledger_after == sum((r.amount for r in rows), Decimal("0.00"))
+        assert total.payable_after == sum((r.amount for r in rows if not r.preview), Decimal("0.00"))
+
+
+def preview_of(campaign):
+    """The preview as of LATER, and a check that computing it wrote nothing."""
+    before = ledger_snapshot(campaign)
+    preview = settlement_preview_get(campaign=campaign, at=LATER)
+    assert ledger_snapshot(campaign) == before
+    assert not preview.verdicts_may_move  # every verdict is current: settling writes these figures
+    return preview
+
+
+def actions(preview):
+    return {(line.kind, line.uid): (line.action, line.ledger, line.computed) for line in preview.lines}
+
+
+@pytest.mark.django_db
+def test_the_settlement_preview_writes_nothing_and_settling_then_writes_what_it_showed(ops, loaded):
+    settle_campaign(campaign=loaded, at=DUE)
+    rewards_approve(reward_ids=Reward.objects.filter(kind="leaderboard").values_list("pk", flat=True), user=User.objects.get(username="ops"))
+    assert posts_import_file(campaign=loaded, data=more_posts_of_1003()).ok
+    assert set(Post.objects.filter(post_id__in=["c2", "c3"]).values_list("verdict", flat=True)) == {"qualified"}
+
+    # 1. 1003 enters the Top 10 at rank 2 and the content pool; 1002's approved 3000.00 would be 2500.00.
+    preview = preview_of(loaded)
+    assert actions(preview) == {
+        ("content_pool", 1003): ("create", None, Decimal("100.00")),
+        ("leaderboard", 1003): ("create", None, Decimal("3000.00")),
+        ("leaderboard", 1002): ("review_open", Decimal("3000.00"), Decimal("2500.00")),
+    }
+    pools = {(p.pool.kind, p.pool.period): p for p in preview.pools}
+    assert (pools[("content_pool", "P1")].allocated, pools[("content_pool", "P1")].unallocated) == (Decimal("300.00"), Decimal("200.00"))
+    board = pools[("leaderboard", "ALL")]
+    assert (board.allocated, board.unallocated, board.budget_after.calculated, board.budget_after.approvable) == (
+        Decimal("9500.00"), Decimal("10500.00"), Decimal("3000.00"), Decimal("13000.00"),
+    )  # fmt: skip
+    totals = {t.asset: (t.computed, t.ledger_now, t.ledger_after, t.payable_after) for t in preview.totals}
+    assert totals == {"TRIAL_FUND": (Decimal("90.00"),) * 4, "USDT": (Decimal("9800.00"), Decimal("7200.00"), Decimal("10300.00"), Decimal("10300.00"))}
+
+    before = ledger_snapshot(loaded)
+    page = ops.get(url(loaded, "preview")).content.decode()  # the admin page, as of now
+    assert ledger_snapshot(loaded) == before
+    assert '<tr data-action="review_open" data-uid="1002">' in page and '<td class="num pv-bad">-500.00</td>' in page
+    assert "<td>1003 gamma</td>" in page and "review item opened: <strong>1</strong>" in page
+
+    run = settle_campaign(campaign=loaded, at=LATER)
+    assert_settlement_wrote(preview, run)
+    assert preview_of(loaded).lines == ()
+
+    # 2. 1002 climbs to rank 1: its open item is updated (2500.00 -> 4000.00), 1001's approved
+    # 4000.00 would be 3000.00, and 1003's calculated 3000.00 becomes 2500.00.
+    item = ReviewItem.objects.get(status="open")
+    assert posts_import_file(campaign=loaded, data=jsonl(post_item("b2", 1002, created_at="2026-02-17T09:00:00+08:00", text=Post.objects.get(post_id="b2").text, likes=400))).ok
+    preview = preview_of(loaded)
+    assert actions(preview) == {
+        ("leaderboard", 1001): ("review_open", Decimal("4000.00"), Decimal("3000.00")),
+        ("leaderboard", 1002): ("review_update", Decimal("3000.00"), Decimal("4000.00")),
+        ("leaderboard", 1003): ("change", Decimal("3000.00"), Decimal("2500.00")),
+    }
+    assert next(line for line in preview.lines if line.uid == 1002).review_item_id == item.pk
+    run = settle_campaign(campaign=loaded, at=LATER)
+    assert_settlement_wrote(preview, run)
+    assert list(item.computations.values_list("computed_amount", flat=True)) == [Decimal("2500.00"), Decimal("4000.00")]
+
+    # 3. 1002 falls back to rank 2: both approved rewards get their own amounts again, so both
+    # items are withdrawn; 1003 stays third.
+    assert posts_import_file(campaign=loaded, data=jsonl(post_item("b2", 1002, created_at="2026-02-17T09:00:00+08:00", text=Post.objects.get(post_id="b2").text, likes=30))).ok
+    preview = preview_of(loaded)
+    assert actions(preview) == {
+        ("leaderboard", 1001): ("review_withdraw", Decimal("4000.00"), Decimal("4000.00")),
+        ("leaderboard", 1002): ("review_withdraw", Decimal("3000.00"), Decimal("3000.00")),
+    }
+    run = settle_campaign(campaign=loaded, at=LATER)
+    assert_settlement_wrote(preview, run)
+    assert not ReviewItem.objects.filter(status="open").exists()
+
+
+@pytest.mark.django_db
+def test_a_preview_after_a_settlement_of_previews_shows_them_becoming_payable(loaded):
+    settle_campaign(campaign=loaded, at=BEFORE_DUE)
+    preview = preview_of(loaded)
+    assert {line.action for line in preview.lines} == {"due"} and preview.count("due") == 7
+    assert all(line.ledger == line.computed and line.preview_before and line.preview_after is False for line in preview.lines)
+    totals = {t.asset: (t.payable_now, t.payable_after) for t in preview.totals}
+    assert totals == {"TRIAL_FUND": (Decimal("0.00"), Decimal("90.00")), "USDT": (Decimal("0.00"), Decimal("7200.00"))}
+    assert_settlement_wrote(preview, settle_campaign(campaign=loaded, at=LATER))
+
+
+@pytest.mark.django_db
+def test_the_preview_says_when_settling_would_judge_posts_it_has_not_judged_yet(loaded):
+    from campaign.services import posts_ingest
+    from traders.imports import item_records
+
+    settle_campaign(campaign=loaded, at=DUE)
+    posts_ingest(campaign=loaded, records=item_records([post_item("c2", 1003, created_at="2026-02-21T09:00:00+08:00", text=OTHER_TEXTS[0])]), judge_later=True)
+    registrations_import(data=b"uid,nickname,market,status,applied_at,approved_at\n1004,delta,futures,approved,2026-02-01T10:00:00Z,\n")
+    preview = settlement_preview_get(campaign=loaded, at=LATER)
+    assert preview.posts_awaiting_judging == 1 and preview.judging_inputs_moved and preview.verdicts_may_move
+    assert preview.lines == ()  # the stored verdicts give what the ledger holds; settling will not
