@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -62,12 +62,8 @@ def _now_text():
 
 
 def _changelist(name, **filters):
-    """A filtered admin list, or None while that admin is not registered."""
-    try:
-        url = reverse(name)
-    except NoReverseMatch:
-        return None
-    return url + ("?" + urlencode(filters) if filters else "")
+    """The URL of an admin list, filtered."""
+    return reverse(name) + ("?" + urlencode(filters) if filters else "")
 
 
 def _kind_labels():

@@ -10,7 +10,7 @@ every total is per asset.
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -23,13 +23,13 @@ from django.utils.translation import gettext as _
 from campaign.models import Campaign, JudgingState, ModerationDecision, Post, ReferenceText, Signup
 from campaign.selectors import enrolment_map
 from campaign.services.posts import judging_inputs_digest
-from rewards.budgets import campaign_pools, pool_budgets_get
+from rewards.budgets import pool_budgets_get
 from rewards.charts import Bar, Reference, Series, horizontal_bars, stacked_columns
 from rewards.models import Adjustment, PayoutReport, Reward, ReviewFlag, ReviewItem, SettlementRun
 from rewards.rules.budget import Pool, PoolBudget
-from rewards.rules.review import ReviewAction, review_action
 from rewards.rules.types import ALL
-from rewards.services.settlement import rewards_compute, settled_due
+from rewards.services.settlement import Change as LedgerChange
+from rewards.services.settlement import ledger_plan, rewards_compute, settled_due
 from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
 
 # Asia/Shanghai has kept UTC+8 without daylight saving since 1991: its days are the rulebook's.
@@ -499,15 +499,11 @@ def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) ->
 
 # --- what a settlement now would do --------------------------------------------------------------
 
-CREATE = "create"  # a new calculated reward
-CHANGE = "change"  # a calculated reward takes another amount
-DUE = "due"  # a calculated preview becomes payable, its amount unchanged
-REMOVE = "remove"  # a calculated reward the rules no longer give is deleted
-REVIEW_OPEN = "review_open"  # an approved, paid or void reward gets a review item
-REVIEW_UPDATE = "review_update"  # its open review item gets another computed amount
-REVIEW_WITHDRAW = "review_withdraw"  # its open review item is withdrawn: the difference is gone
+# What a settlement now would do to a ledger key (`rewards.services.settlement.Change`); a change
+# of an explanation alone is not listed.
+CREATE, CHANGE, DUE, REMOVE = LedgerChange.CREATE, LedgerChange.CHANGE, LedgerChange.DUE, LedgerChange.REMOVE
+REVIEW_OPEN, REVIEW_UPDATE, REVIEW_WITHDRAW = LedgerChange.REVIEW_OPEN, LedgerChange.REVIEW_UPDATE, LedgerChange.REVIEW_WITHDRAW
 PREVIEW_ACTIONS = (CREATE, CHANGE, DUE, REMOVE, REVIEW_OPEN, REVIEW_UPDATE, REVIEW_WITHDRAW)
-REVIEW_ACTIONS = {ReviewAction.OPEN: REVIEW_OPEN, ReviewAction.UPDATE: REVIEW_UPDATE, ReviewAction.WITHDRAW: REVIEW_WITHDRAW}
 
 
 @dataclass(frozen=True)
@@ -599,30 +595,6 @@ class SettlementPreview:
         return bool(self.posts_awaiting_judging or self.posts_index_stale or self.judging_inputs_moved)
 
 
-@dataclass(frozen=True)
-class _Held:
-    reward_id: int
-    nickname: str
-    asset: str
-    amount: Decimal
-    held: Decimal
-    state: str
-    preview: bool
-
-
-def _ledger_held(campaign: Campaign) -> dict[tuple[str, str, int], _Held]:
-    adjusted: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for reward_id, amount in Adjustment.objects.filter(campaign=campaign).values_list("reward_id", "amount").order_by():
-        adjusted[reward_id] += amount
-    rows = Reward.objects.filter(campaign=campaign).order_by("pk").values_list(
-        "pk", "kind", "period", "trader__uid", "trader__nickname", "asset", "amount", "state", "preview"
-    )
-    return {
-        (kind, period, uid): _Held(pk, nickname, asset, amount, amount + adjusted[pk] if state == Reward.State.PAID else amount, state, preview)
-        for pk, kind, period, uid, nickname, asset, amount, state, preview in rows
-    }
-
-
 def _pool_figures(campaign: Campaign, pool: Pool, summary: dict, computed_total: Decimal) -> tuple[bool, Decimal, Decimal | None]:
     """(due, allocated, unallocated) of one pool as the rules give it now."""
     if pool.kind == Reward.Kind.CONTENT_POOL and pool.period in summary["content_pool"]:
@@ -654,82 +626,56 @@ def settlement_preview_get(*, campaign: Campaign, at: datetime | None = None) ->
     if timezone.is_naive(at):
         raise ValueError("the preview instant must be timezone-aware")
     computed, summary = rewards_compute(campaign=campaign, at=at, already_due=settled_due(campaign))
-    given = {(c.kind, c.period, c.uid): c for c in computed}
-    ledger = _ledger_held(campaign)
-    open_items = dict(
-        (reward_id, (pk, amount))
-        for reward_id, pk, amount in ReviewItem.objects.filter(reward__campaign=campaign, status=ReviewItem.Status.OPEN).values_list("reward_id", "pk", "computed_amount")
-    )
-    last_kept: dict[int, Decimal] = {}
-    kept = ReviewItem.objects.filter(reward__campaign=campaign, resolution=ReviewItem.Resolution.KEEP).order_by("reward_id", "-resolved_at", "-id")
-    for reward_id, amount in kept.values_list("reward_id", "computed_amount"):
-        last_kept.setdefault(reward_id, amount)
-    nicknames = {uid: row.nickname for (_kind, _period, uid), row in ledger.items()}
-    missing = {uid for (_kind, _period, uid) in given} - nicknames.keys()
-    nicknames.update(Trader.objects.filter(uid__in=missing).values_list("uid", "nickname"))
+    plan = ledger_plan(campaign=campaign, computed=computed)
+    missing = {p.uid for p in plan if p.reward is None}
+    nicknames = dict(Trader.objects.filter(uid__in=missing).values_list("uid", "nickname"))
 
     lines: dict[tuple[str, str], list[PreviewLine]] = defaultdict(list)
     unchanged: Counter = Counter()
     calculated_after: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     payable_after: dict[str, Decimal] = defaultdict(lambda: ZERO)
     ledger_after: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for key in sorted(set(given) | set(ledger), key=lambda k: (k[2], k[0], k[1])):
-        kind, period, uid = key
-        c, row = given.get(key), ledger.get(key)
-        pool_key = (kind, period)
-        if row is None:
-            lines[pool_key].append(PreviewLine(CREATE, kind, period, uid, nicknames.get(uid, ""), c.asset, "", None, c.amount, None, c.preview))
-            calculated_after[pool_key] += c.amount
-            ledger_after[c.asset] += c.amount
-            payable_after[c.asset] += ZERO if c.preview else c.amount
-        elif row.state == Reward.State.CALCULATED:
-            if c is None:
-                lines[pool_key].append(PreviewLine(REMOVE, kind, period, uid, row.nickname, row.asset, row.state, row.amount, ZERO, row.preview, None, row.reward_id))
-                continue
-            preview = c.preview and row.preview  # due is final, row by row too
-            action = CHANGE if (c.asset, c.amount) != (row.asset, row.amount) else DUE if preview != row.preview else None
-            if action is None:
-                unchanged[pool_key] += 1
-            else:
-                lines[pool_key].append(PreviewLine(action, kind, period, uid, row.nickname, c.asset, row.state, row.amount, c.amount, row.preview, preview, row.reward_id))
-            calculated_after[pool_key] += c.amount
-            ledger_after[c.asset] += c.amount
-            payable_after[c.asset] += ZERO if preview else c.amount
+    ledger: dict[tuple[str, str, int], Reward] = {}
+    for p in sorted(plan, key=lambda p: (p.uid, p.kind, p.period)):
+        pool_key, reward, c = (p.kind, p.period), p.reward, p.computed
+        if reward is not None:
+            ledger[(p.kind, p.period, p.uid)] = reward
+        nickname = reward.trader.nickname if reward is not None else nicknames.get(p.uid, "")
+        if p.change not in PREVIEW_ACTIONS:
+            unchanged[pool_key] += 1
+        elif reward is None:
+            lines[pool_key].append(PreviewLine(CREATE, p.kind, p.period, p.uid, nickname, c.asset, "", None, c.amount, None, c.preview))
+        elif reward.state == Reward.State.CALCULATED:
+            amount = c.amount if c is not None else ZERO
+            after = p.preview if c is not None else None
+            lines[pool_key].append(PreviewLine(p.change, p.kind, p.period, p.uid, nickname, c.asset if c else reward.asset, reward.state, reward.amount, amount,
+                                               reward.preview, after, reward.pk))  # fmt: skip
         else:
-            amount = c.amount if c is not None and c.asset == row.asset else ZERO
-            item_pk, item_computed = open_items.get(row.reward_id, (None, None))
-            action = review_action(held=row.held, computed=amount, open_computed=item_computed, last_kept=last_kept.get(row.reward_id), void=row.state == Reward.State.VOID)
-            if action in REVIEW_ACTIONS:
-                lines[pool_key].append(
-                    PreviewLine(REVIEW_ACTIONS[action], kind, period, uid, row.nickname, row.asset, row.state, row.held, amount, None, None, row.reward_id, item_pk, item_computed)
-                )
-            else:
-                unchanged[pool_key] += 1
-            if row.state != Reward.State.VOID:
-                ledger_after[row.asset] += row.amount
-                payable_after[row.asset] += row.amount
+            item = p.item
+            lines[pool_key].append(PreviewLine(p.change, p.kind, p.period, p.uid, nickname, reward.asset, reward.state, p.held, p.amount, None, None, reward.pk,
+                                               item and item.pk, item and item.computed_amount))  # fmt: skip
+        if reward is None or reward.state == Reward.State.CALCULATED:
+            if c is not None:
+                calculated_after[pool_key] += c.amount
+                ledger_after[c.asset] += c.amount
+                payable_after[c.asset] += ZERO if p.preview else c.amount
+        elif reward.state != Reward.State.VOID:
+            ledger_after[reward.asset] += reward.amount
+            payable_after[reward.asset] += reward.amount
 
-    pools = campaign_pools(campaign)
-    for kind, period in sorted((set(lines) | set(unchanged) | set(calculated_after)) - set(pools)):
+    budgets = {(b.pool.kind, b.pool.period): b for b in pool_budgets_get(campaign=campaign)}
+    for kind, period in sorted((set(lines) | set(unchanged) | set(calculated_after)) - set(budgets)):
+        # A pool the configuration no longer has (a period dropped): shown, with no budget.
         asset = next((line.asset for line in lines.get((kind, period), ())), "")
-        pools[(kind, period)] = Pool(kind, period, asset, None)
-    # The budget view as `pool_budgets_get` reads it (void counts nowhere, previews as calculated),
-    # from the rows already loaded.
-    sums: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
-    committed: Counter = Counter()
-    for (kind, period, _uid), row in ledger.items():
-        sums[(kind, period, row.state)] += row.amount
-        committed[(kind, period)] += row.state in (Reward.State.APPROVED, Reward.State.PAID)
+        budgets[(kind, period)] = PoolBudget(pool=Pool(kind, period, asset, None), approved=ZERO, paid=ZERO, calculated=ZERO)
     order = {action: i for i, action in enumerate(PREVIEW_ACTIONS)}
     preview_pools = []
-    for key, pool in pools.items():
-        approved, paid = sums[(*key, Reward.State.APPROVED)], sums[(*key, Reward.State.PAID)]
-        now = PoolBudget(pool=pool, approved=approved, paid=paid, calculated=sums[(*key, Reward.State.CALCULATED)], committed_rewards=committed[key])
-        after = PoolBudget(pool=pool, approved=approved, paid=paid, calculated=calculated_after[key], committed_rewards=committed[key])
+    for key, now in budgets.items():
+        after = replace(now, calculated=calculated_after[key])
         given_total = sum((c.amount for c in computed if (c.kind, c.period) == key), ZERO)
-        due, allocated, unallocated = _pool_figures(campaign, pool, summary, given_total)
+        due, allocated, unallocated = _pool_figures(campaign, now.pool, summary, given_total)
         pool_lines = tuple(sorted(lines.get(key, ()), key=lambda line: (order[line.action], line.uid)))
-        preview_pools.append(PreviewPool(pool, due, allocated, unallocated, now, after, pool_lines, unchanged[key]))
+        preview_pools.append(PreviewPool(now.pool, due, allocated, unallocated, now, after, pool_lines, unchanged[key]))
 
     ledger_now: dict[str, Decimal] = defaultdict(lambda: ZERO)
     payable_now: dict[str, Decimal] = defaultdict(lambda: ZERO)
