@@ -21,6 +21,7 @@ from campaign.admin import CampaignAdmin, action_form_response
 from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
 from rewards.admin_dashboard import DashboardAdminMixin
+from rewards.budgets import pool_budget_conflicts
 from rewards.admin_whatif import WhatIfAdminMixin
 from rewards.exceptions import RewardError
 from rewards.services.schedule import settlement_schedule_sync
@@ -769,10 +770,24 @@ class RewardEventAdmin(admin.ModelAdmin):
 admin.site.unregister(Campaign)
 
 
+class CampaignForm(forms.ModelForm):
+    """The campaign's change form, refusing an edit that would take a pool below the money already
+    approved or paid in it, or change the asset of a pool that holds rewards (RULES.md section 8)."""
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance now carries the edited values
+        if self.instance.pk and not self.errors:
+            stored = Campaign.objects.get(pk=self.instance.pk)
+            for field, messages_ in pool_budget_conflicts(campaign=stored, proposed=self.instance).items():
+                for message in messages_:
+                    self.add_error(field if field in self.fields else None, message)
+
+
 @admin.register(Campaign)
 class RewardsCampaignAdmin(DashboardAdminMixin, WhatIfAdminMixin, CampaignAdmin):
     # The campaign's own change form plus a link to the what-if page.
     change_form_template = "admin/rewards/campaign_change_form.html"
+    form = CampaignForm
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from campaign.models import Campaign
 from rewards.models import Reward
 from rewards.rules.budget import Pool, PoolBudget
+from rewards.rules.money import format_money
 from rewards.rules.types import ALL
 
 ZERO = Decimal("0.00")
@@ -55,3 +56,40 @@ def pool_budgets_get(*, campaign: Campaign) -> list[PoolBudget]:
         )
         for key, pool in campaign_pools(campaign).items()
     ]
+
+
+# The configuration field that sizes each kind of pool, and the one that names its asset.
+BUDGET_FIELDS = {Reward.Kind.CONTENT_POOL: "pool_amount", Reward.Kind.FIRST_POST: "first_post_limit"}
+ASSET_FIELDS = {Reward.Kind.CONTENT_POOL: "pool_asset", Reward.Kind.FIRST_POST: "first_post_asset", Reward.Kind.LEADERBOARD: "leaderboard_asset"}
+
+
+def pool_budget_conflicts(*, campaign: Campaign, proposed: Campaign) -> dict[str, list[str]]:
+    """Why `proposed` (an edited, unsaved copy of `campaign`) may not be saved, by field: a pool
+    it makes smaller than what is already approved plus paid in it (RULES.md section 8: approved
+    plus paid never exceed the pool), fewer first-post bonuses than are committed, or another
+    asset for a pool that holds rewards. Empty when the edit keeps every commitment."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    new_pools = campaign_pools(proposed)
+    for budget in pool_budgets_get(campaign=campaign):
+        pool = new_pools.get(budget.pool.key)
+        if pool is None:
+            continue  # a period the edited window no longer has; its rewards stay as they are
+        name = pool_name(pool)
+        if pool.kind == Reward.Kind.LEADERBOARD:
+            field = "leaderboard_tiers" if proposed.leaderboard_strategy == Campaign.SplitStrategy.TIERS else "leaderboard_pool"
+        else:
+            field = BUDGET_FIELDS[pool.kind]
+        if pool.max_rewards is not None and budget.committed_rewards > pool.max_rewards:
+            errors[field].append(f"{budget.committed_rewards} {name} are already approved or paid: the limit cannot be {pool.max_rewards}")
+        elif pool.budget is not None and budget.committed > pool.budget:
+            errors[field].append(
+                f"{format_money(budget.committed)} {pool.asset} of the {name} is already approved or paid: the pool cannot be "
+                f"{format_money(pool.budget)} ({format_money(budget.committed - pool.budget)} short)"
+            )
+        if pool.asset != budget.pool.asset and Reward.objects.filter(campaign=campaign, kind=pool.kind, period=pool.period).exists():
+            errors[ASSET_FIELDS[pool.kind]].append(f"the {name} already holds rewards in {budget.pool.asset}: its asset cannot change")
+    return dict(errors)
+
+
+def pool_name(pool: Pool) -> str:
+    return {Reward.Kind.CONTENT_POOL: f"content pool {pool.period}", Reward.Kind.LEADERBOARD: "leaderboard pool"}.get(pool.kind, "first-post bonuses")

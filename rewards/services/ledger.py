@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
-from rewards.budgets import campaign_pools
+from rewards.budgets import campaign_pools, pool_name
 from rewards.exceptions import RewardError
 from rewards.models import Adjustment, PayoutBatch, Reward, RewardEvent, ReviewItem
 from rewards.rules.budget import approval_excess
@@ -110,7 +110,7 @@ def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Rewar
 
 
 def _over_budget(reward, pool, total, over) -> str:
-    name = {Reward.Kind.CONTENT_POOL: f"content pool {pool.period}", Reward.Kind.LEADERBOARD: "leaderboard pool"}.get(pool.kind, "first-post bonus budget")
+    name = pool_name(pool)
     limit = f"{format_money(pool.budget)} {pool.asset}" if pool.budget is not None else ""
     if pool.max_rewards is not None:
         limit += f" ({pool.max_rewards} bonuses)"

@@ -39,7 +39,7 @@ from rewards.exceptions import RewardError
 from rewards.models import Reward
 from rewards.rules import QualifiedPost
 from rewards.rules.money import format_money
-from rewards.budgets import leaderboard_total
+from rewards.budgets import leaderboard_total, pool_budget_conflicts
 from rewards.services.settlement import Computed, rewards_compute, settled_due
 from traders.models import Trader
 
@@ -186,8 +186,9 @@ def _field_value(campaign: Campaign, name: str):
 def campaign_with_changes(*, campaign: Campaign, changes: dict) -> Campaign:
     """An unsaved copy of `campaign` with `changes`, validated by the model's own validation.
 
-    Raises `ValidationError` keyed by field: for a field a what-if may not change, and for every
-    value `Campaign.full_clean` refuses. The copy is never saved (it keeps the pk so that reads
+    Raises `ValidationError` keyed by field: for a field a what-if may not change, for every
+    value `Campaign.full_clean` refuses, and for a pool made smaller than the money already
+    approved or paid in it (`pool_budget_conflicts`). The copy is never saved (it keeps the pk so that reads
     keyed by campaign, such as sign-ups, still find the campaign's rows).
     """
     errors = {name: [_("This setting cannot be changed in a what-if preview.")] for name in sorted(set(changes) - set(WHATIF_FIELDS))}
@@ -200,6 +201,9 @@ def campaign_with_changes(*, campaign: Campaign, changes: dict) -> Campaign:
         copy.full_clean(exclude=others, validate_unique=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    if not errors:
+        # Money already approved or paid stays within its pool (RULES.md section 8).
+        errors.update(pool_budget_conflicts(campaign=campaign, proposed=copy))
     if errors:
         raise ValidationError(errors)
     # As the database would store them: decimals to their places, tiers as two-decimal strings.

@@ -136,6 +136,46 @@ def test_the_what_if_preview_takes_first_post_limit(loaded):
     assert (pool.proposed_pool, pool.proposed_allocated, pool.proposed_unallocated) == (Decimal("30.00"), Decimal("30.00"), Decimal("0.00"))
 
 
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"pool_amount": Decimal("150.00")}, "pool_amount", "200.00 USDT of the content pool P1 is already approved or paid: the pool cannot be 150.00 (50.00 short)"),
+        ({"first_post_limit": 1}, "first_post_limit", "3 first-post bonuses are already approved or paid: the limit cannot be 1"),
+    ],
+    ids=["content-pool", "first-post-limit"],
+)
+def test_a_configuration_edit_cannot_take_a_pool_below_the_approved_money(loaded, ops, changes, field, message):
+    from django.core.exceptions import ValidationError
+
+    from rewards.services.whatif import config_fingerprint, whatif_apply
+
+    ops.user_permissions.add(*Permission.objects.filter(codename__in=["change_campaign", "add_settlementrun"]))
+    ops = User.objects.get(pk=ops.pk)
+    settle_campaign(campaign=loaded, at=DUE)
+    rewards_approve(reward_ids=list(Reward.objects.values_list("pk", flat=True)), user=ops)
+    campaign = Campaign.objects.get(pk=loaded.pk)
+    with pytest.raises(ValidationError) as refused:
+        whatif_apply(campaign=campaign, changes=changes, note="a smaller pool", user=ops, expected_fingerprint=config_fingerprint(campaign))
+    assert refused.value.message_dict == {field: [message]}
+    assert ledger_violations(campaign=Campaign.objects.get(pk=loaded.pk)) == []
+
+
+def test_the_campaign_form_refuses_a_smaller_pool_or_another_asset_once_money_is_approved(loaded, ops, client):
+    settle_campaign(campaign=loaded, at=DUE)
+    rewards_approve(reward_ids=list(Reward.objects.values_list("pk", flat=True)), user=ops)
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw-admin-123456"))
+    campaign = Campaign.objects.get(pk=loaded.pk)
+    data = {f.name: "" if f.value_from_object(campaign) is None else f.value_from_object(campaign) for f in campaign._meta.concrete_fields if f.editable and f.name != "id"}
+    data.update(starts_at_0="2026-02-12", starts_at_1="18:00:00", ends_at_0="2026-02-25", ends_at_1="00:00:00")
+    data.update(latin_terms=json.dumps(campaign.latin_terms), cjk_terms=json.dumps(campaign.cjk_terms, ensure_ascii=False), leaderboard_tiers='["1000.00"]', pool_asset="USDC")
+    response = client.post(f"/admin/campaign/campaign/{campaign.pk}/change/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "7000.00 USDT of the leaderboard pool is already approved or paid: the pool cannot be 1000.00 (6000.00 short)" in page
+    assert "the content pool P1 already holds rewards in USDT: its asset cannot change" in page
+    assert Campaign.objects.get(pk=loaded.pk).leaderboard_tiers == campaign.leaderboard_tiers
+
+
 # --- Due is final -------------------------------------------------------------------------------
 
 
