@@ -76,3 +76,37 @@ def eager_tasks():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = before
+
+
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def _has_database(request) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(DATABASE_FIXTURES & set(request.fixturenames))
+
+
+@pytest.fixture
+def ledger_invariants(request):
+    """After the test body, no campaign's ledger has a violation; for tests with database access.
+
+    The database fixture is requested here, before the yield, so that pytest tears it down after
+    this fixture: the check reads the test's own rows before the rollback (or, for transactional
+    tests and live servers, the flush) takes them away. A test skipped for a missing service
+    (`postgres`, `redis`) is skipped by the root conftest's autouse fixture before this one is
+    set up, so it checks nothing.
+    """
+    if not _has_database(request):
+        yield
+        return
+    request.getfixturevalue("db")
+    yield
+    from django.db import connection
+
+    from campaign.models import Campaign
+    from rewards.invariants import ledger_violations
+
+    if connection.needs_rollback:
+        return  # the body failed inside its transaction: that error is the report, nothing can be read
+
+    violations = {campaign.slug: found for campaign in Campaign.objects.order_by("pk") if (found := ledger_violations(campaign=campaign))}
+    assert violations == {}, f"ledger invariants broken after {request.node.nodeid}: {violations}"

@@ -52,6 +52,7 @@ def data(transactional_db, campaign, eager_tasks):
     return secret, {"slug": campaign.slug, "token": status_link_token(link), "id": run.pk, "item_id": item.pk}
 
 
+@pytest.mark.usefixtures("ledger_invariants")
 def test_no_server_error_and_every_answer_matches_the_schema(data):
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     secret, path_values = data

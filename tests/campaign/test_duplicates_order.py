@@ -38,6 +38,7 @@ def brute_force(items):
     return expected
 
 
+@pytest.mark.usefixtures("ledger_invariants")
 @pytest.mark.django_db
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(order=st.permutations(variants()), batch=st.integers(min_value=1, max_value=6))

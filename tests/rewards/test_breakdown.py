@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from campaign.services import posts_import_file, signups_import
+from rewards.invariants import ledger_violations
 from rewards.models import Reward
 from rewards.rules.money import quantize_money
 from rewards.selectors import reward_breakdown_get, status_link_token
@@ -145,4 +146,5 @@ def test_every_reward_of_a_random_settlement_adds_up_to_the_cent(campaign, posts
         settle_campaign(campaign=campaign, at=DUE)
         for reward in Reward.objects.filter(campaign=campaign).select_related("campaign", "trader"):
             assert_adds_up(reward)
+        assert ledger_violations(campaign=campaign) == []  # checked in each example: each is rolled back
         transaction.set_rollback(True)

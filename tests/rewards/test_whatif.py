@@ -272,6 +272,7 @@ POOL_CHANGES = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.usefixtures("ledger_invariants")
 @settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(changes=POOL_CHANGES)
 def test_any_preview_writes_nothing_and_splits_every_pool_to_the_cent(busy, changes):
