@@ -31,6 +31,7 @@ def ledger_violations(*, campaign: Campaign) -> list[str]:
        the cent, and the ledger's rows of that pool add up to the allocated amount while they are
        all still the run's to set (`calculated`).
     """
+    campaign = Campaign.objects.get(pk=campaign.pk)  # the pools as configured now, not as a caller's copy has them
     problems = []
     rewards = Reward.objects.filter(campaign=campaign)
     doubles = rewards.values("kind", "period", "trader__uid").annotate(n=Count("id")).filter(n__gt=1)
