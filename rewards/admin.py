@@ -116,6 +116,19 @@ def _explanations(*, reward: Reward, item: ReviewItem | None) -> str:
     return render_to_string("admin/rewards/reviewitem/_explanations.html", context)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the system writes (audit rows, computed items): ops read them, nobody edits them here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RewardEventInline(admin.TabularInline):
     model = RewardEvent
     extra = 0
@@ -270,7 +283,7 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(SettlementRun)
-class SettlementRunAdmin(admin.ModelAdmin):
+class SettlementRunAdmin(ReadOnlyAdmin):  # a run is the record of what the ledger was written from
     list_display = ["id", "campaign", "at", "started_at", "finished_at", "triggered_by", "qualified", "unallocated"]
     list_filter = ["campaign", "triggered_by"]
     search_fields = ["=id", "triggered_by"]
@@ -278,15 +291,6 @@ class SettlementRunAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     fields = ["campaign", "settled_as_of", "started_at", "finished_at", "triggered_by", "qualified", "unallocated", "ledger", "budgets", "other_summary", "config"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # a run is the record of what the ledger was written from
 
     @admin.display(description=_("settled as of"), ordering="at")
     def settled_as_of(self, obj):
@@ -374,7 +378,7 @@ class ReviewComputationInline(admin.TabularInline):
 
 
 @admin.register(ReviewItem)
-class ReviewItemAdmin(admin.ModelAdmin):
+class ReviewItemAdmin(ReadOnlyAdmin):
     """Read-only pages of the review items; ops close an open item with accept or keep, from the
     list (bulk) or from the item's own page, both through `review_items_close`."""
 
@@ -397,15 +401,6 @@ class ReviewItemAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     inlines = [ReviewComputationInline]
     actions = ["accept", "keep"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_approve_permission(self, request):
         return request.user.has_perm(APPROVE_PERMISSION)
@@ -567,7 +562,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(admin.ModelAdmin):
+class AdjustmentAdmin(ReadOnlyAdmin):
     """What finance tops up (+) or claws back (-) per trader, read-only: adjustments are recorded by
     keeping a review item of a paid reward, never typed in."""
 
@@ -582,15 +577,6 @@ class AdjustmentAdmin(admin.ModelAdmin):
     fields = ["trader_uid", "trader_nickname", "campaign", "reward_link", "kind", "period", "asset", "signed_amount", "paid_amount", "computed_amount",
               "review_item_link", "created_by", "created_at", "note"]  # fmt: skip
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("UID"), ordering="trader__uid")
     def trader_uid(self, obj):
@@ -748,7 +734,7 @@ class PayoutReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(RewardEvent)
-class RewardEventAdmin(admin.ModelAdmin):
+class RewardEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "reward", "action", "from_state", "to_state", "by", "note"]
     list_filter = ["action", "by"]
     search_fields = ["=reward__trader__uid", "by", "note"]
@@ -756,14 +742,6 @@ class RewardEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     readonly_fields = ["reward", "action", "from_state", "to_state", "by", "at", "note"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- The campaign: its change form, dashboard and what-if page ---------------------------------
