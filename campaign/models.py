@@ -276,6 +276,11 @@ class Post(models.Model):
             models.Index(fields=["campaign", "verdict", "created_at"], include=["post_id", "author", "score"], name="post_verdict_time"),
             models.Index(fields=["campaign", "created_at"], condition=Q(homepage=True), name="post_homepage_picks"),
             models.Index(fields=["campaign"], condition=Q(judged_at__isnull=True), name="post_unjudged"),
+            # The posts judged since an instant: what an incremental settlement judges again
+            # (`posts_qualify`) and what the dashboard counts as changed since a settlement; a
+            # scan of every wide row otherwise (0.35 s a million posts, warm). Measured on a
+            # million rows: no cost on the whole judging's UPDATE beyond its noise.
+            models.Index(fields=["campaign", "judged_at"], name="post_judged_time"),
             models.Index(fields=["campaign"], condition=Q(index_stale=True), name="post_index_stale"),
         ]
 
