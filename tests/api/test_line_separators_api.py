@@ -5,12 +5,13 @@ import json
 import pytest
 
 from campaign.models import Post
+from tests.campaign.test_line_separators import IDS, SEPARATORS
 from tests.factories import TRADING_TEXT, enrolled_trader, post_item
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["U+2028", "U+2029", "U+0085"])
+@pytest.mark.parametrize("separator", SEPARATORS, ids=IDS)
 def test_a_batched_post_whose_text_holds_the_character_is_stored_as_sent(ingest_client, campaign, separator):
     enrolled_trader(campaign, uid=7)
     text = TRADING_TEXT.replace(". ", "." + separator, 1)

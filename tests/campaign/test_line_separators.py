@@ -85,7 +85,7 @@ def test_a_command_import_that_took_nothing_says_so(campaign, tmp_path):
         call_command("import_posts", "--campaign", campaign.slug, str(path), "--no-progress")
 
 
-@pytest.mark.parametrize("separator", ["\u2028", "\x85", "\x0c"], ids=["U+2028", "U+0085", "FF"])
+@pytest.mark.parametrize("separator", SEPARATORS, ids=IDS)
 def test_the_admin_upload_takes_the_file(client, campaign, separator):
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
     enrolled_trader(campaign, uid=7)
