@@ -293,11 +293,21 @@ class StatusRewardSerializer(serializers.Serializer):
         return _breakdown_detail(line)
 
 
+class StatusStandingReviewSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True, help_text="The new computation's rank; null when it gives no paid place.")
+    score = serializers.CharField(allow_null=True)
+    settled_at = UtcDateTimeField()
+
+
 class StatusStandingSerializer(serializers.Serializer):
     rank = serializers.IntegerField(allow_null=True, help_text="null when not in the paid places.")
     score = serializers.CharField(allow_null=True)
     due = serializers.BooleanField()
     settled_at = UtcDateTimeField()
+    from_reward = serializers.BooleanField(help_text="true: the place the trader's leaderboard reward was computed with; false: the latest settlement's board.")
+    review = StatusStandingReviewSerializer(
+        allow_null=True, help_text="While the leaderboard reward's review item is open: the place its new computation gives (not in the ledger)."
+    )
 
 
 class StatusStarSerializer(serializers.Serializer):

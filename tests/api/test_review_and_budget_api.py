@@ -315,7 +315,13 @@ def status_of(reviewed):
 
 def test_the_status_api_shows_the_stored_amount_and_the_review_beside_it(reviewed, status_of):
     item = reviewed["items"][(1002, "leaderboard")]
-    rewards = {r["kind"]: r for r in status_of(1002)["rewards"]}
+    status = status_of(1002)
+    # The card is the reward's place (second), with the new computation's (first) beside it.
+    assert status["standing"] == {
+        "rank": 2, "score": reward(1002, "leaderboard").detail["score"], "due": True, "settled_at": "2026-02-25T16:00:00Z", "from_reward": True,
+        "review": {"rank": 1, "score": item.computed_detail["score"], "settled_at": "2026-02-26T16:00:00Z"},
+    }  # fmt: skip
+    rewards = {r["kind"]: r for r in status["rewards"]}
     board = rewards["leaderboard"]
     assert (board["amount"], board["state"], board["settled_at"]) == ("3000.00", "approved", "2026-02-25T16:00:00Z")
     assert board["explanation"] == reward(1002, "leaderboard").detail
