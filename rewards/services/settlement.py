@@ -191,10 +191,11 @@ def rewards_compute(
     paid_places = {entry.uid for entry in board.ranked if board.amounts.get(entry.uid)}
     # The posts behind each paid place's content score, stored with its amount: the explanation
     # of a frozen reward must not be rebuilt from verdicts that moved on since.
-    counted = {uid: [] for uid in paid_places}
-    for post in sorted(in_window, key=lambda p: p.order_key):
-        if post.uid in counted:
-            counted[post.uid].append({"post_id": post.post_id, "score": post.score})
+    theirs = {uid: [] for uid in paid_places}
+    for post in in_window:
+        if post.uid in theirs:
+            theirs[post.uid].append(post)
+    counted = {uid: [{"post_id": p.post_id, "score": p.score} for p in sorted(posts, key=lambda p: p.order_key)] for uid, posts in theirs.items()}
     for entry in board.ranked:
         amount = board.amounts.get(entry.uid)
         if amount:
