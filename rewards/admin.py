@@ -116,6 +116,18 @@ def _explanations(*, reward: Reward, item: ReviewItem | None) -> str:
     return render_to_string("admin/rewards/reviewitem/_explanations.html", context)
 
 
+class TraderColumns:
+    """The trader's UID and nickname as list columns, for a model with a `trader`."""
+
+    @admin.display(description=_("UID"), ordering="trader__uid")
+    def trader_uid(self, obj):
+        return obj.trader.uid
+
+    @admin.display(description=_("nickname"), ordering="trader__nickname")
+    def trader_nickname(self, obj):
+        return obj.trader.nickname
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records the system writes (audit rows, computed items): ops read them, nobody edits them here."""
 
@@ -172,7 +184,7 @@ def _reward_totals(rows) -> list[dict]:
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(TraderColumns, admin.ModelAdmin):
     list_display = ["trader", "trader_nickname", "campaign", "kind", "period", "asset", "amount", "state_badge", "open_review", "preview", "approved_by", "payout_batch"]
     list_filter = ["campaign", "kind", "state", "period", "preview", "asset"]
     search_fields = ["=trader__uid", "trader__nickname", "payout_batch__reference"]
@@ -234,10 +246,6 @@ class RewardAdmin(admin.ModelAdmin):
         if cl is not None:
             response.context_data["totals"] = _reward_totals(cl.queryset.values_list("asset", "state", "amount").order_by())
         return response
-
-    @admin.display(description=_("nickname"), ordering="trader__nickname")
-    def trader_nickname(self, obj):
-        return obj.trader.nickname
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj):
@@ -562,7 +570,7 @@ class ReviewItemAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyAdmin):
+class AdjustmentAdmin(TraderColumns, ReadOnlyAdmin):
     """What finance tops up (+) or claws back (-) per trader, read-only: adjustments are recorded by
     keeping a review item of a paid reward, never typed in."""
 
@@ -577,14 +585,6 @@ class AdjustmentAdmin(ReadOnlyAdmin):
     fields = ["trader_uid", "trader_nickname", "campaign", "reward_link", "kind", "period", "asset", "signed_amount", "paid_amount", "computed_amount",
               "review_item_link", "created_by", "created_at", "note"]  # fmt: skip
     readonly_fields = fields
-
-    @admin.display(description=_("UID"), ordering="trader__uid")
-    def trader_uid(self, obj):
-        return obj.trader.uid
-
-    @admin.display(description=_("nickname"), ordering="trader__nickname")
-    def trader_nickname(self, obj):
-        return obj.trader.nickname
 
     @admin.display(description=_("kind"), ordering="reward__kind")
     def kind(self, obj):
@@ -824,7 +824,7 @@ class ToolsMixin:
 
 
 @admin.register(StatusLink)
-class StatusLinkAdmin(ToolsMixin, admin.ModelAdmin):
+class StatusLinkAdmin(TraderColumns, ToolsMixin, admin.ModelAdmin):
     list_display = ["trader_uid", "trader_nickname", "campaign", "version", "rotated_at", "rotated_by", "copy_link"]
     list_filter = ["campaign"]
     search_fields = ["=trader__uid", "trader__nickname"]
@@ -841,14 +841,6 @@ class StatusLinkAdmin(ToolsMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["campaign", "trader", *self.readonly_fields]
-
-    @admin.display(description=_("UID"), ordering="trader__uid")
-    def trader_uid(self, obj):
-        return obj.trader.uid
-
-    @admin.display(description=_("nickname"), ordering="trader__nickname")
-    def trader_nickname(self, obj):
-        return obj.trader.nickname
 
     @admin.display(description=_("link"))
     def copy_link(self, obj):
