@@ -1,7 +1,7 @@
 """Reads of the pool budgets (RULES.md section 8): a campaign's pools as configured now, and the
 budget view of each (pool, approved + paid, calculated, still approvable, excess).
 
-The ledger service checks approvals against `campaign_pools` under the campaign lock; the
+The ledger service checks approvals against `pool_budgets_get` under the campaign lock; the
 settlement summary, the dashboard and the API show `pool_budgets_get`. Sums are taken in Python
 from the rows (SQLite adds decimals as floats), one pool per asset.
 """

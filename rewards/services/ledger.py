@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
-from rewards.budgets import campaign_pools, pool_name
+from rewards.budgets import pool_budgets_get, pool_name
 from rewards.exceptions import RewardError
 from rewards.models import Adjustment, PayoutBatch, Reward, RewardEvent, ReviewItem
 from rewards.rules.budget import approval_excess
@@ -43,8 +43,11 @@ def _lock_campaigns(campaign_ids) -> dict[int, Campaign]:
 
 def _locked(reward_ids) -> list[Reward]:
     reward_ids = list(reward_ids)
-    _lock_campaigns(Reward.objects.filter(pk__in=reward_ids).values_list("campaign_id", flat=True))
-    return list(Reward.objects.select_for_update().filter(pk__in=reward_ids).select_related("trader").order_by("pk"))
+    campaigns = _lock_campaigns(Reward.objects.filter(pk__in=reward_ids).values_list("campaign_id", flat=True))
+    rewards = list(Reward.objects.select_for_update().filter(pk__in=reward_ids).select_related("trader").order_by("pk"))
+    for reward in rewards:
+        reward.campaign = campaigns[reward.campaign_id]  # the row just locked, not a query per reward
+    return rewards
 
 
 def _pages_changed(rewards) -> None:
@@ -55,17 +58,6 @@ def _pages_changed(rewards) -> None:
 
 def _event(reward, action, from_state, by, note=""):
     return RewardEvent(reward=reward, action=action, from_state=from_state, to_state=reward.state, by=by, note=note)
-
-
-def _committed(campaign_ids) -> dict[tuple[int, str, str], list]:
-    """Approved plus paid money and rewards per (campaign, kind, period), as committed now."""
-    committed: dict[tuple[int, str, str], list] = {}
-    rows = Reward.objects.filter(campaign_id__in=set(campaign_ids), state__in=[Reward.State.APPROVED, Reward.State.PAID])
-    for campaign_id, kind, period, amount in rows.values_list("campaign_id", "kind", "period", "amount").order_by():
-        total = committed.setdefault((campaign_id, kind, period), [ZERO, 0])
-        total[0] += amount
-        total[1] += 1
-    return committed
 
 
 @transaction.atomic
@@ -81,9 +73,10 @@ def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Rewar
     _require(user, "rewards.approve_reward")
     now, by = timezone.now(), user.get_username()
     rewards = _locked(reward_ids)
-    campaigns = {r.campaign_id: r.campaign for r in rewards}
-    pools = {campaign_id: campaign_pools(campaign) for campaign_id, campaign in campaigns.items()}
-    committed = _committed(campaigns)
+    # What each pool holds approved or paid, read under the lock: every approval committed before
+    # this one is in it. Counted up below as this action approves.
+    budgets = {(r.campaign_id, *b.pool.key): b for r in {r.campaign_id: r for r in rewards}.values() for b in pool_budgets_get(campaign=r.campaign)}
+    committed = {key: [b.committed, b.committed_rewards] for key, b in budgets.items()}
     done, refused, events = [], [], []
     for reward in rewards:
         if reward.state != Reward.State.CALCULATED:
@@ -92,14 +85,15 @@ def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Rewar
         if reward.preview:
             refused.append((reward, f"reward {reward.pk} is a preview: its period is not yet due"))
             continue
-        pool = pools[reward.campaign_id].get((reward.kind, reward.period))
-        total = committed.setdefault((reward.campaign_id, reward.kind, reward.period), [ZERO, 0])
-        over = approval_excess(pool=pool, committed=total[0], committed_rewards=total[1], amount=reward.amount) if pool else ZERO
-        if over > 0:
-            refused.append((reward, _over_budget(reward, pool, total, over)))
-            continue
-        total[0] += reward.amount
-        total[1] += 1
+        key = (reward.campaign_id, reward.kind, reward.period)
+        if key in budgets:  # a pool the configuration no longer has (a period dropped) has no budget
+            pool, total = budgets[key].pool, committed[key]
+            over = approval_excess(pool=pool, committed=total[0], committed_rewards=total[1], amount=reward.amount)
+            if over > 0:
+                refused.append((reward, _over_budget(reward, pool, total, over)))
+                continue
+            total[0] += reward.amount
+            total[1] += 1
         reward.state, reward.approved_by, reward.approved_at, reward.updated_at = Reward.State.APPROVED, by, now, now
         done.append(reward)
         events.append(_event(reward, "approve", Reward.State.CALCULATED, by))
