@@ -93,7 +93,7 @@ def _titled(title, base=admin.ChoicesFieldListFilter):
 def _explanations(*, reward: Reward, item: ReviewItem | None) -> str:
     """The reward's stored explanation and, when there is a review item, the item's computation
     beside it: two labelled columns, never one breakdown mixing both (RULES.md section 8)."""
-    from rewards.selectors import reward_breakdown_get
+    from rewards.selectors import review_breakdown_get, reward_breakdown_get
 
     context = {
         "stored": reward_breakdown_get(reward=reward),
@@ -107,11 +107,7 @@ def _explanations(*, reward: Reward, item: ReviewItem | None) -> str:
         else:
             values["resolution"] = item.get_resolution_display()
             context["proposed_label"] = _("Computation of review item #%(item)s (closed, %(resolution)s): %(amount)s %(asset)s, by %(run)s") % values
-        # An unsaved copy of the reward with the item's amount and detail: the same selector
-        # explains it from the trader's posts as they are now.
-        candidate = Reward(campaign=reward.campaign, trader=reward.trader, kind=reward.kind, period=reward.period, asset=reward.asset,
-                           amount=item.computed_amount, detail=item.computed_detail)  # fmt: skip
-        context["proposed"] = reward_breakdown_get(reward=candidate)
+        context["proposed"] = review_breakdown_get(item=item)
         context["proposed_gives_nothing"] = not item.computed_detail
     return render_to_string("admin/rewards/reviewitem/_explanations.html", context)
 
@@ -126,6 +122,18 @@ class TraderColumns:
     @admin.display(description=_("nickname"), ordering="trader__nickname")
     def trader_nickname(self, obj):
         return obj.trader.nickname
+
+
+class RewardColumns:
+    """The reward's kind and period as list columns, for a model with a `reward`."""
+
+    @admin.display(description=_("kind"), ordering="reward__kind")
+    def kind(self, obj):
+        return obj.reward.get_kind_display()
+
+    @admin.display(description=_("period"), ordering="reward__period")
+    def period(self, obj):
+        return obj.reward.period
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -386,7 +394,7 @@ class ReviewComputationInline(admin.TabularInline):
 
 
 @admin.register(ReviewItem)
-class ReviewItemAdmin(ReadOnlyAdmin):
+class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
     """Read-only pages of the review items; ops close an open item with accept or keep, from the
     list (bulk) or from the item's own page, both through `review_items_close`."""
 
@@ -426,14 +434,6 @@ class ReviewItemAdmin(ReadOnlyAdmin):
     @admin.display(description=_("nickname"), ordering="reward__trader__nickname")
     def trader_nickname(self, obj):
         return obj.reward.trader.nickname
-
-    @admin.display(description=_("kind"), ordering="reward__kind")
-    def kind(self, obj):
-        return obj.reward.get_kind_display()
-
-    @admin.display(description=_("period"), ordering="reward__period")
-    def period(self, obj):
-        return obj.reward.period
 
     @admin.display(description=_("reward state"), ordering="reward__state")
     def reward_state(self, obj):
@@ -570,7 +570,7 @@ class ReviewItemAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(TraderColumns, ReadOnlyAdmin):
+class AdjustmentAdmin(TraderColumns, RewardColumns, ReadOnlyAdmin):
     """What finance tops up (+) or claws back (-) per trader, read-only: adjustments are recorded by
     keeping a review item of a paid reward, never typed in."""
 
@@ -585,14 +585,6 @@ class AdjustmentAdmin(TraderColumns, ReadOnlyAdmin):
     fields = ["trader_uid", "trader_nickname", "campaign", "reward_link", "kind", "period", "asset", "signed_amount", "paid_amount", "computed_amount",
               "review_item_link", "created_by", "created_at", "note"]  # fmt: skip
     readonly_fields = fields
-
-    @admin.display(description=_("kind"), ordering="reward__kind")
-    def kind(self, obj):
-        return obj.reward.get_kind_display()
-
-    @admin.display(description=_("period"), ordering="reward__period")
-    def period(self, obj):
-        return obj.reward.period
 
     @admin.display(description=_("adjustment (+ top up, - claw back)"), ordering="amount")
     def signed_amount(self, obj):
