@@ -191,6 +191,11 @@ WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "insecure-webhook-secret" if D
 WEBHOOK_MAX_AGE_SECONDS = env_int("WEBHOOK_MAX_AGE_SECONDS", 300)
 STATUS_LINK_MAX_AGE_DAYS = env_int("STATUS_LINK_MAX_AGE_DAYS", 90)
 
+# --- Size policy (RULES.md section 9): one body limit for the webhook and the API, answered 413 JSON;
+# Django's own limit is the same number, so no request is refused by one and taken by the other.
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
 # --- Email (scheduled payout reports) ----------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
