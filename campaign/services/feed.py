@@ -1,7 +1,7 @@
 """Pulling posts from the Gate Square feed (docs/feed-contract.md) into the posts service."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -55,11 +55,12 @@ def feed_pull(*, campaign: Campaign, client: FeedClient | None = None, progress=
         # No `since` on the first pull: posts created before the window still matter, as the
         # earlier originals of the duplicate check (RULES.md section 3, check 6).
         for page in client.iter_pages(since=None, cursor=cursor_row.cursor or None):
+            fetched_at = timezone.now()  # a page's posts are as received by its fetch (RULES.md section 3)
             with transaction.atomic():
                 if page.items:
                     report = posts_ingest(
                         campaign=campaign,
-                        records=item_records(page.items),
+                        records=[replace(record, seen_at=fetched_at) for record in item_records(page.items)],
                         source=ImportRun.Source.FEED,
                         filename=f"feed page {page.cursor or '(start)'}",
                     )

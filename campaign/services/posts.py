@@ -83,8 +83,10 @@ def _identity_change(post_id, stored_uid, stored_created, row: PostRow) -> str |
     return None
 
 
-def _engagement_history_write(campaign: Campaign, rows: dict[str, tuple[PostRow, datetime]]) -> int:
-    """Keep the engagement history of stored posts that this write changes; returns rows written.
+def _stored_posts_lock(campaign: Campaign, rows: dict[str, tuple[PostRow, datetime]]) -> set[str]:
+    """Lock the stored posts this write touches, keep their engagement history, and return the
+    post_ids whose stored version was received after this write's record (RULES.md section 3:
+    newest by receipt): those records change nothing, not even the history.
 
     Nothing is written for a post whose figures are unchanged, so re-ingesting is idempotent and a
     first import writes no history at all. On a change, the history gets the figures as stored,
@@ -94,23 +96,27 @@ def _engagement_history_write(campaign: Campaign, rows: dict[str, tuple[PostRow,
     moved, even after unchanged re-ingests. One bulk insert per chunk.
     """
     if not rows:
-        return 0
+        return set()
     # Locked in primary-key order before reading: concurrent writes of one post (deferred webhook
-    # deliveries take no campaign lock) then record its changes one after the other.
+    # deliveries take no campaign lock) then record its changes one after the other, and the
+    # receipt instant read here is the one the upsert below compares with.
     stored = (
         Post.objects.select_for_update()
         .filter(campaign=campaign, post_id__in=list(rows))
         .order_by("pk")
         .values_list("pk", "post_id", *ENGAGEMENT, "last_seen_at")
     )
-    changed = {}
+    changed, superseded = {}, set()
     for pk, post_id, *figures, seen in stored:
         row, now = rows[post_id]
+        if now < seen:
+            superseded.add(post_id)
+            continue
         new = [getattr(row, name) for name in ENGAGEMENT]
         if figures != new:
             changed[pk] = (seen, figures, new, now)
     if not changed:
-        return 0
+        return superseded
     history_end = dict(
         EngagementSnapshot.objects.filter(post_id__in=list(changed)).values("post").annotate(end=Max("observed_at")).values_list("post", "end")
     )
@@ -119,10 +125,9 @@ def _engagement_history_write(campaign: Campaign, rows: dict[str, tuple[PostRow,
         end = history_end.get(pk)
         if end is None or end < seen:
             snapshots.append(EngagementSnapshot(post_id=pk, observed_at=seen, **dict(zip(ENGAGEMENT, figures))))
-        # A write that waited for the lock may have read its clock before the one it waited for.
-        snapshots.append(EngagementSnapshot(post_id=pk, observed_at=max(now, seen), **dict(zip(ENGAGEMENT, new))))
+        snapshots.append(EngagementSnapshot(post_id=pk, observed_at=now, **dict(zip(ENGAGEMENT, new))))
     EngagementSnapshot.objects.bulk_create(snapshots)
-    return len(snapshots)
+    return superseded
 
 
 UPSERT_FIELDS = (
@@ -151,8 +156,14 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
     table = Post._meta.db_table
     # Named after its columns: a connection that outlived a migration never reuses a stale shape.
     stage = f"{STAGE_TABLE}_{hashlib.sha256(','.join(f.column for f in fields).encode()).hexdigest()[:8]}"
+    # Newest by receipt (RULES.md section 3): a record received before the stored version changes
+    # nothing. `_posts_write` leaves such records out already, under the rows' lock; this guard is
+    # for a post another writer inserted after that read.
+    newer = sql.SQL("EXCLUDED.last_seen_at >= {table}.last_seen_at").format(table=sql.Identifier(table))
     updates = sql.SQL(", ").join(
-        sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(Post._meta.get_field(name).column))
+        sql.SQL("{col} = CASE WHEN {newer} THEN EXCLUDED.{col} ELSE {table}.{col} END").format(
+            col=sql.Identifier(Post._meta.get_field(name).column), newer=newer, table=sql.Identifier(table)
+        )
         for name in UPSERT_FIELDS
         if name not in ("index_stale", "judged_at", "last_seen_at")
     )
@@ -160,14 +171,14 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
     updates = sql.SQL(
         "{updates}, "
         # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
-        "index_stale = EXCLUDED.index_stale OR {table}.index_stale OR {table}.content_hash <> EXCLUDED.content_hash, "
-        # A record received before the stored one was seen (a queued delivery) never dates it back.
+        "index_stale = {table}.index_stale OR ({newer} AND (EXCLUDED.index_stale OR {table}.content_hash <> EXCLUDED.content_hash)), "
         "last_seen_at = GREATEST({table}.last_seen_at, EXCLUDED.last_seen_at), "
         # The verdict stays confirmed only if nothing it is judged on differs from the row as it
         # is now (a writer that takes no lock may have changed it since this chunk read it).
-        "judged_at = CASE WHEN ({old}) IS NOT DISTINCT FROM ({new}) THEN {table}.judged_at END"
+        "judged_at = CASE WHEN NOT {newer} OR ({old}) IS NOT DISTINCT FROM ({new}) THEN {table}.judged_at END"
     ).format(
         updates=updates,
+        newer=newer,
         table=sql.Identifier(table),
         old=sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(table), col) for col in judged_on),
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(col) for col in judged_on),
@@ -206,10 +217,19 @@ def _copy_value(field, post: Post):
     return bytes(value) if isinstance(value, memoryview) else value  # a stored signature comes back as a memoryview
 
 
-def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None):
+def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None, *, received_at: datetime | None = None):
+    """Write a chunk of valid post records; returns the records refused with their reasons.
+
+    Each record is dated by when it was received (RULES.md section 3): its own `seen_at` (a
+    webhook delivery's receipt, a feed page's fetch), else `received_at` (a file's or an API
+    batch's upload: the import run's start), never later than now. A record received before the
+    stored version of its post changes nothing; of several records of one post in a chunk, the
+    one received last wins, and the later one in the input on a tie.
+    """
     if deferred is None:
         duplicates_lock(campaign)  # judged now: the index must see every committed neighbour
     now = timezone.now()
+    received_at = min(received_at or now, now)
     stored = {
         post_id: rest
         for post_id, *rest in Post.objects.filter(campaign=campaign, post_id__in={row.post_id for _, row in chunk}).values_list(
@@ -220,7 +240,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
     # A post's identity is (author, created_at) as stored, or as first accepted in this chunk;
     # every later record is checked against it in file order, so the newest valid one wins.
     identity = {post_id: (uid, created) for post_id, (uid, created, *_) in stored.items()}
-    rejected, latest = [], {}
+    rejected, latest, seen_at = [], {}, {}
     for record, row in chunk:
         if row.post_id in identity:
             reason = _identity_change(row.post_id, *identity[row.post_id], row)
@@ -228,12 +248,15 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 rejected.append((record, reason))
                 continue
         identity.setdefault(row.post_id, (row.author_uid, row.created_at))
-        latest[row.post_id] = (record, row)
+        seen = min(record.seen_at or received_at, now)
+        if row.post_id not in latest or seen >= seen_at[row.post_id]:
+            latest[row.post_id] = (record, row)
+            seen_at[row.post_id] = seen
+    for post_id in _stored_posts_lock(campaign, {p: (row, seen_at[p]) for p, (_, row) in latest.items() if p in stored}):
+        del latest[post_id]  # the stored version was received later: this record changes nothing
     if not latest:
         return rejected
     author_ids = traders_ensure({row.author_uid for _, row in latest.values()})
-    # Each post is dated by when its record was received (never later than now).
-    seen_at = {post_id: min(record.seen_at or now, now) for post_id, (record, _) in latest.items()}
     lexicon = campaign_lexicon(campaign)
     posts, text_changed = [], set()
     for post_id, (_, row) in latest.items():
@@ -268,7 +291,6 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 last_seen_at=seen_at[post_id],
             )
         )
-    _engagement_history_write(campaign, {p: (row, seen_at[p]) for p, (_, row) in latest.items() if p in stored})
     ids = _posts_upsert(campaign, posts)
     for post_id in [p for p in latest if p not in ids]:  # stored meanwhile under another identity
         record, _ = latest.pop(post_id)
@@ -306,7 +328,7 @@ def posts_ingest(
         kind=ImportRun.Kind.POSTS,
         records=records,
         parse=post_parse,
-        write=lambda chunk, run: _posts_write(campaign, chunk, deferred),
+        write=lambda chunk, run: _posts_write(campaign, chunk, deferred, received_at=run.started_at),
         campaign_slug=campaign.slug,
         source=source,
         filename=filename,
