@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaign.models import Campaign
 from traders.models import Trader
@@ -409,3 +411,59 @@ class ReviewFlag(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.trader.uid}" + (f" {self.post.post_id}" if self.post_id else "")
+
+
+class WhatIfRun(models.Model):
+    """One what-if preview or apply, computed in the background by `whatif_run_task`: what was
+    asked (changes, instant, note, by whom), how far it got (`done` of `total`, units of work:
+    posts judged, pools computed) and how it ended (`result` JSON, or `error`).
+
+    A worker claims a run with a conditional update (queued -> running, `attempts` + 1), so a
+    re-delivered task never computes a finished run again and leaves a live one alone; a run whose
+    worker went silent for longer than a task may live is claimed again, or restarted from its page.
+    """
+
+    class Kind(models.TextChoices):
+        PREVIEW = "preview", _("preview")
+        APPLY = "apply", _("apply")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("run state", "queued")
+        RUNNING = "running", pgettext_lazy("run state", "running")
+        FINISHED = "finished", pgettext_lazy("run state", "finished")
+        FAILED = "failed", pgettext_lazy("run state", "failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="whatif_runs")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    changes = models.JSONField(_("proposed changes"), default=dict)
+    at = models.DateTimeField(_("as of"))
+    # The configuration the preview was computed under; an apply refuses any other.
+    fingerprint = models.CharField(_("configuration fingerprint"), max_length=64, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    preview = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="applies", verbose_name=_("preview"))
+    done = models.PositiveBigIntegerField(_("done"), default=0)
+    total = models.PositiveBigIntegerField(_("total"), null=True, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("what-if run")
+        verbose_name_plural = _("what-if runs")
+        constraints = [
+            models.CheckConstraint(condition=Q(total__isnull=True) | Q(done__lte=F("total")), name="whatifrun_done_within_total"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_state_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.FINISHED, self.State.FAILED)

@@ -61,3 +61,13 @@ def weekly_stars_task(at: str | None = None) -> dict:
 
     instant = datetime.fromisoformat(at) if at else None
     return {c.slug: weekly_stars_refresh(campaign=c, at=instant) for c in campaigns_collecting(at=instant)}
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def whatif_run_task(run_id: int) -> dict:
+    """Compute one what-if run (preview or apply) and record its progress and outcome on the row.
+    Safe to deliver twice: the service claims the run with a conditional update, so a finished
+    run is never computed again and a live one is left to its worker."""
+    from rewards.services.whatif import whatif_run_execute
+
+    return whatif_run_execute(run_id=run_id)

@@ -36,21 +36,48 @@ def chromium(request):
             browser.close()
 
 
+# Every page of a watched context reports what the Content-Security-Policy blocked: the page's own
+# `securitypolicyviolation` events (added before any script of the page runs) and Chromium's
+# console messages ("Refused to ... because it violates the following Content Security Policy").
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"} `
+    + `(${event.sourceFile || location.href}:${event.lineNumber}) on ${location.pathname}`);
+}, true);
+"""
+
+
+def csp_violations(context):
+    """Watch `context` (call before opening pages); returns the list its CSP violations go to."""
+    found = []
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message):
+        if "CSP violation" in message.text or "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    context.on("console", on_console)
+    return found
+
+
 @pytest.fixture
 def phone(chromium, live_server):
-    """A factory of phone-sized pages (390 x 844) in a given locale, closed after the test."""
+    """A factory of phone-sized pages (390 x 844) in a given locale, closed after the test; a page
+    that breaks the Content-Security-Policy fails the test."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    contexts = []
+    contexts, violations = [], []
 
     def open_page(locale="en-US"):
         context = chromium.new_context(base_url=live_server.url, locale=locale, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
         context.set_default_timeout(15_000)
         contexts.append(context)
+        violations.append(csp_violations(context))
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    assert [v for found in violations for v in found] == []
 
 
 def screenshot(page, name):

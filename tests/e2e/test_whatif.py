@@ -1,5 +1,6 @@
 """The what-if preview in a real browser (Chromium via Playwright) against the live server: open it
-from the campaign page, preview a higher content pool cap, see who gains, and apply it."""
+from the campaign page, preview a higher content pool cap, see who gains, and apply it. The preview
+and the apply are background runs; tasks are eager here, so each lands on its finished run's page."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,8 @@ from playwright.sync_api import expect
 
 from campaign.models import Campaign
 from campaign.services import posts_import_file, signups_import
-from rewards.models import Reward
+from rewards.models import Reward, SettlementRun, WhatIfRun
+from tests.e2e.conftest import csp_violations
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.services import registrations_import, trader_stats_import
 
@@ -38,8 +40,10 @@ def page(chromium, live_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(20_000)
+    violations = csp_violations(context)
     yield context.new_page()
     context.close()
+    assert violations == []  # every page of the run works under the Content-Security-Policy
 
 
 def test_ops_preview_a_higher_cap_and_apply_it_in_the_browser(page, campaign):
@@ -62,6 +66,11 @@ def test_ops_preview_a_higher_cap_and_apply_it_in_the_browser(page, campaign):
     page.fill("#id_at", "2026-02-26T00:00:00+08:00")
     page.fill("#id_pool_cap", "300")
     page.click("input[name=_preview]")
+    run = WhatIfRun.objects.get(kind="preview")
+    page.wait_for_url(f"**/admin/campaign/campaign/{campaign.pk}/whatif/{run.pk}/")
+    expect(page.locator("#whatif-run")).to_have_attribute("data-state", "finished")
+    expect(page.locator("#whatif-run progress")).to_have_attribute("value", str(run.total))
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
 
     gainers = page.locator("#whatif-gainers")
     expect(gainers.locator("tr.whatif-row")).to_have_count(2)
@@ -75,7 +84,10 @@ def test_ops_preview_a_higher_cap_and_apply_it_in_the_browser(page, campaign):
 
     page.fill("#whatif-apply textarea[name=note]", "the pool should be spent")
     page.click("input[name=_apply]")
+    applying = WhatIfRun.objects.get(kind="apply")
+    page.wait_for_url(f"**/admin/campaign/campaign/{campaign.pk}/whatif/{applying.pk}/")
     expect(page.locator("#whatif-applied")).to_contain_text("Content pool cap per creator")
+    expect(page.locator("#whatif-settlement")).to_contain_text(f"Settlement run #{SettlementRun.objects.get().pk}")
     assert Campaign.objects.get(pk=campaign.pk).pool_cap == Decimal("300.00")
     assert LogEntry.objects.get().change_message.endswith("Note: the pool should be spent")
     assert dict(Reward.objects.filter(kind="content_pool").values_list("trader__uid", "amount")) == {1001: Decimal("239.13"), 1002: Decimal("260.87")}

@@ -381,3 +381,117 @@ def test_applying_a_longer_grace_moves_the_settlement_clock(loaded, ops, django_
     assert clock == datetime.fromisoformat("2026-02-27T00:00:00+08:00")
     # Settled as of DUE, which the longer grace no longer reaches: every reward is a preview.
     assert set(Reward.objects.filter(campaign=loaded).values_list("preview", flat=True)) == {True}
+
+
+# --- background runs -------------------------------------------------------------------------
+
+
+def preview_run(campaign, user=None, **changes):
+    """A queued preview run, as the what-if page makes it."""
+    from rewards.services.whatif import whatif_preview_start
+
+    return whatif_preview_start(campaign=campaign, changes=changes, at=DUE, user=user or User(username="nobody"))
+
+
+def seen(preview):
+    """Everything the what-if page shows of a preview."""
+    return (
+        [(c.field, str(c.current), str(c.proposed)) for c in preview.changes],
+        preview.gainers,
+        preview.losers,
+        preview.payability_changes,
+        preview.totals,
+        preview.pools,
+        preview.verdict_changes,
+        preview.scores_changed,
+        preview.at,
+        preview.fingerprint,
+    )
+
+
+def test_progress_is_told_the_total_first_then_more_done_up_to_the_total(loaded):
+    calls = []
+    preview = whatif_preview(campaign=loaded, changes={"pool_cap": "300"}, at=DUE, progress=lambda done, total: calls.append((done, total)))
+    posts = Post.objects.filter(campaign=loaded).count()
+    total = 2 * posts + 2  # each post judged under both configurations, then the two settlements
+    assert calls[0] == (0, total) and calls[-1] == (total, total) and {t for _d, t in calls} == {total}
+    assert [d for d, _t in calls] == sorted(d for d, _t in calls) and (2 * posts, total) in calls
+    assert seen(preview) == seen(whatif_preview(campaign=loaded, changes={"pool_cap": "300"}, at=DUE))
+
+
+def test_progress_counts_the_duplicate_links_computed_in_memory(loaded):
+    calls = []
+    whatif_preview(campaign=loaded, changes={"duplicate_threshold": "0.9"}, at=DUE, progress=lambda done, total: calls.append((done, total)))
+    total = 3 * Post.objects.filter(campaign=loaded).count() + 2
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"pool_cap": "300"},
+        {"leaderboard_tiers": ["5000", "1000"]},
+        {"grace_hours": 48},
+        {"duplicate_threshold": "0.9", "cjk_terms": ["合约"], "score_cap": 7},
+        {"pool_min_score": 5, "leaderboard_strategy": "proportional", "leaderboard_pool": "20000.00"},
+    ],
+)
+def test_a_preview_run_shows_exactly_what_the_preview_gives(busy, ops, changes):
+    run = preview_run(busy, ops, **changes)
+    assert (run.state, run.created_by) == ("queued", ops)
+    from rewards.services.whatif import whatif_preview_load, whatif_run_execute
+
+    assert whatif_run_execute(run_id=run.pk) == {"run": run.pk, "state": "finished"}
+    run.refresh_from_db()
+    direct = whatif_preview(campaign=busy, changes=changes, at=DUE)
+    assert seen(whatif_preview_load(run=run)) == seen(direct)
+    assert run.total == run.done > 0 and run.fingerprint == direct.fingerprint and run.attempts == 1
+
+
+def test_a_preview_run_refuses_a_bad_change_before_it_is_queued(loaded):
+    with pytest.raises(ValidationError) as refused:
+        preview_run(loaded, duplicate_threshold="0.5")
+    assert set(refused.value.message_dict) == {"duplicate_threshold"}
+    from rewards.models import WhatIfRun
+
+    assert not WhatIfRun.objects.exists()
+
+
+def test_a_finished_run_is_not_computed_again_when_its_task_comes_again(loaded, ops):
+    from rewards.services.whatif import whatif_run_execute
+
+    run = preview_run(loaded, ops, pool_cap="300")
+    whatif_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        again = whatif_run_execute(run_id=run.pk)
+    assert again == {"run": run.pk, "skipped": "finished"}
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(WRITES)]
+    assert len(writes) == 1 and "WHERE" in writes[0]  # the claim, which took nothing
+    fresh = type(run).objects.get(pk=run.pk)
+    assert (fresh.result, fresh.finished_at, fresh.attempts) == (run.result, run.finished_at, 1)
+
+
+def test_a_live_run_is_left_to_its_worker_and_a_silent_one_is_taken_over(loaded, ops, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rewards.models import WhatIfRun
+    from rewards.services.whatif import whatif_run_execute
+
+    run = preview_run(loaded, ops, pool_cap="300")
+    WhatIfRun.objects.filter(pk=run.pk).update(state="running", attempts=1, done=3, total=10)
+    assert whatif_run_execute(run_id=run.pk) == {"run": run.pk, "skipped": "running"}
+    assert WhatIfRun.objects.get(pk=run.pk).done == 3
+    WhatIfRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1))
+    assert whatif_run_execute(run_id=run.pk) == {"run": run.pk, "state": "finished"}
+    run.refresh_from_db()
+    assert (run.state, run.attempts, run.done) == ("finished", 2, run.total)
+
+
+def test_a_run_for_a_run_that_is_gone_returns_quietly():
+    from rewards.services.whatif import whatif_run_execute
+
+    assert whatif_run_execute(run_id=999999) == {"skipped": "run is gone"}
