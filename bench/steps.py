@@ -121,7 +121,8 @@ def _rate(rec: dict, count: int, key: str):
 
 
 def _records(path: Path):
-    """Source records of a JSON Lines file, streamed (posts_import_file would read it whole)."""
+    """Source records of a JSON Lines file, streamed, as the bench has always read them (its figures
+    stay comparable); posts_import_file streams too, with the line limits of traders/imports.py."""
     from traders.imports import SourceRecord
 
     with open(path, encoding="utf-8") as f:

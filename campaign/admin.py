@@ -17,8 +17,8 @@ from campaign.models import Campaign, EngagementSnapshot, FeedCursor, Moderation
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
-from campaign.services import campaign_import_file, posts_judge, posts_moderate
-from traders.admin import TraderAdmin
+from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge, posts_moderate
+from traders.admin import ImportRunAdmin, TraderAdmin
 from traders.models import ImportRun, Trader
 
 ENROLMENT_LABELS = {
@@ -52,7 +52,7 @@ class CampaignAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
         (None, {"fields": ["name", "name_zh", "slug", "starts_at", "ends_at", "grace_hours", "content_period_days", "week_days", "periods"]}),
-        (_("Qualification"), {"fields": ["min_length", "score_cap", "duplicate_threshold", "latin_terms", "cjk_terms"]}),
+        (_("Qualification"), {"fields": ["min_length", "max_text_length", "score_cap", "duplicate_threshold", "latin_terms", "cjk_terms"]}),
         (_("First-post bonus"), {"fields": ["first_post_asset", "first_post_amount", "first_post_limit"]}),
         (_("Biweekly content pool"), {"fields": ["pool_asset", "pool_amount", "pool_cap", "pool_min_score", "pool_top_posts"]}),
         (_("Leaderboard"), {"fields": ["leaderboard_asset", "leaderboard_min_posts", "leaderboard_strategy", "leaderboard_tiers", "leaderboard_pool", "copier_weight", "pnl_weight"]}),
@@ -78,24 +78,18 @@ class CampaignAdmin(admin.ModelAdmin):
         return custom + super().get_urls()
 
     def import_view(self, request, pk):
-        """Import a file into this campaign through the same service as the commands."""
+        """Queue a file for import into this campaign: a worker imports it through the same
+        service as the commands, and the run's page shows its progress."""
         if not request.user.has_perm("traders.add_importrun") and not request.user.is_superuser:
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
         form = ImportFileForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            report = campaign_import_file(
-                campaign=campaign,
-                kind=form.cleaned_data["kind"],
-                data=upload.read(),
-                filename=upload.name,
-                source=ImportRun.Source.ADMIN,
-                created_by=request.user.get_username(),
+            run = campaign_import_queue(
+                campaign=campaign, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"], created_by=request.user.get_username()
             )
-            level = messages.SUCCESS if report.ok else messages.WARNING
-            self.message_user(request, report.summary(), level)
-            return redirect(reverse("admin:traders_importrun_change", args=[report.run.pk]))
+            self.message_user(request, _("The file is queued for import as run #%(id)s.") % {"id": run.pk}, messages.INFO)
+            return redirect(reverse("admin:traders_importrun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import a file into %(name)s") % {"name": campaign.name},
@@ -133,6 +127,34 @@ class CampaignAdmin(admin.ModelAdmin):
             "reasons": [(code, label, counts.get(code, 0)) for code, label in ENROLMENT_LABELS.items()],
         }
         return TemplateResponse(request, "admin/campaign/campaign/enrolment.html", context)
+
+
+# Import runs sit in a lower layer that knows no campaigns; here their page gains the button that
+# starts an interrupted file import again, through the campaign app's task.
+admin.site.unregister(ImportRun)
+
+
+@admin.register(ImportRun)
+class CampaignImportRunAdmin(ImportRunAdmin):
+    def get_urls(self):
+        restart = path("<int:pk>/restart/", self.admin_site.admin_view(self.restart_view), name="traders_importrun_restart")
+        return [restart, *super().get_urls()]
+
+    def can_restart(self, request, obj) -> bool:
+        return obj.restartable and request.user.has_perm("traders.add_importrun")
+
+    def restart_view(self, request, pk):
+        """Start an interrupted or failed file import again (POST; needs traders.add_importrun)."""
+        if request.method != "POST":
+            return redirect(reverse("admin:traders_importrun_change", args=[pk]))
+        if not request.user.has_perm("traders.add_importrun"):
+            raise PermissionDenied
+        run = get_object_or_404(ImportRun, pk=pk)
+        if campaign_import_restart(run=run):
+            self.message_user(request, _("Import run #%(id)s is queued again; it continues from its last committed line.") % {"id": run.pk}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("Import run #%(id)s cannot be started again: it is finished, being imported, or has no stored file.") % {"id": run.pk}, messages.WARNING)
+        return redirect(reverse("admin:traders_importrun_change", args=[pk]))
 
 
 class EnrolmentListFilter(admin.SimpleListFilter):
@@ -302,9 +324,12 @@ class PostAdmin(admin.ModelAdmin):
     readonly_fields = [
         "campaign", "post_id", "author", "created_at", "text", "likes", "comments", "shares", "views", "deleted",
         "content_hash", "first_seen_at", "last_seen_at", "duplicate_of", "duplicate_of_reference", "moderation",
-        "verdict", "score", "judged_at",
+        "verdict", "score", "judged_at", "featured",
     ]  # fmt: skip
-    fields = [*readonly_fields, "featured", "homepage"]
+    # `featured` (the hand override of traffic support) is read-only here: setting it must rebuild
+    # the featured posts, which the rewards layer owns; its Post admin edits it through that
+    # service (rewards/admin_posts.py), since this layer may not import it.
+    fields = [*readonly_fields, "homepage"]
     inlines = [ModerationDecisionInline, EngagementSnapshotInline]
     actions = ["approve_posts", "reject_posts", "clear_moderation", "rejudge_posts"]
 
@@ -312,8 +337,10 @@ class PostAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        campaign_pages_changed(campaign_id=obj.campaign_id)  # homepage and featured picks show on the pages
+        # Only the field this form edits: `featured` is written by the rewards layer's service, and
+        # writing the whole row back could undo figures a delivery stored during the request.
+        obj.save(update_fields=["homepage"])
+        campaign_pages_changed(campaign_id=obj.campaign_id)  # homepage picks show on the pages
 
     @admin.display(description=_("author"), ordering="author__uid")
     def author_link(self, obj):
@@ -364,7 +391,7 @@ class PostAdmin(admin.ModelAdmin):
     def clear_moderation(self, request, queryset):
         return self._moderate(request, queryset, "", _("Clear moderation"))
 
-    @admin.action(description=_("Re-judge selected posts now"))
+    @admin.action(description=_("Re-judge selected posts now"), permissions=["change"])
     def rejudge_posts(self, request, queryset):
         changed = 0
         for campaign in Campaign.objects.filter(posts__in=queryset).distinct():

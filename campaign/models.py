@@ -41,6 +41,12 @@ def _money_field(verbose, default):
     )
 
 
+MAX_TEXT_LENGTH = 50_000  # RULES.md section 9: the default maximum of a post's text, in characters
+# What ops may raise it to: a posts line may then hold 12 bytes a character (posts_line_limit),
+# still a few MB, and judging holds one text at a time.
+MAX_TEXT_LENGTH_CEILING = 1_000_000
+
+
 class Campaign(models.Model):
     """A content campaign: its window and every rule parameter of RULES.md, editable by ops.
 
@@ -63,6 +69,13 @@ class Campaign(models.Model):
 
     # Qualification (section 3)
     min_length = models.PositiveIntegerField(_("minimum length (characters)"), default=100)
+    # RULES.md section 9: a longer post text is rejected at every door (file, API, webhook, feed).
+    max_text_length = models.PositiveIntegerField(
+        _("maximum text length (characters)"),
+        default=MAX_TEXT_LENGTH,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TEXT_LENGTH_CEILING)],
+        help_text=_("A post whose text is longer is rejected with its reason, by every import. The rulebook default is 50,000."),
+    )
     score_cap = models.PositiveIntegerField(_("post score cap"), default=500, validators=[MinValueValidator(1)])
     duplicate_threshold = models.DecimalField(
         _("near-duplicate Jaccard threshold"),

@@ -1,29 +1,37 @@
 """Celery entry points for the campaign app: thin shells over services."""
 
 import logging
-from pathlib import Path
 
 import requests
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
-def campaign_import_file(campaign_id: int, kind: str, path: str, created_by: str = "") -> dict:
-    """Import a stored file into a campaign; returns the run's counts. Safe to run twice:
-    every import service upserts on natural keys, so a re-delivery changes nothing."""
-    from campaign.models import Campaign
-    from campaign.services import campaign_import_file as service
-    from traders.models import ImportRun
+MAX_CONTINUATIONS = 20  # soft time limits an import may run into, each after committing more
 
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:
-        return {"skipped": "campaign is gone"}
-    file = Path(path)
-    report = service(campaign=campaign, kind=kind, data=file.read_bytes(), filename=file.name, source=ImportRun.Source.API, created_by=created_by)
-    return {"run": report.run.pk, "total": report.run.total, "accepted": report.run.accepted, "rejected": report.run.rejected}
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def campaign_import_file(run_id: int, continuation: int = 0) -> dict:
+    """Import the stored file of an import run (queued by the admin, or started again): returns
+    its counts. Safe to re-deliver: the service claims the run, so a finished run or one another
+    worker holds is not imported twice, and a killed run continues from its last committed line.
+    At the soft time limit what was committed stays, and a new task continues from there."""
+    from campaign.services import campaign_import_run
+
+    try:
+        report = campaign_import_run(run_id=run_id)
+    except SoftTimeLimitExceeded:
+        if continuation >= MAX_CONTINUATIONS:
+            raise
+        campaign_import_file.delay(run_id, continuation + 1)
+        return {"run": run_id, "continued": continuation + 1}
+    if isinstance(report, str):
+        return {"run": run_id, "skipped": report}
+    run = report.run
+    return {"run": run.pk, "status": run.status, "total": run.total, "accepted": run.accepted, "rejected": run.rejected}
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8, acks_late=True)

@@ -75,7 +75,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (see "Security" below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a body: MAX_BODY_BYTES on /hooks/ and /api/, answered 413 JSON.
+    "config.middleware.BodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,7 +97,20 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_HOURS", 1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", default=False) else None
+# Which address a failure counts against (django-axes asks django-ipware). Behind the TLS proxy every
+# request comes from the proxy, so the client is the address the proxy wrote into X-Forwarded-For:
+# the right-most one (what it appended; anything to its left came from the client and may be
+# forged). django-ipware counts the proxies listed *in* the header after the client; the one proxy
+# in front of us lists none (its own address is REMOTE_ADDR), hence a count of 0, not strict, so a
+# forged prefix is skipped rather than dropping to REMOTE_ADDR. Without the proxy the header is
+# the client's own word and is never read.
+if env_bool("BEHIND_TLS_PROXY", default=False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = 0
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+    AXES_IPWARE_PROXY_COUNT = None
+IPWARE_STRICT = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -195,6 +211,10 @@ STATUS_LINK_MAX_AGE_DAYS = env_int("STATUS_LINK_MAX_AGE_DAYS", 90)
 # Django's own limit is the same number, so no request is refused by one and taken by the other.
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Files (commands, the admin's "Import a file") are read line by line: a line, or a CSV record
+# spanning lines, over IMPORT_MAX_LINE_BYTES is skipped in bounded pieces and rejected with its
+# line number. A posts line may also hold the campaign's maximum text, escaped (campaign.services.posts.posts_line_limit).
+IMPORT_MAX_LINE_BYTES = env_int("IMPORT_MAX_LINE_BYTES", 1024 * 1024)
 
 # --- Email (scheduled payout reports) ----------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
@@ -268,6 +288,33 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp 4), on every response. Scripts only from our own origin: no
+# inline script, no eval, no event-handler attribute (the Swagger UI loads its start script as a
+# separate request, SpectacularSwaggerSplitView). Style elements likewise: our pages link static
+# CSS files; the one inline <style> a third-party template prints (drf-spectacular's Swagger page)
+# is allowed by its hash, which tests/reliability/test_security.py checks against the page.
+# Style *attributes* stay allowed (style-src-attr 'unsafe-inline'): the admin's badges, totals and
+# tables colour and align cells with them, in three apps and their tests. An injected attribute
+# can neither select other elements nor read attribute values (what makes injected <style>
+# dangerous), and with img-src and font-src on 'self' it cannot send anything elsewhere. data:
+# images are the Swagger UI's icons, inside its CSS.
+CSP_INLINE_STYLE_HASHES = [
+    "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='",  # drf_spectacular/templates/drf_spectacular/swagger_ui.html
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", *CSP_INLINE_STYLE_HASHES],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

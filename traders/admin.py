@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from traders.api.tokens import api_token_create, api_tokens_revoke
@@ -64,31 +67,63 @@ class TradingStatsAdmin(admin.ModelAdmin):
     date_hierarchy = "as_of"
 
 
-class RejectedRecordInline(admin.TabularInline):
-    model = RejectedRecord
-    extra = 0
-    can_delete = False
-    fields = ["line", "reason", "raw"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
+STATE_COLOURS = {"queued": "#57606a", "running": "#0969da", "finished": "#1a7f37", "failed": "#cf222e", "interrupted": "#9a6700"}
+REJECTED_SHOWN = 100  # rejected rows listed on a run's page; the rejected records' list has them all
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "source", "campaign_slug", "filename", "started_at", "total", "accepted", "rejected_count", "created_by"]
-    list_filter = ["kind", "source", "campaign_slug"]
+    """A run's page shows its state, a progress bar (lines done of the file's lines; it refreshes
+    itself while the run is queued or running), its counts and its first rejected rows."""
+
+    list_display = ["id", "kind", "source", "campaign_slug", "filename", "started_at", "state_badge", "total", "accepted", "rejected_count", "created_by"]
+    list_filter = ["kind", "source", "status", "campaign_slug"]
     search_fields = ["filename", "created_by", "=id"]
     date_hierarchy = "started_at"
     readonly_fields = [f.name for f in ImportRun._meta.fields]
-    inlines = [RejectedRecordInline]
+    change_form_template = "admin/traders/importrun/change_form.html"
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def can_restart(self, request, obj) -> bool:
+        """Whether the page offers to start the run again; the campaign app's admin, which owns
+        the task that imports files, says yes for an interrupted file import."""
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        if run is not None:
+            extra_context = {**(extra_context or {}), **self._run_context(request, run)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _run_context(self, request, run):
+        state = run.state
+        done = run.last_line
+        if state == "finished" and run.expected_lines:
+            done = run.expected_lines  # blank lines at the end of the file are never a record's
+        rejected_url = reverse("admin:traders_rejectedrecord_changelist") + "?" + urlencode({"run__id__exact": run.pk})
+        return {
+            "run_state": state,
+            "run_state_label": run.get_state_display(),
+            "run_state_colour": STATE_COLOURS[state],
+            "progress_done": min(done, run.expected_lines) if run.expected_lines else done,
+            "progress_total": run.expected_lines,
+            "progress_state": run.get_state_display(),
+            "progress_finished": state not in ("queued", "running"),
+            "rejected_rows": list(run.rejected_records.order_by("line", "id")[:REJECTED_SHOWN]),
+            "rejected_url": rejected_url,
+            "can_restart": self.can_restart(request, run),
+            "restart_url": reverse("admin:traders_importrun_restart", args=[run.pk]) if self.can_restart(request, run) else "",
+        }
+
+    @admin.display(description=_("state"), ordering="status")
+    def state_badge(self, obj):
+        state = obj.state
+        return format_html('<b style="color:{}">{}</b>', STATE_COLOURS[state], obj.get_state_display())
 
     @admin.display(description=_("rejected"), ordering="rejected")
     def rejected_count(self, obj):
@@ -164,7 +199,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description=_("Revoke selected tokens"))
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke(self, request, queryset):
         n = api_tokens_revoke(token_ids=queryset.values_list("pk", flat=True), by=request.user.get_username())
         self.message_user(request, _("%(n)d token(s) revoked.") % {"n": n}, messages.SUCCESS)

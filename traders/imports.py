@@ -4,17 +4,29 @@ writing the good ones in bulk chunks, keeping the bad ones as RejectedRecord row
 Each kind of record has one service (registrations_import, signups_import, posts_ingest, ...) that
 plugs a `parse` and a `write` into `run_import`; commands, admin views, API endpoints, the feed and
 the webhook all call those services, so there is one code path whichever door a record comes in by.
+
+Files are streamed, never read whole (RULES.md section 9, "no field ... can make an import fail as
+a whole or take unbounded memory"): `read_lines` takes bytes or a binary file object and hands out
+one line at a time; a line longer than the limit (settings.IMPORT_MAX_LINE_BYTES, or the posts
+limit of `campaign.services.posts.posts_line_limit`) is read past in blocks, never held whole, and
+comes back as a rejected record with its line number, its size, the limit and a short prefix.
+Lines are decoded one by one, so a byte that is not UTF-8 is reported on the line it is on and the
+other lines are imported.
 """
 
+import codecs
 import csv
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Callable, Iterable, Iterator, NamedTuple
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from traders.models import ImportRun, RejectedRecord
@@ -22,10 +34,20 @@ from traders.models import ImportRun, RejectedRecord
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
+# A chunk is also cut at this many bytes of records, so a file of long records holds a few in
+# memory at a time, not CHUNK_SIZE of them.
+CHUNK_BYTES = 4 * 1024 * 1024
+BLOCK = 64 * 1024  # bytes read at a time
+PREFIX_BYTES = 200  # what is kept of an over-long line, to show ops what it was
+RAW_KEPT = 65_536  # characters of a rejected record kept as its raw text
+ERRORS_KEPT = 10_000  # rejected lines a report holds in memory; the database keeps every one
+# A run is worked on by one process at a time: it holds the run until `lease_until`, renewed
+# with every chunk; a run unfinished past it was interrupted and may be taken again.
+LEASE = timedelta(minutes=10)
 
 
 class ImportFileError(ValueError):
-    """The file as a whole cannot be read (wrong header, not UTF-8): nothing in it is imported."""
+    """The file as a whole cannot be read (wrong header, empty): nothing in it is imported."""
 
 
 @dataclass(frozen=True)
@@ -37,33 +59,170 @@ class SourceRecord:
     # When the record reached us, when that was before it is stored (a queued webhook delivery);
     # None: now. What was observed is dated by it (a post's last_seen_at, its engagement history).
     seen_at: datetime | None = None
+    # The line the record ends on, when it spans several (a CSV field holding line breaks).
+    last_line: int | None = None
 
 
 @dataclass
 class ImportReport:
     run: ImportRun
     errors: list[tuple[int, str]] = field(default_factory=list)
+    errors_left_off: int = 0  # rejected lines beyond ERRORS_KEPT: in the database only
 
     @property
     def ok(self):
-        return self.run.rejected == 0
+        return self.run.rejected == 0 and not self.run.error
+
+    @property
+    def refused(self) -> bool:
+        """The file was refused as a whole (wrong header, empty): nothing in it was imported."""
+        return bool(self.run.error) and self.run.finished_at is not None
 
     def summary(self):
         run = self.run
+        if self.refused:
+            return f"{run.get_kind_display()}: the file was refused ({run.error}); nothing was imported"
         return f"{run.get_kind_display()}: {run.total} records, {run.accepted} imported, {run.rejected} rejected"
 
 
-def decode_text(data):
-    if isinstance(data, bytes):
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(f"the file is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    return data.lstrip("\ufeff")
+def line_limit() -> int:
+    """The byte limit of a line (and of a CSV record) of a file (settings.IMPORT_MAX_LINE_BYTES)."""
+    return settings.IMPORT_MAX_LINE_BYTES
+
+
+# --- Reading lines ---------------------------------------------------------------------------
+
+
+class Line(NamedTuple):
+    number: int
+    data: bytes  # the line without its break; of an over-long line, its first PREFIX_BYTES
+    size: int  # the line's length in bytes, without its break
+    end: bytes  # the break as read: b"\n", b"\r\n", b"\r" (CSV only) or b"" at the end of the file
+    whole: bool  # False: over-long, read past
+
+
+_NEWLINE = re.compile(rb"\n")
+_ANY_NEWLINE = re.compile(rb"\r\n|\r|\n")
+
+
+def open_binary(data):
+    """A binary stream over `data`: bytes, a str (encoded as UTF-8), or a binary file object
+    (an open file, Django's UploadedFile) returned as it is."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return io.BytesIO(data)
+    if isinstance(data, str):
+        return io.BytesIO(data.encode("utf-8", "surrogatepass"))
+    return data
+
+
+def read_lines(data, *, limit: int, universal: bool = False) -> Iterator[Line]:
+    """The lines of a file, one at a time, with at most `limit` bytes of one line in memory.
+
+    JSON Lines and texts (`universal` false) end a line at "\\n" only, dropping a "\\r" before
+    it: U+2028, U+2029, U+0085 and the other characters `str.splitlines()` breaks at are not line
+    breaks (a JSON string may hold them raw). CSV (`universal`) also ends one at a lone "\\r",
+    as Python's csv module reads a file opened with newline="". A last line without a break
+    counts. A line over `limit` is read past in blocks and handed out with `whole` false.
+    """
+    stream = open_binary(data)
+    breaks = _ANY_NEWLINE if universal else _NEWLINE
+    buf, pos, number, eof = b"", 0, 0, False
+    skipped = None  # [prefix, bytes so far] of an over-long line being read past
+    while True:
+        match = breaks.search(buf, pos)
+        if match is not None and universal and not eof and match.end() == len(buf) and buf.endswith(b"\r"):
+            match = None  # a "\r" that ends what was read may be the first half of "\r\n"
+        if match is not None:
+            piece, end = buf[pos : match.start()], match.group()
+            pos = match.end()
+            number += 1
+            if skipped is None:
+                yield _line(number, piece, end, limit, universal)
+            else:
+                yield _skipped_line(number, skipped, piece, end, universal)
+                skipped = None
+            continue
+        if eof:
+            if skipped is not None:
+                yield _skipped_line(number + 1, skipped, buf[pos:], b"", universal)
+            elif pos < len(buf):
+                yield _line(number + 1, buf[pos:], b"", limit, universal)
+            return
+        # No whole line in what was read. A "\r" that ends it is not counted yet: it is a break
+        # (CSV), or dropped before a "\n" (JSON Lines).
+        tail = 1 if buf.endswith(b"\r") and len(buf) > pos else 0
+        if skipped is None and len(buf) - pos - tail > limit:
+            skipped = [b"", 0]
+        if skipped is not None:
+            _skip(skipped, buf[pos : len(buf) - tail])
+            buf, pos = buf[len(buf) - tail :], 0
+        block = stream.read(BLOCK)
+        eof = not block
+        buf, pos = buf[pos:] + block, 0
+
+
+def _line(number, piece, end, limit, universal) -> Line:
+    if not universal and piece.endswith(b"\r"):
+        piece, end = piece[:-1], b"\r" + end
+    if len(piece) > limit:
+        return Line(number, piece[:PREFIX_BYTES], len(piece), end, False)
+    return Line(number, piece, len(piece), end, True)
+
+
+def _skip(skipped, piece: bytes) -> None:
+    """Read past `piece` of an over-long line, keeping only what its prefix still lacks."""
+    if len(skipped[0]) < PREFIX_BYTES:
+        skipped[0] += piece[: PREFIX_BYTES - len(skipped[0])]
+    skipped[1] += len(piece)
+
+
+def _skipped_line(number, skipped, piece, end, universal) -> Line:
+    if not universal and piece.endswith(b"\r"):
+        piece, end = piece[:-1], b"\r" + end
+    _skip(skipped, piece)
+    return Line(number, skipped[0], skipped[1], end, False)
+
+
+def _decode(line: Line) -> tuple[str | None, str | None]:
+    """(text, None), or (None, why) when the line is not UTF-8; a BOM opening line 1 is dropped."""
+    data = line.data
+    if line.number == 1 and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)"
+
+
+def _shown(data: bytes) -> str:
+    """Bytes as text to show ops, whatever they hold (a byte that is not UTF-8 as \\xNN)."""
+    return data.decode("utf-8", "backslashreplace")
+
+
+def _too_long(line: Line, limit: int, *, start: int | None = None) -> str:
+    which = "the line" if start in (None, line.number) else f"line {line.number}"
+    return f"{which} is {line.size:,} bytes; the limit is {limit:,} bytes"
+
+
+class TextLine(NamedTuple):
+    number: int
+    text: str | None  # None when the line could not be read (`error` says why)
+    raw: str
+    error: str | None
+
+
+def decoded_lines(data, *, limit: int) -> Iterator[TextLine]:
+    """The lines of a UTF-8 text file (breaks at "\\n" only), each decoded on its own."""
+    for line in read_lines(data, limit=limit):
+        if not line.whole:
+            yield TextLine(line.number, None, _shown(line.data) + "…", _too_long(line, limit))
+            continue
+        text, error = _decode(line)
+        yield TextLine(line.number, text, text if error is None else _shown(line.data), error)
 
 
 def text_lines(text: str) -> list[str]:
-    """The lines of a text file: split at "\n" only, with a "\r" before it dropped.
+    """The lines of a text: split at "\n" only, with a "\r" before it dropped (as `read_lines`).
 
     Not `str.splitlines()`, which also breaks at U+2028, U+2029, U+0085, "\x0b", "\x0c" and
     "\x1c" to "\x1e": a JSON string may hold those unescaped, and a text pasted from a rich
@@ -75,57 +234,185 @@ def text_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def csv_records(data, *, header: tuple[str, ...]) -> Iterator[SourceRecord]:
-    """Rows of a UTF-8 CSV file as dicts; the header counts as line 1 (RULES.md section 9)."""
-    text = decode_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
+def count_lines(path, *, universal: bool = False) -> int:
+    """How many lines the file at `path` has, read in blocks (never whole): a progress bar's total.
+    Counted as `read_lines` counts them."""
+    count, last = 0, b""
+    with open(path, "rb") as stream:
+        while block := stream.read(1024 * 1024):
+            count += block.count(b"\n")
+            if universal:  # a lone "\r" ends a line too, also when "\r\n" is cut between two blocks
+                count += block.count(b"\r") - block.count(b"\r\n") - (last == b"\r" and block[:1] == b"\n")
+            last = block[-1:]
+    return count + (last not in (b"", b"\n", b"\r" if universal else b"\n"))
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _still_quoted(data: bytes, quoted: bool) -> bool:
+    """Whether a CSV record is inside a quoted field at the end of this line, as Python's csv
+    reader (excel dialect) reads it: a quote opens a field only at its start, and "" inside a
+    quoted field is a quote. Bytes are enough: in UTF-8 no other character holds '"' or ','."""
+    pos = 0
+    while (i := data.find(b'"', pos)) >= 0:
+        if quoted:
+            if data[i + 1 : i + 2] == b'"':
+                pos = i + 2
+                continue
+            quoted = False
+        elif i == 0 or data[i - 1] == 0x2C:  # "," : a quote at a field's start opens it
+            quoted = True
+        pos = i + 1
+    return quoted
+
+
+class _CsvRecord(NamedTuple):
+    start: int
+    end: int
+    row: list[str] | None
+    raw: str
+    error: str | None
+
+
+def _csv_rows(lines: Iterator[Line], limit: int) -> Iterator[_CsvRecord]:
+    """CSV records from lines: a record ends at a line break outside quotes. Its lines are kept
+    until it ends, at most `limit` bytes in all; past that it is read on without keeping (so its
+    end is still found where csv would find it) and rejected. An over-long line ends its record:
+    its quotes were never read."""
+    parts, start, size, quoted, prefix = [], None, 0, False, b""
+    for line in lines:
+        if start is None and line.whole and b'"' not in line.data:
+            # The common record: one line without quotes, which csv would cut at its commas.
+            text, error = _decode(line)
+            if error is not None:
+                yield _CsvRecord(line.number, line.number, None, _shown(line.data), error)
+            else:
+                yield _CsvRecord(line.number, line.number, text.split(",") if text else [], text, None)
+            continue
+        if start is None:
+            start, size, parts, prefix = line.number, 0, [], line.data[:PREFIX_BYTES]
+        if not line.whole:
+            yield _CsvRecord(start, line.number, None, _shown(prefix) + "…", _too_long(line, limit, start=start))
+            start, quoted = None, False
+            continue
+        quoted = _still_quoted(line.data, quoted)
+        size += line.size + (len(line.end) if quoted else 0)  # its breaks inside quotes count, its last one not
+        if parts is not None and size <= limit:
+            parts.append(line)
+        else:
+            parts = None  # too long: read on to its end, keep nothing
+        if quoted:
+            continue
+        yield _csv_record(start, line.number, parts, size, limit, prefix)
+        start, quoted = None, False
+    if start is not None:  # a quote left open at the end of the file: csv reads what there is
+        yield _csv_record(start, line.number, parts, size, limit, prefix)
+
+
+def _csv_record(start, end, parts, size, limit, prefix) -> _CsvRecord:
+    if parts is None:
+        return _CsvRecord(start, end, None, _shown(prefix) + "…", f"the record (lines {start} to {end}) is {size:,} bytes; the limit is {limit:,} bytes")
+    texts = []
+    for line in parts:
+        text, error = _decode(line)
+        if error is not None:
+            where = "" if line.number == start else f"line {line.number} is "
+            raw = "".join(_shown(p.data) + _shown(p.end) for p in parts).rstrip("\r\n")
+            return _CsvRecord(start, end, None, raw, where + error)
+        texts.append(text + line.end.decode("ascii"))
+    text = "".join(texts)
     try:
-        found = next(reader)
-    except StopIteration:
-        raise ImportFileError(f"the file is empty; expected the header {','.join(header)}") from None
-    found = [name.strip() for name in found]
-    if tuple(found) != header:
-        raise ImportFileError(f"line 1: expected the header {','.join(header)}, got {','.join(found)}")
-    line = 1
-    for row in reader:
-        start = line + 1
-        line = reader.line_num
+        rows = list(csv.reader([text]))
+    except csv.Error as exc:
+        return _CsvRecord(start, end, None, text.rstrip("\r\n"), f"cannot be read as CSV ({exc})")
+    if len(rows) > 1:  # pragma: no cover - the quote scan ends records where csv does
+        return _CsvRecord(start, end, None, text.rstrip("\r\n"), "cannot be read as one CSV record")
+    return _CsvRecord(start, end, rows[0] if rows else [], text.rstrip("\r\n"), None)
+
+
+def csv_records(data, *, header: tuple[str, ...], limit: int | None = None) -> Iterator[SourceRecord]:
+    """Rows of a UTF-8 CSV file as dicts; the header counts as line 1 (RULES.md section 9).
+
+    `data`: bytes, str or a binary file object, streamed. A quoted field may span lines; a record
+    over `limit` bytes (settings.IMPORT_MAX_LINE_BYTES), or one that is not UTF-8, is a
+    rejected record at the line where it starts. A wrong or missing header refuses the file.
+    """
+    limit = limit or line_limit()
+    # Records are bounded here, in bytes; csv's own field limit (131,072 characters) would raise
+    # in the middle of the file and stop it.
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+    records = _csv_rows(read_lines(data, limit=limit, universal=True), limit)
+    first = next(records, None)
+    if first is None:
+        raise ImportFileError(f"the file is empty; expected the header {','.join(header)}")
+    if first.error is not None:
+        raise ImportFileError(f"the header cannot be read ({first.error}); expected {','.join(header)}")
+    found = ",".join(name.strip() for name in first.row)
+    if found != ",".join(header):
+        raise ImportFileError(f"expected the header {','.join(header)}, got {_cut(found, 200)}")
+    for record in records:
+        if record.error is not None:
+            yield SourceRecord(record.start, record.raw, None, record.error, last_line=record.end)
+            continue
+        row = record.row
         if not row or all(not cell.strip() for cell in row):
             continue
-        out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow(row)
         if len(row) != len(header):
-            yield SourceRecord(start, out.getvalue(), None, f"expected {len(header)} fields, got {len(row)}")
+            yield SourceRecord(record.start, record.raw, None, f"expected {len(header)} fields, got {len(row)}", last_line=record.end)
         else:
-            yield SourceRecord(start, out.getvalue(), dict(zip(header, (cell.strip() for cell in row))))
+            yield SourceRecord(record.start, record.raw, dict(zip(header, (cell.strip() for cell in row))), last_line=record.end)
 
 
-def jsonl_records(data) -> Iterator[SourceRecord]:
-    """Objects of a JSON Lines file; lines count from 1 and blank lines are skipped."""
-    text = decode_text(data)
-    for number, raw in enumerate(text_lines(text), start=1):
-        if not raw.strip():
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def jsonl_records(data, *, limit: int | None = None) -> Iterator[SourceRecord]:
+    """Objects of a JSON Lines file, streamed; lines count from 1 and blank lines are skipped.
+    A line over `limit` bytes, not UTF-8, or not a JSON object is a rejected record."""
+    limit = limit or line_limit()
+    for line in decoded_lines(data, limit=limit):
+        if line.error is not None:
+            yield SourceRecord(line.number, line.raw, None, line.error)
+            continue
+        if not line.text.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = json.loads(line.text)
         except json.JSONDecodeError as exc:
-            yield SourceRecord(number, raw, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            yield SourceRecord(line.number, line.raw, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            yield SourceRecord(line.number, line.raw, None, f"not valid JSON: {exc}")
+            continue
+        except RecursionError:
+            yield SourceRecord(line.number, line.raw, None, "not valid JSON here: nested too deeply")
             continue
         if not isinstance(obj, dict):
-            yield SourceRecord(number, raw, None, "expected a JSON object")
+            yield SourceRecord(line.number, line.raw, None, "expected a JSON object")
             continue
-        yield SourceRecord(number, raw, obj)
+        yield SourceRecord(line.number, line.raw, obj)
 
 
 def item_records(items: list) -> list[SourceRecord]:
     """Decoded JSON items (a webhook delivery, a feed page, an API batch) as SourceRecords:
     `line` is the item's index from 1, `raw` its JSON text; anything but an object is refused."""
-    return [
-        SourceRecord(n, json.dumps(item, ensure_ascii=False), item, None)
-        if isinstance(item, dict)
-        else SourceRecord(n, json.dumps(item, ensure_ascii=False), None, "expected a JSON object")
-        for n, item in enumerate(items, start=1)
-    ]
+    records = []
+    for n, item in enumerate(items, start=1):
+        try:
+            raw = json.dumps(item, ensure_ascii=False)
+        except RecursionError:
+            records.append(SourceRecord(n, "(nested too deeply to show)", None, "nested too deeply"))
+            continue
+        if isinstance(item, dict):
+            records.append(SourceRecord(n, raw, item, None))
+        else:
+            records.append(SourceRecord(n, raw, None, "expected a JSON object"))
+    return records
+
+
+# --- Importing ---------------------------------------------------------------------------------
 
 
 def record_parse(record: SourceRecord, parse: Callable[[dict], object]) -> tuple[object, str | None]:
@@ -142,17 +429,47 @@ def record_parse(record: SourceRecord, parse: Callable[[dict], object]) -> tuple
         return parse(record.data), None
     except ValueError as exc:
         return None, str(exc)
+    except RecursionError:  # a value nested as deep as the JSON parser allowed, shown by a message
+        return None, "a field is nested too deeply"
 
 
-def _chunks(items: Iterable, size: int):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
+def _chunks(records: Iterable[SourceRecord], size: int, max_bytes: int):
+    chunk, held = [], 0
+    for record in records:
+        chunk.append(record)
+        held += len(record.raw)
+        if len(chunk) >= size or held >= max_bytes:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
+
+
+def import_run_create(*, kind: str, source: str, campaign_slug: str = "", filename: str = "", created_by: str = "", status=ImportRun.Status.RUNNING, **fields) -> ImportRun:
+    """A new import run: running (held by the caller) or queued (for a worker to claim)."""
+    lease = timezone.now() + LEASE if status == ImportRun.Status.RUNNING else None
+    return ImportRun.objects.create(
+        kind=kind, source=source, campaign_slug=campaign_slug, filename=filename[:255], created_by=created_by[:150], status=status, lease_until=lease, **fields
+    )
+
+
+def import_run_claim(*, run_id: int) -> ImportRun | None:
+    """Take an unfinished run to work on it, one process at a time (a conditional update: if it
+    changes no row, another worker holds the run or it is done). None: gone, finished or held."""
+    now = timezone.now()
+    claimed = (
+        ImportRun.objects.filter(pk=run_id, finished_at__isnull=True)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(status=ImportRun.Status.RUNNING, lease_until=now + LEASE, error="")
+    )
+    return ImportRun.objects.get(pk=run_id) if claimed == 1 else None
+
+
+def import_run_release(*, run: ImportRun, error: str = "") -> None:
+    """Let go of an unfinished run: with `error` it failed (shown to ops; it may be started
+    again), without it it was interrupted (a lost database: the task's retry takes it again)."""
+    status = ImportRun.Status.FAILED if error else ImportRun.Status.RUNNING
+    ImportRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(lease_until=None, status=status, error=_cut(error, 2000))
 
 
 def run_import(
@@ -167,21 +484,30 @@ def run_import(
     created_by: str = "",
     progress=None,
     chunk_size: int = CHUNK_SIZE,
+    run: ImportRun | None = None,
 ) -> ImportReport:
     """Validate every record, write the valid ones chunk by chunk, keep every rejected one.
 
     `parse(data)` returns a value or raises ValueError (the reason). `write(chunk, run)` persists a
     chunk of (record, value) in bulk and returns the records it refused with their reasons (for
     rules that need the stored state, like a post whose author changed). A chunk is one
-    transaction; a crash loses at most the chunk in flight, and re-running the import is harmless
-    because every writer upserts on a natural key. `progress` is a tqdm-like object or None.
+    transaction, and the run's counters and last committed line are saved in it: a crash loses
+    at most the chunk in flight, and the run shows what was committed. A value the database
+    refuses nonetheless (DataError, IntegrityError) is found by writing that chunk record by
+    record, and rejected with the database's reason; the others are written.
+
+    `run`: an unfinished run to continue (claimed by the caller): the records up to its
+    `last_line` were committed by an earlier attempt and are skipped, and its counters go on.
+    Without it a new run is created. Re-running a whole file is harmless too, because every
+    writer upserts on a natural key. `progress` is a tqdm-like object or None (lines done).
     """
-    run = ImportRun.objects.create(
-        kind=kind, source=source, campaign_slug=campaign_slug, filename=filename[:255], created_by=created_by
-    )
+    if run is None:
+        run = import_run_create(kind=kind, source=source, campaign_slug=campaign_slug, filename=filename, created_by=created_by)
     report = ImportReport(run=run)
+    done = run.last_line
+    pending = (record for record in records if (record.last_line or record.line) > done)
     try:
-        for chunk in _chunks(records, chunk_size):
+        for chunk in _chunks(pending, chunk_size, CHUNK_BYTES):
             good, bad = [], []
             for record in chunk:
                 value, problem = record_parse(record, parse)
@@ -189,42 +515,76 @@ def run_import(
                     good.append((record, value))
                 else:
                     bad.append((record, problem))
+            counts = {"total": run.total + len(chunk), "rejected": run.rejected, "last_line": max(done, chunk[-1].last_line or chunk[-1].line)}
             with transaction.atomic():
                 if good:
-                    bad.extend(write(good, run))
+                    bad.extend(_write(write, good, run))
                 _keep_rejected(run, bad, report)
-            run.total += len(chunk)
-            run.rejected += len(bad)
-            run.accepted = run.total - run.rejected
+                counts["rejected"] += len(bad)
+                counts["accepted"] = counts["total"] - counts["rejected"]
+                ImportRun.objects.filter(pk=run.pk).update(**counts, status=ImportRun.Status.RUNNING, lease_until=timezone.now() + LEASE)
+            for name, value in counts.items():
+                setattr(run, name, value)
             if progress is not None:
-                progress.update(len(chunk))
+                progress.update(run.last_line - done)
+            done = run.last_line
     except ImportFileError as exc:
         _keep_rejected(run, [(SourceRecord(1, "", None), str(exc))], report)
         run.rejected += 1
+        run.error = str(exc)
     run.finished_at = timezone.now()
-    run.save(update_fields=["total", "accepted", "rejected", "finished_at"])
+    run.status = ImportRun.Status.FAILED if run.error else ImportRun.Status.FINISHED
+    run.lease_until = None
+    run.save(update_fields=["total", "accepted", "rejected", "finished_at", "status", "lease_until", "error"])
     for line, reason in report.errors:
         logger.warning("%s import #%s line %s rejected: %s", kind, run.pk, line, reason)
+    if report.errors_left_off:
+        logger.warning("%s import #%s: %s more rejected lines (see the import run)", kind, run.pk, report.errors_left_off)
     return report
 
 
-def _unstorable_text(value) -> str | None:
-    """Why a record's text cannot be stored, or None: PostgreSQL text holds neither NUL nor the
-    halves of a surrogate pair (JSON can spell both: \\u0000, \\ud800); no real name or post has them."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "contains a NUL character (\\x00)"
+def _write(write, good, run):
+    """`write(good, run)`; when the database refuses a value of the chunk, each record alone, so
+    only the one it refuses is rejected (with the database's reason)."""
+    try:
+        with transaction.atomic():
+            return write(good, run)
+    except (DataError, IntegrityError):
+        logger.warning("import #%s: the database refused a chunk; writing it record by record", run.pk, exc_info=True)
+    refused = []
+    for item in good:
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "contains an unpaired surrogate (not valid Unicode text)"
-        return None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        problem = _unstorable_text(key) if isinstance(key, str) else None
-        problem = problem or _unstorable_text(item)
-        if problem:
-            return problem
+            with transaction.atomic():
+                refused.extend(write([item], run))
+        except (DataError, IntegrityError) as exc:
+            refused.append((item[0], f"the database refused it ({_cut(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 300)})"))
+    return refused
+
+
+MAX_DEPTH = 64  # levels of JSON arrays and objects in a record; no record of ours has more than 2
+
+
+def _unstorable_text(value) -> str | None:
+    """Why a record cannot be stored, or None: PostgreSQL text holds neither NUL nor the halves
+    of a surrogate pair (JSON can spell both: \\u0000, \\ud800); no real name or post has them. And
+    a record nested deeper than MAX_DEPTH is refused whatever it holds, the same on every door
+    (how deep the JSON parser itself goes depends on the stack it runs on). Walked with a stack,
+    not recursion."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "contains a NUL character (\\x00)"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "contains an unpaired surrogate (not valid Unicode text)"
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return f"nested deeper than {MAX_DEPTH} levels"
+            children = [c for pair in item.items() for c in pair] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in reversed(children))
     return None
 
 
@@ -234,11 +594,20 @@ def _keep_rejected(run, bad, report):
     bad.sort(key=lambda item: item[0].line)
     RejectedRecord.objects.bulk_create(
         [
-            RejectedRecord(run=run, line=record.line, reason=_printable(reason), raw=_printable(record.raw))
+            RejectedRecord(run=run, line=record.line, reason=_printable(_cut(reason, RAW_KEPT)), raw=_printable(_cut(record.raw, RAW_KEPT)))
             for record, reason in bad
         ]
     )
-    report.errors.extend((record.line, reason) for record, reason in bad)
+    room = max(ERRORS_KEPT - len(report.errors), 0)
+    report.errors.extend((record.line, reason) for record, reason in bad[:room])
+    report.errors_left_off += len(bad) - min(room, len(bad))
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most about `limit` characters of `text`, saying so when cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (cut: {len(text):,} characters in all)"
 
 
 def _printable(text: str) -> str:
@@ -252,4 +621,4 @@ def make_progress(total=None, *, enabled: bool, desc: str):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="rec", dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="line", dynamic_ncols=True)

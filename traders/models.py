@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -90,8 +91,16 @@ class TradingStats(models.Model):
 class ImportRun(models.Model):
     """One import of one file or batch, through whichever door it came (command, admin, API, feed).
 
-    Keeps counts and the rejected records, so ops can see what was not taken and why.
+    Keeps counts and the rejected records, so ops can see what was not taken and why. The counts
+    and `last_line` are saved with each chunk, in the chunk's transaction: a run that was killed
+    shows what it committed, and continuing it skips the lines up to `last_line`.
     """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        FINISHED = "finished", _("finished")
+        FAILED = "failed", _("failed")
 
     class Kind(models.TextChoices):
         REGISTRATIONS = "registrations", _("registrations")
@@ -118,6 +127,15 @@ class ImportRun(models.Model):
     accepted = models.PositiveIntegerField(_("accepted"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     created_by = models.CharField(_("by"), max_length=150, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # The file as stored (the admin's uploads under MEDIA_ROOT/imports/, a command's own path):
+    # what a queued or interrupted run reads. Empty for batches (API, webhook, feed).
+    file_path = models.CharField(_("stored file"), max_length=500, blank=True)
+    expected_lines = models.PositiveIntegerField(_("lines in the file"), null=True, blank=True)
+    last_line = models.PositiveIntegerField(_("last line committed"), default=0)
+    # Renewed with every chunk; a run unfinished past it was interrupted and may be taken again.
+    lease_until = models.DateTimeField(_("worked on until"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -126,6 +144,38 @@ class ImportRun(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk} ({self.accepted}/{self.total})"
+
+    @property
+    def leased(self) -> bool:
+        return self.lease_until is not None and self.lease_until > timezone.now()
+
+    @property
+    def state(self) -> str:
+        """queued, running, finished, failed, or interrupted (unfinished, and nobody works on it)."""
+        if self.finished_at is not None:
+            return "failed" if self.error else "finished"
+        if self.leased:
+            return "running"
+        if self.status == self.Status.QUEUED:
+            return "queued"
+        return "failed" if self.status == self.Status.FAILED else "interrupted"
+
+    def get_state_display(self) -> str:
+        return RUN_STATES[self.state]
+
+    @property
+    def restartable(self) -> bool:
+        """Whether its file can be started again: unfinished, stored, and nobody works on it."""
+        return self.finished_at is None and bool(self.file_path) and not self.leased
+
+
+RUN_STATES = {
+    "queued": _("queued"),
+    "running": _("running"),
+    "finished": _("finished"),
+    "failed": _("failed"),
+    "interrupted": _("interrupted"),
+}
 
 
 class RejectedRecord(models.Model):

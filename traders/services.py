@@ -14,6 +14,7 @@ from traders.parsing import (
     parse_optional_instant,
     parse_text,
     parse_uid,
+    shown,
 )
 
 REGISTRATION_HEADER = ("uid", "nickname", "market", "status", "applied_at", "approved_at")
@@ -88,12 +89,13 @@ def _registrations_write(chunk: list[tuple[SourceRecord, RegistrationRow]], run:
 
 
 def registrations_import(
-    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
 ) -> ImportReport:
     """Import lead-trader registrations (RULES.md sections 2 and 9).
 
     The newest import for a UID replaces the older registration whole, nickname included; within
-    a file a later row is newer. Re-importing the same file leaves the same state.
+    a file a later row is newer. Re-importing the same file leaves the same state. `data`: bytes
+    or a binary file object, streamed (`csv_records`); `run`: an unfinished run to continue.
     """
     return run_import(
         kind=ImportRun.Kind.REGISTRATIONS,
@@ -105,6 +107,7 @@ def registrations_import(
         filename=filename,
         created_by=created_by,
         progress=progress,
+        run=run,
     )
 
 
@@ -119,7 +122,7 @@ class TraderStatsRow:
 def trader_stats_parse(data: dict) -> TraderStatsRow:
     pnl = parse_decimal(data.get("copier_pnl_usdt"), "copier_pnl_usdt")
     if abs(pnl) >= Decimal("1e16") or -pnl.as_tuple().exponent > 8:
-        raise ValueError(f"copier_pnl_usdt is out of range (16 integer digits, 8 decimals): {pnl}")
+        raise ValueError(f"copier_pnl_usdt is out of range (16 integer digits, 8 decimals): {shown(str(pnl))}")
     return TraderStatsRow(
         uid=parse_uid(data.get("uid")),
         as_of=parse_instant(data.get("as_of"), "as_of"),
@@ -154,7 +157,7 @@ def _trader_stats_write(chunk, run):
 
 
 def trader_stats_import(
-    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None
+    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
 ) -> ImportReport:
     """Import copy-trading snapshots (RULES.md sections 6 and 9).
 
@@ -171,4 +174,5 @@ def trader_stats_import(
         filename=filename,
         created_by=created_by,
         progress=progress,
+        run=run,
     )

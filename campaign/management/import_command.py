@@ -6,12 +6,21 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign
+from campaign.services import campaign_import_file
+from campaign.services.signups import import_lines_count
 from traders.imports import make_progress
+from traders.models import ImportRun
 
 
 class ImportCommand(BaseCommand):
-    """Subclasses set `label` and implement `run(campaign, data, filename, progress)`."""
+    """Subclasses set `kind` (an ImportRun.Kind) and `label`.
 
+    The file is streamed from its path, never read whole; the progress bar counts its lines
+    (counted first, in blocks). The run's counts are saved with every chunk, so a command killed
+    half-way leaves a run that shows what it committed; running the command again imports the
+    file again, which changes nothing for the rows already there (every import upserts)."""
+
+    kind = ""
     label = "records"
 
     def add_arguments(self, parser):
@@ -28,21 +37,21 @@ class ImportCommand(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        data = path.read_bytes()
         wanted = not no_progress and (progress or sys.stderr.isatty())
-        bar = make_progress(max(data.count(b"\n"), 1), enabled=wanted, desc=f"import {self.label}")
+        bar = make_progress(max(import_lines_count(kind=self.kind, path=path), 1), enabled=wanted, desc=f"import {self.label}")
         try:
-            report = self.run(campaign_obj, data, path.name, bar)
+            report = campaign_import_file(campaign=campaign_obj, kind=self.kind, path=path, source=ImportRun.Source.COMMAND, progress=bar)
         finally:
             if bar is not None:
                 bar.close()
+        run = report.run
+        if report.refused:
+            raise CommandError(f"{path.name}: the file was refused: {run.error}; nothing was imported (import run #{run.pk})", returncode=1)
         for line, reason in report.errors:
             self.stderr.write(f"{path.name}: line {line}: {reason}")
-        self.stdout.write(report.summary() + f" (import run #{report.run.pk})")
+        if report.errors_left_off:
+            self.stderr.write(f"{path.name}: {report.errors_left_off} more rejected lines: see import run #{run.pk} in the admin")
+        self.stdout.write(report.summary() + f" (import run #{run.pk})")
         if not report.ok:
-            run = report.run
             rest = "nothing was imported" if not run.accepted else f"the other {run.accepted} were imported"
             raise CommandError(f"{run.rejected} record(s) rejected; {rest}", returncode=1)
-
-    def run(self, campaign, data, filename, progress):  # pragma: no cover - abstract
-        raise NotImplementedError

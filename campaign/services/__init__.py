@@ -1,6 +1,14 @@
 """Writes for the campaign app, one module per use case; import the functions from here."""
 
-from campaign.services.signups import SIGNUP_HEADER, campaign_import_file, signup_parse, signups_import
+from campaign.services.signups import (
+    SIGNUP_HEADER,
+    campaign_import_file,
+    campaign_import_queue,
+    campaign_import_restart,
+    campaign_import_run,
+    signup_parse,
+    signups_import,
+)
 from campaign.services.posts import posts_import_file, posts_ingest, posts_judge, posts_judge_pending, posts_qualify, reference_texts_import
 from campaign.services.moderation import ModerationError, posts_moderate
 from campaign.services.feed import feed_pull
@@ -9,6 +17,9 @@ __all__ = [
     "SIGNUP_HEADER",
     "ModerationError",
     "campaign_import_file",
+    "campaign_import_queue",
+    "campaign_import_restart",
+    "campaign_import_run",
     "feed_pull",
     "posts_import_file",
     "posts_ingest",

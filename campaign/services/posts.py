@@ -8,21 +8,23 @@ instant is rejected whole and the stored post stays as it was.
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Callable
 
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaign.models import Campaign, EngagementSnapshot, JudgingState, Post, ReferenceText, Signup
+from campaign.models import MAX_TEXT_LENGTH, Campaign, EngagementSnapshot, JudgingState, Post, ReferenceText, Signup
 from campaign.near_duplicates import text_signature
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
 from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
 from campaign.services.sql import analyze, sql_text
-from traders.imports import ImportReport, SourceRecord, decode_text, jsonl_records, run_import, text_lines
+from traders.imports import ImportReport, SourceRecord, decoded_lines, jsonl_records, line_limit, run_import
 from traders.models import ImportRun, LeadTraderRegistration
-from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid
+from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid, shown
 from traders.services import traders_ensure
 
 POST_FIELDS = ("post_id", "author_uid", "created_at", "text", "likes", "comments", "shares", "views", "deleted")
@@ -48,28 +50,54 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def post_parse(data: dict) -> PostRow:
+def post_parse(data: dict, *, max_text_length: int = MAX_TEXT_LENGTH) -> PostRow:
+    """A post record as a PostRow, or ValueError with the reason (RULES.md sections 3 and 9).
+
+    Every field is bounded by its column, and the text by the campaign's maximum: the doors pass
+    it with `post_parser(campaign)`; the default is the rulebook's 50,000 characters.
+    """
     missing = [name for name in POST_FIELDS if name not in data]
     if missing:
         raise ValueError(f"missing field(s): {', '.join(missing)}")
     post_id = data["post_id"]
     if not isinstance(post_id, str) or not post_id.strip():
-        raise ValueError(f"post_id must be a non-empty string, got {post_id!r}")
+        raise ValueError(f"post_id must be a non-empty string, got {shown(post_id)}")
     if len(post_id) > 128:
-        raise ValueError("post_id is longer than 128 characters")
-    if not isinstance(data["text"], str):
+        raise ValueError(f"post_id is {len(post_id):,} characters; the column holds at most 128")
+    text = data["text"]
+    if not isinstance(text, str):
         raise ValueError("text must be a string")
+    if len(text) > max_text_length:
+        raise ValueError(f"text is {len(text):,} characters; the campaign's maximum is {max_text_length:,}")
     return PostRow(
         post_id=post_id,
         author_uid=parse_uid(data["author_uid"], "author_uid"),
         created_at=parse_instant(data["created_at"], "created_at"),
-        text=data["text"],
+        text=text,
         likes=parse_count(data["likes"], "likes"),
         comments=parse_count(data["comments"], "comments"),
         shares=parse_count(data["shares"], "shares"),
         views=parse_count(data["views"], "views", maximum=MAX_UID),
         deleted=parse_bool(data["deleted"], "deleted"),
     )
+
+
+def post_parser(campaign: Campaign) -> Callable[[dict], PostRow]:
+    """`post_parse` with the campaign's maximum text length: what every door parses posts with."""
+    return partial(post_parse, max_text_length=campaign.max_text_length)
+
+
+# A JSON Lines posts line may hold the campaign's maximum text however it is written: a
+# character takes at most 12 bytes in JSON ("\ud83d\ude00", a character outside the Basic
+# Multilingual Plane escaped as two UTF-16 halves; 6 for any other escaped one, at most 4 raw).
+# The other fields get IMPORT_MAX_LINE_BYTES on top. Longer lines are read past and rejected.
+JSON_BYTES_PER_CHARACTER = 12
+
+
+def posts_line_limit(campaign: Campaign) -> int:
+    """The byte limit of one line of a posts file: 12 * max_text_length + IMPORT_MAX_LINE_BYTES
+    (1,648,576 bytes with the defaults)."""
+    return JSON_BYTES_PER_CHARACTER * campaign.max_text_length + line_limit()
 
 
 def _identity_change(post_id, stored_uid, stored_created, row: PostRow) -> str | None:
@@ -305,7 +333,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
 
 
 def posts_ingest(
-    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, bulk=False, judge_later=False
+    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, bulk=False, judge_later=False, run=None
 ) -> ImportReport:
     """Validate and upsert posts, then bring the duplicate index and the verdicts up to date.
 
@@ -322,18 +350,22 @@ def posts_ingest(
     With `judge_later` (the webhook) the posts are only written: no campaign lock is taken, so
     deliveries commit side by side, and once the caller's transaction commits a task judges them
     (`posts_judge_pending`). Until then a new post shows as not judged yet.
+
+    A text longer than the campaign's maximum is refused (`post_parser`). `run`: an unfinished
+    import run to continue (`run_import`).
     """
     deferred: set[int] | None = set() if (bulk or judge_later) else None
     report = run_import(
         kind=ImportRun.Kind.POSTS,
         records=records,
-        parse=post_parse,
+        parse=post_parser(campaign),
         write=lambda chunk, run: _posts_write(campaign, chunk, deferred, received_at=run.started_at),
         campaign_slug=campaign.slug,
         source=source,
         filename=filename,
         created_by=created_by,
         progress=progress,
+        run=run,
     )
     if deferred and judge_later:
         from campaign.tasks import posts_judge_pending_task
@@ -460,9 +492,19 @@ def _judging_now(state: JudgingState | None) -> datetime:
     return now if state is None or now > state.judged_at else state.judged_at + timedelta(microseconds=1)
 
 
-def posts_import_file(*, campaign: Campaign, data, **kwargs) -> ImportReport:
-    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1. Judged in bulk."""
-    return posts_ingest(campaign=campaign, records=jsonl_records(data), bulk=True, **kwargs)
+def posts_import_file(*, campaign: Campaign, data, run=None, **kwargs) -> ImportReport:
+    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1. Judged in bulk.
+
+    `data`: bytes or a binary file object, streamed line by line; a line over
+    `posts_line_limit(campaign)` bytes is read past and rejected. `run`: an unfinished run to
+    continue from its last committed line; the posts an earlier attempt wrote but did not judge
+    are judged at the end with this attempt's.
+    """
+    resumed = run is not None and run.last_line > 0
+    report = posts_ingest(campaign=campaign, records=jsonl_records(data, limit=posts_line_limit(campaign)), bulk=True, run=run, **kwargs)
+    if resumed:
+        posts_judge_pending(campaign=campaign)
+    return report
 
 
 def campaign_lexicon(campaign: Campaign) -> Lexicon:
@@ -670,25 +712,73 @@ def _posts_judge(campaign: Campaign, post_ids, now: datetime) -> int:
     return changed
 
 
-def _reference_records(data):
-    """Texts separated by a line `---`; each reported at the line where it starts."""
-    text = decode_text(data)
-    block, start = [], 1
-    for number, line in enumerate(text_lines(text), start=1):
-        if line.strip() == "---":
-            if "".join(block).strip():
-                yield SourceRecord(start, "\n".join(block), {"text": "\n".join(block).strip()})
-            block, start = [], number + 1
+class _ReferenceText:
+    """One reference text as it is read, line by line: its lines while it stays within the
+    campaign's maximum (a longer one is read on without keeping, and rejected), its length as
+    it is stored (without the whitespace around it), and the first line that could not be read."""
+
+    def __init__(self, start: int):
+        self.start, self.end, self.lines, self.length, self.after = start, start, [], 0, 0
+        self.problem = None
+
+    def add(self, line, max_chars: int) -> None:
+        self.end = line.number
+        if line.error is not None and self.problem is None:
+            self.problem = f"line {line.number}: {line.error}"
+        text = line.text if line.text is not None else line.raw
+        if not self.lines and not self.length:
+            text = text.lstrip()
+            if not text:
+                return  # leading whitespace: not part of the text
         else:
-            block.append(line)
-    if "".join(block).strip():
-        yield SourceRecord(start, "\n".join(block), {"text": "\n".join(block).strip()})
+            self.after += 1  # the line break before this line
+        core = text.rstrip()
+        if core:
+            self.length += self.after + len(core)
+            self.after = len(text) - len(core)
+            if self.length <= max_chars:
+                self.lines.append(text)
+        else:
+            self.after += len(text)
+            if self.length + self.after <= max_chars:
+                self.lines.append(text)  # whitespace that is inside the text if more follows
+
+    def record(self, max_chars: int) -> SourceRecord | None:
+        raw = "\n".join(self.lines)
+        if self.problem is not None:
+            return SourceRecord(self.start, raw, None, self.problem, last_line=self.end)
+        if not self.length:
+            return None
+        if self.length > max_chars:
+            return SourceRecord(self.start, raw, None, f"text is {self.length:,} characters; the campaign's maximum is {max_chars:,}", last_line=self.end)
+        return SourceRecord(self.start, raw, {"text": raw.strip()}, last_line=self.end)
 
 
-def reference_texts_import(*, campaign: Campaign, data, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None) -> ImportReport:
+def _reference_records(data, *, max_chars: int):
+    """Texts separated by a line `---`; each reported at the line where it starts. Streamed line
+    by line: a line over the line limit or not UTF-8 rejects its text (the reason names the
+    line), and a text longer than `max_chars` is rejected without being held whole."""
+    current = _ReferenceText(1)
+    for line in decoded_lines(data, limit=line_limit()):
+        if line.text is not None and line.text.strip() == "---":
+            if (record := current.record(max_chars)) is not None:
+                yield record
+            current = _ReferenceText(line.number + 1)
+        else:
+            current.add(line, max_chars)
+    if (record := current.record(max_chars)) is not None:
+        yield record
+
+
+def reference_texts_import(
+    *, campaign: Campaign, data, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
+) -> ImportReport:
     """Load reference texts for the duplicate check; the same text twice is stored once.
 
-    Posts that turn out to be near-copies of a new reference text flip to `duplicate`.
+    Posts that turn out to be near-copies of a new reference text flip to `duplicate`. A text
+    longer than the campaign's maximum post text is rejected (it could never be a post's
+    near-duplicate). `data`: bytes or a binary file object, streamed; `run`: an unfinished run
+    to continue.
     """
 
     def parse(item):
@@ -715,7 +805,7 @@ def reference_texts_import(*, campaign: Campaign, data, source=ImportRun.Source.
 
     return run_import(
         kind=ImportRun.Kind.REFERENCE_TEXTS,
-        records=_reference_records(data),
+        records=_reference_records(data, max_chars=campaign.max_text_length),
         parse=parse,
         write=write,
         campaign_slug=campaign.slug,
@@ -723,4 +813,5 @@ def reference_texts_import(*, campaign: Campaign, data, source=ImportRun.Source.
         filename=filename,
         created_by=created_by,
         progress=progress,
+        run=run,
     )

@@ -17,7 +17,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 
 from campaign.models import Campaign, WebhookDelivery
-from campaign.services.posts import post_parse, posts_ingest
+from campaign.services.posts import post_parser, posts_ingest
 from traders.imports import SourceRecord, item_records, record_parse
 from traders.models import ImportRun, RejectedRecord
 
@@ -44,8 +44,9 @@ def webhook_delivery_receive(*, campaign: Campaign, delivery_id: str, body: byte
     Raises DeliveryReplayed when `delivery_id` is known. Enqueues the processing task on commit.
     """
     rejected = []
+    parse = post_parser(campaign)
     for record in item_records(items):
-        _, problem = record_parse(record, post_parse)
+        _, problem = record_parse(record, parse)
         if problem is not None:
             rejected.append((record.line, problem))
     try:

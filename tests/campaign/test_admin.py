@@ -21,7 +21,9 @@ def ops(client):
     return client
 
 
-def test_importing_a_file_from_the_admin_reports_the_rejected_rows(ops, campaign):
+@pytest.mark.django_db(transaction=True)  # the upload's import task is enqueued once the request commits
+def test_importing_a_file_from_the_admin_reports_the_rejected_rows(ops, campaign, eager_tasks, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("signups.csv", b"uid,submitted_at,square_handle,contact\n1,2026-02-13T10:00:00Z,a,\n2,yesterday,b,\n")
     response = ops.post(f"/admin/campaign/campaign/{campaign.pk}/import/", {"kind": "signups", "file": upload}, follow=True)
     run = ImportRun.objects.get()

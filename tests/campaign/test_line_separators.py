@@ -85,8 +85,10 @@ def test_a_command_import_that_took_nothing_says_so(campaign, tmp_path):
         call_command("import_posts", "--campaign", campaign.slug, str(path), "--no-progress")
 
 
+@pytest.mark.django_db(transaction=True)  # the upload's import task is enqueued once the request commits
 @pytest.mark.parametrize("separator", SEPARATORS, ids=IDS)
-def test_the_admin_upload_takes_the_file(client, campaign, separator):
+def test_the_admin_upload_takes_the_file(client, campaign, separator, eager_tasks, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
     enrolled_trader(campaign, uid=7)
     upload = SimpleUploadedFile("posts.jsonl", exported([post_item("p1", 7, text=text_with(separator))]))

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from rewards.models import PayoutBatch, Reward
+from tests.e2e.conftest import csp_violations
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,8 +47,10 @@ def page(chromium, live_server, settings, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(20_000)
+    violations = csp_violations(context)
     yield context.new_page()
     context.close()
+    assert violations == []  # every page of the run works under the Content-Security-Policy
 
 
 def shot(page, name):
@@ -60,6 +63,7 @@ def import_file(page, campaign, kind, name, content):
     page.set_input_files("#id_file", files=[{"name": name, "mimeType": "text/plain", "buffer": content.encode()}])
     page.click("input[type=submit][value=Import]")
     page.wait_for_url("**/admin/traders/importrun/*/change/")
+    reload_until(page, "#import-run-state", "finished")  # imported in the background; the page refreshes itself meanwhile
     return page.locator("body").inner_text()
 
 

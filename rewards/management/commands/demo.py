@@ -43,7 +43,7 @@ class Command(BaseCommand):
             raise CommandError(f"campaign {SLUG} is missing: run `manage.py migrate` first") from None
         for kind, name in FILES:
             path = DEMO_DIR / name
-            report = campaign_import_file(campaign=campaign, kind=kind, data=path.read_bytes(), filename=name, source=ImportRun.Source.COMMAND, created_by="demo")
+            report = campaign_import_file(campaign=campaign, kind=kind, path=path, filename=name, source=ImportRun.Source.COMMAND, created_by="demo")
             self.stdout.write(f"{name}: {report.summary()}")
             for line, reason in report.errors:
                 self.stdout.write(self.style.WARNING(f"  {name}: line {line}: {reason} (kept for ops to see)"))
