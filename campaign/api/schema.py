@@ -6,6 +6,8 @@ record schema of the batch endpoint.
 """
 
 from campaign import signing
+from traders.api.parsers import MAX_DEPTH
+from traders.api.records import MAX_BATCH
 
 PATH = "/api/v1/hooks/posts/"
 
@@ -40,13 +42,17 @@ def add_posts_webhook(result, generator, request, public):
             "description": (
                 "Posts pushed by the exchange: kept in one insert and answered 202, then stored by a worker through "
                 "the same service as the batch endpoint, exactly once per delivery id. "
-                "Signed with HMAC-SHA256 of `\"<timestamp>.\" + body` under the shared WEBHOOK_SECRET; "
-                "a delivery id is taken once. No token or session applies to this endpoint."
+                "Signed with HMAC-SHA256, under the shared WEBHOOK_SECRET, of the bytes "
+                "`<X-Gate-Timestamp> \".\" <X-Gate-Delivery> \".\" <body as sent>`; a delivery id is taken once "
+                "(a retry with the same id is 409), and a post's figures are those of the delivery received last. "
+                "The body is UTF-8 JSON of at most MAX_BODY_BYTES (5 MiB by default; larger is 413 before it is read), "
+                f"with at most {MAX_BATCH:,} items, nested at most {MAX_DEPTH} levels. No token or session applies to this endpoint. "
+                "Contract, senders to copy and a worked signature: docs/webhook-contract.md."
             ),
             "parameters": [
-                _header(signing.TIMESTAMP_HEADER, "Unix seconds; at most WEBHOOK_MAX_AGE_SECONDS away.", "1771000000"),
-                _header(signing.SIGNATURE_HEADER, "`sha256=` + hex HMAC-SHA256.", "sha256=" + "0" * 64),
-                _header(signing.DELIVERY_HEADER, "The sender's unique id of the delivery (1 to 200 characters).", "d-1"),
+                _header(signing.TIMESTAMP_HEADER, "When the sender signed: integer Unix seconds, at most WEBHOOK_MAX_AGE_SECONDS (300) away.", "1771588800"),
+                _header(signing.DELIVERY_HEADER, f"The sender's unique id of the delivery, the same on every retry: {signing.DELIVERY_ID_RULE}. Signed.", "d-20260220-0001"),
+                _header(signing.SIGNATURE_HEADER, "`sha256=` + lowercase hex HMAC-SHA256 of timestamp, \".\", delivery id, \".\", body.", "sha256=" + "0" * 64),
             ],
             "requestBody": {
                 "required": True,
@@ -54,7 +60,7 @@ def add_posts_webhook(result, generator, request, public):
                     "application/json": {
                         "schema": {
                             "type": "object",
-                            "properties": {"campaign": {"type": "string"}, "items": {"type": "array", "items": item}},
+                            "properties": {"campaign": {"type": "string"}, "items": {"type": "array", "items": item, "maxItems": MAX_BATCH}},
                             "required": ["campaign", "items"],
                         }
                     }
@@ -88,12 +94,17 @@ def add_posts_webhook(result, generator, request, public):
                         }
                     },
                 },
-                "400": _error("A body that is not the JSON expected, or no delivery id."),
-                "401": _error("A missing or bad signature, or a timestamp too old or too far ahead."),
-                "404": _error("Unknown campaign."),
-                "409": _error("A replayed delivery id."),
-                "413": _error("The body is too large."),
-                "503": _error("WEBHOOK_SECRET is not set on this server."),
+                "400": _error(
+                    f"`bad_json` (not UTF-8 JSON, or nested deeper than {MAX_DEPTH} levels), `bad_body` (not the delivery expected), "
+                    f"`too_many_items` (over {MAX_BATCH:,}), "
+                    "`missing_delivery` or `bad_delivery` (the delivery id header)."
+                ),
+                "401": _error("`missing_signature`, `bad_timestamp`, `bad_signature`, or `stale_timestamp` (too old or too far ahead)."),
+                "404": _error("`unknown_campaign`."),
+                "405": _error("`method_not_allowed`: only POST."),
+                "409": _error("`replayed_delivery`: this delivery id was received before; nothing changed."),
+                "413": _error("`too_large`: the body is over MAX_BODY_BYTES (5 MiB by default); the detail gives its size and the limit."),
+                "503": _error("`not_configured`: WEBHOOK_SECRET is not set on this server."),
             },
             "security": [],
         }

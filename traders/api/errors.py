@@ -14,7 +14,7 @@ DESCRIPTIONS = {
     403: "The token lacks the scope, or its user the Django permission.",
     404: "Not found.",
     409: "Conflict.",
-    413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.",
+    413: "The body is larger than MAX_BODY_BYTES (5 MiB by default): `too_large`, with its size and the limit.",
     429: "Too many requests: see the Retry-After header.",
 }
 
