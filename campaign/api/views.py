@@ -12,7 +12,7 @@ from campaign.services import posts_ingest, signups_import
 from traders.api.authentication import actor
 from traders.api.errors import error_responses
 from traders.api.schema import SLUG
-from traders.api.permissions import CanIngest
+from traders.api.permissions import CanIngest, forbidden, needs
 from traders.api.records import records_batch_import
 from traders.api.serializers import BatchResultSerializer, RecordBatchInput
 from traders.api.views import BATCH_OK
@@ -21,7 +21,7 @@ from traders.api.views import BATCH_OK
 class SignupsUpsertApi(APIView):
     """Upsert questionnaire sign-ups of a campaign; every one is kept, registered or not."""
 
-    permission_classes = [CanIngest]
+    permission_classes = [CanIngest, needs("traders.add_importrun")]  # as the admin's imports
     throttle_scope = "ingest"
     InputSerializer = RecordBatchInput
     OutputSerializer = BatchResultSerializer
@@ -31,7 +31,7 @@ class SignupsUpsertApi(APIView):
         parameters=[SLUG],
         tags=["ingest"],
         request=SignupRecordSerializer(many=True),
-        responses={200: BATCH_OK, **error_responses(400, 401, 403, 404, 413)},
+        responses={200: BATCH_OK, **error_responses(400, 401, 403, 404, 413), **forbidden(permission_classes)},
     )
     def post(self, request, slug):
         campaign = campaign_get(slug=slug)
@@ -45,7 +45,7 @@ class PostsUpsertApi(APIView):
     """Upsert posts of a campaign and judge them; a re-ingest that changes a post's author or
     creation instant is rejected and the stored post kept (RULES.md section 3)."""
 
-    permission_classes = [CanIngest]
+    permission_classes = [CanIngest, needs("traders.add_importrun")]  # as the admin's imports
     throttle_scope = "ingest"
     InputSerializer = RecordBatchInput
     OutputSerializer = BatchResultSerializer
@@ -55,7 +55,7 @@ class PostsUpsertApi(APIView):
         parameters=[SLUG],
         tags=["ingest"],
         request=PostRecordSerializer(many=True),
-        responses={200: BATCH_OK, **error_responses(400, 401, 403, 404, 413)},
+        responses={200: BATCH_OK, **error_responses(400, 401, 403, 404, 413), **forbidden(permission_classes)},
     )
     def post(self, request, slug):
         campaign = campaign_get(slug=slug)

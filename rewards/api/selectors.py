@@ -2,7 +2,9 @@
 these are the API's own lists and the public leaderboard."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 
 from campaign.models import Campaign
@@ -58,6 +60,20 @@ def task_marker(task_id: str) -> str:
     return f"[{task_id}]"
 
 
+def enqueued_key(task_id: str) -> str:
+    """The cache key that says a settlement was enqueued under this task id (rewards.api.services)."""
+    return f"api:settlement-enqueued:{task_id}"
+
+
+def enqueued_lifetime() -> float | None:
+    """How long the enqueued mark lives, in seconds: as long as the task's result does, since
+    after that the result backend could not say how the task went either (None: for ever)."""
+    from rewards.tasks import settle_campaign_task
+
+    expires = settle_campaign_task.app.conf.result_expires
+    return expires.total_seconds() if isinstance(expires, timedelta) else expires
+
+
 @dataclass(frozen=True)
 class SettlementPointer:
     task_id: str
@@ -65,19 +81,24 @@ class SettlementPointer:
     run: SettlementRun | None
 
 
-def settlement_get(*, task_id: str) -> SettlementPointer:
+def settlement_get(*, task_id: str) -> SettlementPointer | None:
     """Where a settlement the API enqueued has got to: its run once one exists, else the task's
-    state in the result backend (queued also covers an id nobody enqueued)."""
+    state in the result backend; None for an id no settlement was enqueued under (or one whose
+    mark and result have both expired without a run)."""
     from rewards.tasks import settle_campaign_task
 
+    # Eager tasks store no result, so none is read (the run exists as soon as the request that
+    # enqueued the task ended). The state is read before the run: a task stores SUCCESS after its
+    # run committed, so SUCCESS with no run below means the task made none (its campaign was
+    # deleted meanwhile).
+    eager = settle_campaign_task.app.conf.task_always_eager
+    state = None if eager else settle_campaign_task.AsyncResult(task_id).state
     run = settlement_runs_list().filter(triggered_by__endswith=task_marker(task_id)).first()
     if run is not None:
         return SettlementPointer(task_id, "finished", run)
-    if settle_campaign_task.app.conf.task_always_eager:
-        # Eager tasks keep no results: the run exists as soon as the request that enqueued it ended.
-        return SettlementPointer(task_id, "queued", None)
-    state = settle_campaign_task.AsyncResult(task_id).state
-    return SettlementPointer(task_id, "failed" if state in {"FAILURE", "REVOKED"} else "queued", None)
+    if cache.get(enqueued_key(task_id)) is None:
+        return None
+    return SettlementPointer(task_id, "failed" if state in {"FAILURE", "REVOKED", "SUCCESS"} else "queued", None)
 
 
 @dataclass(frozen=True)

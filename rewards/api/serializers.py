@@ -337,12 +337,16 @@ class TraderStatusSerializer(serializers.Serializer):
 
 
 class MarkPaidSerializer(RewardIdsSerializer):
-    reference = StorableCharField(max_length=200, help_text="The payout batch's external reference (created on first use).")
+    reference = StorableCharField(max_length=200, help_text="The payout batch's external reference (created when the first reward is paid into it).")
     note = StorableCharField(allow_blank=True, required=False, default="", max_length=2000)
 
 
 class MarkPaidOutcomeSerializer(LedgerOutcomeSerializer):
-    batch = serializers.CharField(help_text="The payout batch reference.")
+    batch = serializers.CharField(
+        allow_null=True,
+        help_text="The payout batch reference; null when nothing was paid and no batch has that reference (a batch is never created empty).",
+    )
+    detail = serializers.CharField(help_text="What happened, for people: how many rewards were paid in which batch, or why none was.")
 
 
 class SettlementStartSerializer(serializers.Serializer):

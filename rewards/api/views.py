@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from campaign.selectors import campaign_get
 from rewards.api.filters import AdjustmentFilter, PayoutReportFilter, ReviewItemFilter, RewardFilter, SettlementRunFilter
-from rewards.api.permissions import CanApproveRewards, CanPayRewards, CanSettle
 from rewards.api.selectors import (
     SettlementPointer,
     adjustments_list,
@@ -57,7 +56,7 @@ from rewards.services.reports import XLSX_TYPE, adjustment_rows, render_adjustme
 from traders.api.authentication import actor
 from traders.api.errors import error_responses
 from traders.api.schema import CAMPAIGN_FILTER, PERIOD_FILTER, SLUG, UID_FILTER
-from traders.api.permissions import CanRead, PublicRead
+from traders.api.permissions import CanOperate, CanRead, PublicRead, forbidden, needs
 from traders.api.records import INT64_MAX
 
 
@@ -120,7 +119,7 @@ class RewardListApi(generics.ListAPIView):
     explanation of its stored amount; `review` is the open review item (the new computation,
     beside it, never mixed in), and `adjustments` what finance owes or claws back on it."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_reward")]
     throttle_scope = "read"
     serializer_class = RewardSerializer
     filter_backends = [DjangoFilterBackend]
@@ -129,7 +128,7 @@ class RewardListApi(generics.ListAPIView):
     def get_queryset(self):
         return rewards_list()
 
-    @extend_schema(operation_id="rewards_list", tags=["rewards"], parameters=[UID_FILTER, CAMPAIGN_FILTER, PERIOD_FILTER], responses={200: RewardSerializer(many=True), **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="rewards_list", tags=["rewards"], parameters=[UID_FILTER, CAMPAIGN_FILTER, PERIOD_FILTER], responses={200: RewardSerializer(many=True), **error_responses(400, 401, 403), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -138,12 +137,12 @@ class RewardsApproveApi(APIView):
     """Approve calculated, due rewards (`rewards.approve_reward`); the others are refused with
     the reason. Approving twice changes nothing the second time."""
 
-    permission_classes = [CanApproveRewards]
+    permission_classes = [CanOperate, needs("rewards.view_reward", "rewards.approve_reward")]
     throttle_scope = "ops"
     InputSerializer = RewardIdsSerializer
     OutputSerializer = LedgerOutcomeSerializer
 
-    @extend_schema(operation_id="rewards_approve", tags=["rewards"], request=RewardIdsSerializer, responses={200: LedgerOutcomeSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="rewards_approve", tags=["rewards"], request=RewardIdsSerializer, responses={200: LedgerOutcomeSerializer, **error_responses(400, 401, 403, 413), **forbidden(permission_classes)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -153,16 +152,18 @@ class RewardsApproveApi(APIView):
 
 
 class RewardsMarkPaidApi(APIView):
-    """Mark approved rewards paid in the payout batch with this external reference
-    (`rewards.pay_reward`). 409 when the ledger refuses the whole operation (rewards of several
-    campaigns, a reference another campaign uses, no reward found)."""
+    """Mark approved rewards paid in the payout batch with this external reference; the others are
+    refused with the reason. The batch is created when the first reward is paid into it: when
+    every reward is refused, none is created (`done` is empty, `detail` says so). 409 when the
+    ledger refuses the whole operation (rewards of several campaigns, a reference another
+    campaign uses, no reward found)."""
 
-    permission_classes = [CanPayRewards]
+    permission_classes = [CanOperate, needs("rewards.view_reward", "rewards.pay_reward")]
     throttle_scope = "ops"
     InputSerializer = MarkPaidSerializer
     OutputSerializer = MarkPaidOutcomeSerializer
 
-    @extend_schema(operation_id="rewards_mark_paid", tags=["rewards"], request=MarkPaidSerializer, responses={200: MarkPaidOutcomeSerializer, **error_responses(400, 401, 403, 409)})
+    @extend_schema(operation_id="rewards_mark_paid", tags=["rewards"], request=MarkPaidSerializer, responses={200: MarkPaidOutcomeSerializer, **error_responses(400, 401, 403, 409, 413), **forbidden(permission_classes)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -173,7 +174,12 @@ class RewardsMarkPaidApi(APIView):
             )
         except RewardError as exc:
             raise Refused(str(exc)) from None
-        return Response(self.OutputSerializer({"batch": batch.reference, **ledger_outcome(ids, done, refused)}).data)
+        reference = batch.reference if batch is not None else None
+        if done:
+            detail = f"{len(done)} reward(s) marked paid in payout batch {reference}"
+        else:
+            detail = "nothing was marked paid: every reward was refused (see refused); no payout batch was created or changed"
+        return Response(self.OutputSerializer({"batch": reference, "detail": detail, **ledger_outcome(ids, done, refused)}).data)
 
 
 # --- Review items and adjustments (RULES.md section 8) ------------------------------------------
@@ -187,7 +193,7 @@ class ReviewItemListApi(generics.ListAPIView):
     Each carries the stored and computed amounts, the new computation's explanation and every
     amount the item was given, with its settlement."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_reviewitem")]
     throttle_scope = "read"
     serializer_class = ReviewItemSerializer
     filter_backends = [DjangoFilterBackend]
@@ -196,13 +202,13 @@ class ReviewItemListApi(generics.ListAPIView):
     def get_queryset(self):
         return review_items_list()
 
-    @extend_schema(operation_id="review_items_list", tags=["review items"], parameters=[UID_FILTER, CAMPAIGN_FILTER], responses={200: ReviewItemSerializer(many=True), **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="review_items_list", tags=["review items"], parameters=[UID_FILTER, CAMPAIGN_FILTER], responses={200: ReviewItemSerializer(many=True), **error_responses(400, 401, 403), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
 class ReviewItemGetApi(generics.RetrieveAPIView):
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_reviewitem")]
     throttle_scope = "read"
     serializer_class = ReviewItemSerializer
     lookup_url_kwarg = "item_id"
@@ -210,7 +216,7 @@ class ReviewItemGetApi(generics.RetrieveAPIView):
     def get_queryset(self):
         return review_items_list()
 
-    @extend_schema(operation_id="review_item_get", tags=["review items"], parameters=[REVIEW_ITEM_ID], responses={200: ReviewItemSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(operation_id="review_item_get", tags=["review items"], parameters=[REVIEW_ITEM_ID], responses={200: ReviewItemSerializer, **error_responses(401, 403, 404), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -220,7 +226,6 @@ class ReviewItemsCloseApi(APIView):
     paid reward and unknown ids are refused with the reason. Closing twice changes nothing the
     second time."""
 
-    permission_classes = [CanApproveRewards]
     throttle_scope = "ops"
     InputSerializer = ReviewItemsCloseSerializer
     OutputSerializer = ReviewItemsOutcomeSerializer
@@ -239,9 +244,10 @@ class ReviewItemsAcceptApi(ReviewItemsCloseApi):
     goes back to `calculated`, to be approved again within its pool; a computed 0.00 makes it
     `void`. A paid reward cannot be accepted, only kept."""
 
+    permission_classes = [CanOperate, needs("rewards.view_reviewitem", "rewards.approve_reward")]
     close_action = ACCEPT
 
-    @extend_schema(operation_id="review_items_accept", tags=["review items"], request=ReviewItemsCloseSerializer, responses={200: ReviewItemsOutcomeSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="review_items_accept", tags=["review items"], request=ReviewItemsCloseSerializer, responses={200: ReviewItemsOutcomeSerializer, **error_responses(400, 401, 403, 413), **forbidden(permission_classes)})
     def post(self, request):
         return super().post(request)
 
@@ -250,9 +256,10 @@ class ReviewItemsKeepApi(ReviewItemsCloseApi):
     """Keep: the reward keeps its amount. On a paid reward the difference (computed minus what
     the trader holds) becomes an adjustment for finance: + underpaid, - overpaid."""
 
+    permission_classes = [CanOperate, needs("rewards.view_reviewitem", "rewards.approve_reward")]
     close_action = KEEP
 
-    @extend_schema(operation_id="review_items_keep", tags=["review items"], request=ReviewItemsCloseSerializer, responses={200: ReviewItemsOutcomeSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="review_items_keep", tags=["review items"], request=ReviewItemsCloseSerializer, responses={200: ReviewItemsOutcomeSerializer, **error_responses(400, 401, 403, 413), **forbidden(permission_classes)})
     def post(self, request):
         return super().post(request)
 
@@ -261,7 +268,7 @@ class AdjustmentListApi(generics.ListAPIView):
     """What finance must top up (+) or claw back (-) on paid rewards, recorded when ops keep a
     review item of one. Never in the payout report; the paid reward itself never changes."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_adjustment")]
     throttle_scope = "read"
     serializer_class = AdjustmentSerializer
     filter_backends = [DjangoFilterBackend]
@@ -270,7 +277,7 @@ class AdjustmentListApi(generics.ListAPIView):
     def get_queryset(self):
         return adjustments_list()
 
-    @extend_schema(operation_id="adjustments_list", tags=["review items"], parameters=[UID_FILTER, CAMPAIGN_FILTER], responses={200: AdjustmentSerializer(many=True), **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="adjustments_list", tags=["review items"], parameters=[UID_FILTER, CAMPAIGN_FILTER], responses={200: AdjustmentSerializer(many=True), **error_responses(400, 401, 403), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -281,10 +288,10 @@ class BudgetsGetApi(APIView):
     can still be approved, and by how much the calculated rewards exceed that. Amounts are per
     asset. Each settlement run keeps the same view as of its end in `summary.budgets`."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("campaign.view_campaign", "rewards.view_reward")]
     throttle_scope = "read"
 
-    @extend_schema(operation_id="budgets_get", parameters=[SLUG], tags=["rewards"], responses={200: CampaignBudgetsSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(operation_id="budgets_get", parameters=[SLUG], tags=["rewards"], responses={200: CampaignBudgetsSerializer, **error_responses(401, 403, 404), **forbidden(permission_classes)})
     def get(self, request, slug):
         campaign = campaign_get(slug=slug)
         return Response(CampaignBudgetsSerializer({"campaign": campaign, "pools": pool_budgets_get(campaign=campaign)}).data)
@@ -297,7 +304,7 @@ class SettlementStartApi(APIView):
     """Settle a campaign in the background as of `at` (default now): what is due becomes payable,
     what is not yet due is written as a preview. Answers 202 with where to follow it."""
 
-    permission_classes = [CanSettle]
+    permission_classes = [CanOperate, needs("rewards.add_settlementrun")]
     throttle_scope = "ops"
     InputSerializer = SettlementStartSerializer
     OutputSerializer = SettlementPointerSerializer
@@ -307,7 +314,7 @@ class SettlementStartApi(APIView):
         parameters=[SLUG],
         tags=["settlement"],
         request=SettlementStartSerializer,
-        responses={202: SettlementPointerSerializer, **error_responses(400, 401, 403, 404)},
+        responses={202: SettlementPointerSerializer, **error_responses(400, 401, 403, 404, 413), **forbidden(permission_classes)},
     )
     def post(self, request, slug):
         campaign = campaign_get(slug=slug)
@@ -319,18 +326,22 @@ class SettlementStartApi(APIView):
 
 
 class SettlementGetApi(APIView):
-    """Where a settlement started through the API has got to, and its run once it has one."""
+    """Where a settlement started through the API has got to, and its run once it has one; 404
+    for an id no settlement was started under."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_settlementrun")]
     throttle_scope = "read"
 
-    @extend_schema(operation_id="settlement_get", tags=["settlement"], responses={200: SettlementPointerSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(operation_id="settlement_get", tags=["settlement"], responses={200: SettlementPointerSerializer, **error_responses(401, 403, 404), **forbidden(permission_classes)})
     def get(self, request, task_id):
-        return Response(SettlementPointerSerializer(settlement_get(task_id=str(task_id))).data)
+        pointer = settlement_get(task_id=str(task_id))
+        if pointer is None:
+            raise exceptions.NotFound("no settlement was started under this id")
+        return Response(SettlementPointerSerializer(pointer).data)
 
 
 class SettlementRunListApi(generics.ListAPIView):
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_settlementrun")]
     throttle_scope = "read"
     serializer_class = SettlementRunSerializer
     filter_backends = [DjangoFilterBackend]
@@ -339,7 +350,7 @@ class SettlementRunListApi(generics.ListAPIView):
     def get_queryset(self):
         return settlement_runs_list()
 
-    @extend_schema(operation_id="settlement_runs_list", tags=["settlement"], parameters=[CAMPAIGN_FILTER], responses={200: SettlementRunSerializer(many=True), **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="settlement_runs_list", tags=["settlement"], parameters=[CAMPAIGN_FILTER], responses={200: SettlementRunSerializer(many=True), **error_responses(400, 401, 403), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -347,14 +358,14 @@ class SettlementRunListApi(generics.ListAPIView):
 class SettlementRunGetApi(generics.RetrieveAPIView):
     """A settlement run: its state, the configuration it used and its summary."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_settlementrun")]
     throttle_scope = "read"
     serializer_class = SettlementRunDetailSerializer
 
     def get_queryset(self):
         return settlement_runs_list()
 
-    @extend_schema(operation_id="settlement_run_get", tags=["settlement"], responses={200: SettlementRunDetailSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(operation_id="settlement_run_get", tags=["settlement"], responses={200: SettlementRunDetailSerializer, **error_responses(401, 403, 404), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -375,7 +386,6 @@ class JSONErrorsNegotiation(BaseContentNegotiation):
 class PayoutReportDownloadApi(APIView):
     """The payout report of RULES.md section 9 for a campaign, rendered from the ledger now."""
 
-    permission_classes = [CanRead]
     throttle_scope = "read"
     content_negotiation_class = JSONErrorsNegotiation
     report = "payout"
@@ -396,6 +406,7 @@ class PayoutReportDownloadApi(APIView):
 
 
 class PayoutReportCsvApi(PayoutReportDownloadApi):
+    permission_classes = [CanRead, needs("rewards.add_payoutreport", "rewards.view_payoutreport")]
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
 
@@ -406,13 +417,14 @@ class PayoutReportCsvApi(PayoutReportDownloadApi):
         operation_id="payout_report_csv",
         parameters=[SLUG],
         tags=["payout reports"],
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="uid,nickname,kind,period,asset,amount,status"), **error_responses(401, 403, 404)},
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="uid,nickname,kind,period,asset,amount,status"), **error_responses(401, 403, 404), **forbidden(permission_classes)},
     )
     def get(self, request, slug):
         return super().get(request, slug)
 
 
 class PayoutReportXlsxApi(PayoutReportDownloadApi):
+    permission_classes = [CanRead, needs("rewards.add_payoutreport", "rewards.view_payoutreport")]
     extension = "xlsx"
     content_type = XLSX_TYPE
 
@@ -423,7 +435,7 @@ class PayoutReportXlsxApi(PayoutReportDownloadApi):
         operation_id="payout_report_xlsx",
         parameters=[SLUG],
         tags=["payout reports"],
-        responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404)},
+        responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404), **forbidden(permission_classes)},
     )
     def get(self, request, slug):
         return super().get(request, slug)
@@ -440,6 +452,7 @@ class AdjustmentsReportDownloadApi(PayoutReportDownloadApi):
 
 
 class AdjustmentsReportCsvApi(AdjustmentsReportDownloadApi):
+    permission_classes = [CanRead, needs("rewards.view_adjustment")]
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
 
@@ -457,6 +470,7 @@ class AdjustmentsReportCsvApi(AdjustmentsReportDownloadApi):
                 "(adjustment: + underpaid, - overpaid; amounts with two decimals; recorded_at in UTC+8).",
             ),
             **error_responses(401, 403, 404),
+            **forbidden(permission_classes),
         },
     )
     def get(self, request, slug):
@@ -464,6 +478,7 @@ class AdjustmentsReportCsvApi(AdjustmentsReportDownloadApi):
 
 
 class AdjustmentsReportXlsxApi(AdjustmentsReportDownloadApi):
+    permission_classes = [CanRead, needs("rewards.view_adjustment")]
     extension = "xlsx"
     content_type = XLSX_TYPE
 
@@ -474,7 +489,7 @@ class AdjustmentsReportXlsxApi(AdjustmentsReportDownloadApi):
         operation_id="adjustments_report_xlsx",
         parameters=[SLUG],
         tags=["payout reports"],
-        responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404)},
+        responses={(200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The same rows as the CSV."), **error_responses(401, 403, 404), **forbidden(permission_classes)},
     )
     def get(self, request, slug):
         return super().get(request, slug)
@@ -483,7 +498,7 @@ class AdjustmentsReportXlsxApi(AdjustmentsReportDownloadApi):
 class PayoutReportListApi(generics.ListAPIView):
     """Payout reports as stored (scheduled or by hand); their files are downloaded in the admin."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanRead, needs("rewards.view_payoutreport")]
     throttle_scope = "read"
     serializer_class = PayoutReportSerializer
     filter_backends = [DjangoFilterBackend]
@@ -492,6 +507,6 @@ class PayoutReportListApi(generics.ListAPIView):
     def get_queryset(self):
         return payout_reports_list()
 
-    @extend_schema(operation_id="payout_reports_list", tags=["payout reports"], parameters=[CAMPAIGN_FILTER], responses={200: PayoutReportSerializer(many=True), **error_responses(400, 401, 403)})
+    @extend_schema(operation_id="payout_reports_list", tags=["payout reports"], parameters=[CAMPAIGN_FILTER], responses={200: PayoutReportSerializer(many=True), **error_responses(400, 401, 403), **forbidden(permission_classes)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

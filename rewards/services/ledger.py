@@ -116,10 +116,16 @@ def _over_budget(reward, pool, total, over) -> str:
 
 
 @transaction.atomic
-def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tuple[PayoutBatch, list[Reward], list[tuple[Reward, str]]]:
+def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tuple[PayoutBatch | None, list[Reward], list[tuple[Reward, str]]]:
     """Mark approved rewards paid in the payout batch with this external reference. Needs
-    `rewards.pay_reward`. The batch is created on first use; a reference already used by another
-    campaign is refused. Only approved rewards become paid; the others are refused with the reason.
+    `rewards.pay_reward`. Only approved rewards become paid; the others are refused with the reason.
+
+    The batch is created when the first reward is paid into it, never empty: when every reward is
+    refused, no batch is created and the batch returned is the one already under the reference,
+    or None. A reference another campaign uses is refused whole. Idempotent in effect: a paid
+    reward is refused, not paid twice. The campaigns and rewards are locked (in that order) before
+    the batch is looked up, so two calls for one campaign take turns; across campaigns the
+    reference's unique key decides, and the loser is refused.
     """
     _require(user, "rewards.pay_reward")
     reference = (reference or "").strip()
@@ -131,22 +137,27 @@ def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tu
         raise RewardError("a payout batch belongs to one campaign; select rewards of one campaign")
     if not rewards:
         raise RewardError("no rewards selected")
-    by, now = user.get_username(), timezone.now()
-    batch, _ = PayoutBatch.objects.get_or_create(reference=reference, defaults={"campaign_id": rewards[0].campaign_id, "created_by": by, "note": note})
-    if batch.campaign_id != rewards[0].campaign_id:
+    campaign_id = rewards[0].campaign_id
+    batch = PayoutBatch.objects.filter(reference=reference).first()
+    if batch is not None and batch.campaign_id != campaign_id:
         raise RewardError(f"payout batch {reference} belongs to another campaign")
-    done, refused, events = [], [], []
-    for reward in rewards:
-        if reward.state != Reward.State.APPROVED:
-            refused.append((reward, f"reward {reward.pk} is {reward.state}, not approved"))
-            continue
+    payable = [reward for reward in rewards if reward.state == Reward.State.APPROVED]
+    refused = [(reward, f"reward {reward.pk} is {reward.state}, not approved") for reward in rewards if reward.state != Reward.State.APPROVED]
+    if not payable:
+        return batch, [], refused
+    by, now = user.get_username(), timezone.now()
+    if batch is None:
+        batch, _ = PayoutBatch.objects.get_or_create(reference=reference, defaults={"campaign_id": campaign_id, "created_by": by, "note": note})
+        if batch.campaign_id != campaign_id:  # another campaign's call created it meanwhile
+            raise RewardError(f"payout batch {reference} belongs to another campaign")
+    events = []
+    for reward in payable:
         reward.state, reward.payout_batch, reward.paid_at, reward.updated_at = Reward.State.PAID, batch, now, now
-        done.append(reward)
         events.append(_event(reward, "pay", Reward.State.APPROVED, by, f"batch {reference}"))
-    Reward.objects.bulk_update(done, ["state", "payout_batch", "paid_at", "updated_at"])
+    Reward.objects.bulk_update(payable, ["state", "payout_batch", "paid_at", "updated_at"])
     RewardEvent.objects.bulk_create(events)
-    _pages_changed(done)
-    return batch, done, refused
+    _pages_changed(payable)
+    return batch, payable, refused
 
 
 @transaction.atomic

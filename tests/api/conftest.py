@@ -15,7 +15,18 @@ from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
 from traders.api.tokens import api_token_create, api_tokens_revoke
 from traders.services import registrations_import, trader_stats_import
 
-OPS_PERMS = ("rewards.approve_reward", "rewards.pay_reward", "rewards.add_settlementrun")
+# The Django permissions the API's views name (README.md, API): a token acts with its user's.
+INGEST_PERMS = ("traders.add_importrun",)
+READ_PERMS = (
+    "campaign.view_campaign",
+    "rewards.view_reward",
+    "rewards.view_reviewitem",
+    "rewards.view_adjustment",
+    "rewards.view_settlementrun",
+    "rewards.view_payoutreport",
+    "rewards.add_payoutreport",
+)
+OPS_PERMS = (*READ_PERMS, "rewards.approve_reward", "rewards.pay_reward", "rewards.add_settlementrun")
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 _names = count(1)
 
@@ -71,12 +82,12 @@ def ops_client(make_token):
 
 @pytest.fixture
 def ingest_client(make_token):
-    return token_client(make_token("ingest"))
+    return token_client(make_token("ingest", perms=INGEST_PERMS))
 
 
 @pytest.fixture
 def read_client(make_token):
-    return token_client(make_token("read"))
+    return token_client(make_token("read", perms=READ_PERMS))
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_a_batch_with_bad_records_imports_the_good_ones_and_keeps_the_bad(ingest
     assert body["results"] == [
         {"index": 1, "ok": True, "error": None},
         {"index": 2, "ok": False, "error": "applied_at has no UTC offset (add Z or +HH:MM): '2026-02-01T10:00:00'"},
-        {"index": 3, "ok": False, "error": "expected a JSON object"},
+        {"index": 3, "ok": False, "error": "expected a JSON object, got a string"},
         {"index": 4, "ok": False, "error": "market must be one of futures, spot, got 'options'"},
         {"index": 5, "ok": True, "error": None},
         {"index": 6, "ok": True, "error": None},
@@ -121,6 +121,36 @@ def test_a_value_no_column_can_hold_is_a_rejected_record_not_a_server_error(inge
     assert stored_item(kept.raw) == items[0]
 
 
+GOOD_ITEMS = {
+    "/api/v1/registrations/": lambda n: registration(n),
+    "/api/v1/trader-stats/": lambda n: {"uid": n, "as_of": "2026-02-20T00:00:00Z", "new_copiers": 1, "copier_pnl_usdt": "1.00"},
+    f"/api/v1/campaigns/{SLUG}/signups/": lambda n: {"uid": n, "submitted_at": "2026-02-13T10:00:00+08:00", "square_handle": "h", "contact": ""},
+    f"/api/v1/campaigns/{SLUG}/posts/": lambda n: post_item(f"p{n}", n),
+}
+
+
+@pytest.mark.parametrize("url", list(GOOD_ITEMS))
+def test_an_item_that_is_not_an_object_is_refused_on_its_own_and_the_others_imported(ingest_client, campaign, url):
+    good = GOOD_ITEMS[url]
+    items = [good(1), None, 3, 2.5, [good(2)], "text", True, {}, good(3)]
+    response = send(ingest_client, url, items)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    errors = [(r["index"], r["error"]) for r in body["results"] if not r["ok"]]
+    assert errors[:6] == [
+        (2, "expected a JSON object, got null"),
+        (3, "expected a JSON object, got a number"),
+        (4, "expected a JSON object, got a number"),
+        (5, "expected a JSON object, got an array"),
+        (6, "expected a JSON object, got a string"),
+        (7, "expected a JSON object, got a boolean"),
+    ]
+    assert [r["index"] for r in body["results"] if r["ok"]] == [1, 9] and errors[6][0] == 8  # {} lacks every field
+    assert (body["total"], body["accepted"], body["rejected"]) == (9, 2, 7)
+    kept = dict(RejectedRecord.objects.filter(run_id=body["run"]).values_list("line", "raw"))
+    assert stored_item(kept[2]) is None and stored_item(kept[5]) == [good(2)]
+
+
 @pytest.mark.parametrize("payload", [{"uid": 1}, "text", None, 3])
 def test_a_body_that_is_not_an_array_is_refused_whole(ingest_client, payload):
     response = ingest_client.post("/api/v1/registrations/", data=json.dumps(payload), content_type="application/json")
@@ -182,3 +212,11 @@ def test_a_body_over_the_upload_limit_is_a_json_413(ingest_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = send(ingest_client, "/api/v1/registrations/", [registration(1, nickname="x" * 90)] * 10)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+def test_a_record_nested_deeper_than_a_record_may_be_is_refused_alone(ingest_client):
+    """RULES.md section 9: a field nested 70 deep refuses its record, not the batch."""
+    deep = registration(7)
+    deep["extra"] = json.loads("[" * 70 + "]" * 70)
+    body = send(ingest_client, "/api/v1/registrations/", [registration(6), deep]).json()
+    assert [(r["ok"], r["error"]) for r in body["results"]] == [(True, None), (False, "nested deeper than 64 levels")]

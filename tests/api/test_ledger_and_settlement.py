@@ -5,13 +5,17 @@ import csv
 import io
 import json
 import re
+import uuid
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from openpyxl import load_workbook
 
 from campaign.models import Campaign
 from rewards.models import PayoutBatch, PayoutReport, Reward, SettlementRun
 from rewards.services import payout_report_store
+from config.celery import app
+from rewards.tasks import settle_campaign_task
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +82,7 @@ def test_a_settlement_is_enqueued_after_commit_and_followed_to_its_run(campaign,
     pointer = response.json()
     assert response["Location"] == pointer["url"] == f"/api/v1/settlements/{pointer['task_id']}/"
     assert not SettlementRun.objects.exists()  # nothing runs before the commit
-    assert read_client.get(pointer["url"]).json()["state"] == "queued"
+    assert read_client.get(pointer["url"]).status_code == 404  # nor is anything queued
 
     callbacks[0]()
     followed = read_client.get(pointer["url"]).json()
@@ -128,3 +132,31 @@ def test_stored_payout_reports_are_listed(settled, read_client, settings, tmp_pa
     body = read_client.get(f"/api/v1/payout-reports/?campaign={SLUG}").json()
     assert body["results"] == [{"id": report.pk, "campaign": SLUG, "created_at": body["results"][0]["created_at"], "created_by": "finance", "rows": 7}]
     assert PayoutReport.objects.count() == 1
+
+
+def test_an_id_no_settlement_was_started_under_is_a_404(settled, read_client):
+    response = read_client.get(f"/api/v1/settlements/{uuid.uuid4()}/")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": "no settlement was started under this id"}
+
+
+def test_a_queued_settlement_answers_queued_until_a_worker_has_run_it(transactional_db, campaign, ops_client, read_client):
+    """Through the configured broker and result backend (in memory by default, Redis in CI) and a
+    real worker thread, never eager: the worker starts only after the GETs of the queued state."""
+    gone, eager = CampaignFactory(), app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        pointer = post(ops_client, f"/api/v1/campaigns/{SLUG}/settlements/", {"at": "2026-02-20T12:00:00+08:00"}).json()
+        orphan = post(ops_client, f"/api/v1/campaigns/{gone.slug}/settlements/", {}).json()
+        gone.delete()  # its task will find no campaign to settle
+        assert read_client.get(pointer["url"]).json() == {"task_id": pointer["task_id"], "state": "queued", "url": pointer["url"], "run": None}
+        assert read_client.get(orphan["url"]).json()["state"] == "queued"
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            assert settle_campaign_task.AsyncResult(pointer["task_id"]).get(timeout=60)["run"] == SettlementRun.objects.get().pk
+            assert settle_campaign_task.AsyncResult(orphan["task_id"]).get(timeout=60) == {"skipped": "campaign is gone"}
+        followed = read_client.get(pointer["url"]).json()
+        assert followed["state"] == "finished" and followed["run"]["id"] == SettlementRun.objects.get().pk
+        assert read_client.get(orphan["url"]).json()["state"] == "failed"
+        assert read_client.get(f"/api/v1/settlements/{uuid.uuid4()}/").status_code == 404
+    finally:
+        app.conf.task_always_eager = eager

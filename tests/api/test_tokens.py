@@ -31,7 +31,7 @@ def test_an_unknown_scope_is_refused(make_user):
 
 @pytest.mark.parametrize("keyword", ["Token", "Bearer", "bearer"])
 def test_both_header_keywords_authenticate(make_token, keyword):
-    assert token_client(make_token("read"), keyword=keyword).get("/api/v1/rewards/").status_code == 200
+    assert token_client(make_token("read", perms=["rewards.view_reward"]), keyword=keyword).get("/api/v1/rewards/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_a_token_acts_with_its_users_django_permissions(make_user, make_token, s
 def test_ops_create_a_token_in_the_admin_and_see_the_secret_once(client, make_user):
     admin = User.objects.create_superuser("root", "root@example.com", None)
     client.force_login(admin)
-    owner = make_user()
+    owner = make_user(perms=["rewards.view_reward"])
     response = client.post(
         "/admin/traders/apitoken/add/", {"name": "finance sheet", "user": owner.pk, "scopes": ["read"], "expires_at": ""}, follow=True
     )
@@ -104,7 +104,7 @@ def test_ops_create_a_token_in_the_admin_and_see_the_secret_once(client, make_us
 
 def test_requests_over_the_scope_rate_are_throttled(make_user, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "read": "2/min"}}
-    token, secret = api_token_create(user=make_user(), name="x", scopes=["read"])
+    token, secret = api_token_create(user=make_user(perms=["rewards.view_reward"]), name="x", scopes=["read"])
     cache.delete(f"throttle_read_token{token.pk}")  # the cache may be shared (Redis) and pks reused
     client = token_client(secret)
     assert [client.get("/api/v1/rewards/").status_code for _ in range(2)] == [200, 200]

@@ -6,10 +6,10 @@ index in the array (from 1). What no column can hold (NUL, lone surrogates, inte
 column, instants beyond the calendar) is refused by the shared parsers and `run_import`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from traders.imports import ImportReport, item_records
+from traders.imports import ImportReport, SourceRecord, item_records
 from traders.models import ImportRun
 from traders.parsing import MAX_COUNT, MAX_UID
 
@@ -40,9 +40,31 @@ class BatchResult:
     results: list[RecordResult]
 
 
+def json_type(value) -> str:
+    """The JSON name of a decoded value's type, for messages ("got null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def batch_records(items: list) -> list[SourceRecord]:
+    """The items of an API batch as SourceRecords; an item that is not an object (null, a number, a
+    string, an array) is a rejected record that says what it was, never a refusal of the batch."""
+    return [
+        record if isinstance(item, dict) else replace(record, error=f"expected a JSON object, got {json_type(item)}")
+        for record, item in zip(item_records(items), items)
+    ]
+
+
 def records_batch_import(items: list, *, fmt: RecordFormat, service: Callable[..., ImportReport], **service_kwargs) -> BatchResult:
     """Import a batch through a service (`records=`) and report each item's outcome."""
-    records = item_records(items)
+    records = batch_records(items)
     report = service(records=records, source=ImportRun.Source.API, **service_kwargs)
     reasons = {}
     for line, reason in report.errors:

@@ -65,11 +65,12 @@ class StorableCharField(serializers.RegexField):
 
 
 class RecordBatchInput(serializers.ListField):
-    """A JSON array of records. Items are not validated here: the import service judges each one
-    and the response reports it, so one bad record never refuses the batch."""
+    """A JSON array of records. Items are not validated here, not even for being objects (`null`
+    included): the import service judges each one and the response reports it, so one bad record
+    never refuses the batch. Only a body that is not an array, or one over MAX_BATCH, is refused."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("child", serializers.JSONField())
+        kwargs.setdefault("child", serializers.JSONField(allow_null=True))
         kwargs.setdefault("max_length", MAX_BATCH)
         super().__init__(**kwargs)
 

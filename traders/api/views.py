@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from traders.api.authentication import actor
 from traders.api.errors import error_responses
-from traders.api.permissions import CanIngest, PublicRead
+from traders.api.permissions import CanIngest, PublicRead, forbidden, needs
 from traders.api.records import records_batch_import
 from traders.api.serializers import (
     REGISTRATION_FORMAT,
@@ -29,7 +29,8 @@ BATCH_OK = OpenApiResponse(
 class RegistrationsUpsertApi(APIView):
     """Upsert lead-trader registrations: the newest record for a UID replaces the stored one whole."""
 
-    permission_classes = [CanIngest]
+    # What the admin's imports need (campaign.admin, rewards.admin_dashboard): an import run is written.
+    permission_classes = [CanIngest, needs("traders.add_importrun")]
     throttle_scope = "ingest"
     InputSerializer = RecordBatchInput
     OutputSerializer = BatchResultSerializer
@@ -38,7 +39,7 @@ class RegistrationsUpsertApi(APIView):
         operation_id="registrations_upsert",
         tags=["ingest"],
         request=RegistrationRecordSerializer(many=True),
-        responses={200: BATCH_OK, **error_responses(400, 401, 403, 413)},
+        responses={200: BATCH_OK, **error_responses(400, 401, 403, 413), **forbidden(permission_classes)},
     )
     def post(self, request):
         items = self.InputSerializer().run_validation(request.data)
@@ -49,7 +50,8 @@ class RegistrationsUpsertApi(APIView):
 class TraderStatsUpsertApi(APIView):
     """Upsert copy-trading snapshots: a snapshot with an equal `as_of` replaces the stored one."""
 
-    permission_classes = [CanIngest]
+    # What the admin's imports need (campaign.admin, rewards.admin_dashboard): an import run is written.
+    permission_classes = [CanIngest, needs("traders.add_importrun")]
     throttle_scope = "ingest"
     InputSerializer = RecordBatchInput
     OutputSerializer = BatchResultSerializer
@@ -58,7 +60,7 @@ class TraderStatsUpsertApi(APIView):
         operation_id="trader_stats_upsert",
         tags=["ingest"],
         request=TraderStatsRecordSerializer(many=True),
-        responses={200: BATCH_OK, **error_responses(400, 401, 403, 413)},
+        responses={200: BATCH_OK, **error_responses(400, 401, 403, 413), **forbidden(permission_classes)},
     )
     def post(self, request):
         items = self.InputSerializer().run_validation(request.data)
