@@ -1,10 +1,13 @@
 """URL root of the REST API (/api/): version 1, its OpenAPI schema and the Swagger UI.
 
-The Swagger UI's files come from drf-spectacular-sidecar as static files, never from a CDN.
+The Swagger UI's files come from drf-spectacular-sidecar as static files, never from a CDN. Its
+start script is a second request to the same URL (`?script`), not an inline script, so the page
+works under the Content-Security-Policy (config/settings.py). Redoc is not served: it needs inline
+scripts and styles, blob: workers and Google Fonts, and the Swagger UI documents the same schema.
 """
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from traders.api.views import ApiNotFoundApi
 
@@ -18,6 +21,5 @@ v1 = [
 urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -278,6 +278,11 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
             except RewardError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
+            if not done:  # every reward refused: the service created no batch
+                for _reward, reason in refused:
+                    self.message_user(request, reason, messages.WARNING)
+                self.message_user(request, _("Nothing was marked paid: every selected reward was refused (see why above). No payout batch was created or changed."), messages.ERROR)
+                return None
             _report(self, request, done, refused, _("Paid in batch %(ref)s") % {"ref": batch.reference})
             return None
         return action_form_response(self, request, queryset, form, _("Mark paid"))
@@ -771,7 +776,8 @@ class RewardsCampaignAdmin(DashboardAdminMixin, WhatIfAdminMixin, CampaignAdmin)
 
 # --- Trader status links and traffic support ---------------------------------------------------
 # Imported here, with the section they serve, rather than in the header the other sections share.
-from campaign.models import Campaign  # noqa: E402
+from campaign.models import Campaign, Post  # noqa: E402
+from rewards.admin_posts import PostFeaturingAdmin  # noqa: E402
 from rewards.models import FeaturedPost, StatusLink, WeeklyStar  # noqa: E402
 from rewards.selectors import status_link_url  # noqa: E402
 from rewards.services.status_links import status_links_ensure, status_links_rotate  # noqa: E402
@@ -838,11 +844,9 @@ class StatusLinkAdmin(TraderColumns, ToolsMixin, admin.ModelAdmin):
     def copy_link(self, obj):
         if obj.pk is None:
             return "—"
-        # Clipboard API needs HTTPS (or localhost); selecting the text is the fallback.
+        # Selecting on focus and the copy button are static/ops/admin.js: the CSP runs no inline handler.
         return format_html(
-            '<input type="text" readonly value="{}" size="36" class="status-link" onfocus="this.select()"> '
-            '<button type="button" class="button" onclick="var i=this.previousElementSibling;i.select();'
-            "if(navigator.clipboard){{navigator.clipboard.writeText(i.value)}}else{{document.execCommand('copy')}}\">{}</button>",
+            '<input type="text" readonly value="{}" size="36" class="status-link"> <button type="button" class="button copy-status-link">{}</button>',
             status_link_url(obj),
             _("copy"),
         )
@@ -937,6 +941,14 @@ class FeaturedPostAdmin(ToolsMixin, admin.ModelAdmin):
 
     def recompute(self, request):
         _traffic_recompute(self, request)
+
+
+# The beat schedule's actions, each with its permission (rewards/admin_schedule.py).
+import rewards.admin_schedule  # noqa: E402, F401
+
+# The posts' admin with featuring by hand through posts_feature (rewards/admin_posts.py).
+admin.site.unregister(Post)
+admin.site.register(Post, PostFeaturingAdmin)
 
 
 class WeeklyStarAddForm(forms.ModelForm):

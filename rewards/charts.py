@@ -1,6 +1,7 @@
 """Server-side SVG charts for the ops dashboard: plain data in, an SVG string out.
 
-No JavaScript and no CDN: the admin page inlines the SVG. Every text that reaches the markup goes
+No JavaScript, no CDN and no style attribute: the admin page inlines the SVG, and its size rules
+are in static/ops/admin.css. Every text that reaches the markup goes
 through `django.utils.html.escape`, so a nickname such as `<script>` or `=cmd|...` is drawn as
 text. Each chart has a `<title>` and `<desc>` (named by `aria-labelledby`) and every bar its own
 `<title>`, which screen readers read and browsers show on hover.
@@ -103,7 +104,7 @@ def _open(chart_id: str, title: str, description: str, width: int, height: int) 
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-labelledby="{cid}-title {cid}-desc" class="chart" id="{cid}" '
-        f'font-family="{escape(FONT)}" font-size="11" style="max-width:100%;height:auto">',
+        f'font-family="{escape(FONT)}" font-size="11">',  # sized down on narrow pages by static/ops/admin.css
         f'<title id="{cid}-title">{escape(title)}</title>',
         f'<desc id="{cid}-desc">{escape(description)}</desc>',
         f'<text x="0" y="14" font-size="13" font-weight="bold" fill="currentColor">{escape(title)}</text>',

@@ -1,0 +1,33 @@
+"""The beat schedule's admin, with an explicit permission on each of its actions.
+
+django-celery-beat's own actions (enable, disable, toggle, run now) name no permission, so a staff
+user who may only view the schedule could switch off the daily settlement or run it at once.
+Here each needs the change permission on periodic tasks; the behaviour is the library's.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
+
+
+class GuardedPeriodicTaskAdmin(PeriodicTaskAdmin):
+    @admin.action(description=_("Enable selected tasks"), permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        return super().enable_tasks(request, queryset)
+
+    @admin.action(description=_("Disable selected tasks"), permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        return super().disable_tasks(request, queryset)
+
+    @admin.action(description=_("Toggle activity of selected tasks"), permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        return super().toggle_tasks(request, queryset)
+
+    @admin.action(description=_("Run selected tasks"), permissions=["change"])
+    def run_tasks(self, request, queryset):
+        return super().run_tasks(request, queryset)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, GuardedPeriodicTaskAdmin)
