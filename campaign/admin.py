@@ -18,7 +18,7 @@ from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge, posts_moderate
-from traders.admin import ImportRunAdmin, TraderAdmin
+from traders.admin import ImportRunAdmin, ReadOnlyAdmin, TraderAdmin
 from traders.models import ImportRun, Trader
 
 ENROLMENT_LABELS = {
@@ -403,22 +403,13 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationDecision)
-class ModerationDecisionAdmin(admin.ModelAdmin):
+class ModerationDecisionAdmin(ReadOnlyAdmin):
     list_display = ["decided_at", "post", "action", "decided_by", "verdict_before", "note"]
     list_filter = ["action", "decided_by"]
     search_fields = ["=post__post_id", "decided_by", "note"]
     list_select_related = ["post"]
     date_hierarchy = "decided_at"
     readonly_fields = ["post", "action", "note", "decided_by", "decided_at", "verdict_before"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReferenceText)

@@ -30,6 +30,7 @@ from rewards.rules.money import format_money
 from rewards.services import review_items_close, rewards_approve, rewards_mark_paid, rewards_void
 from rewards.services.ledger import ACCEPT, KEEP
 from rewards.services.reports import XLSX_TYPE, adjustment_rows, render_adjustments_csv, render_adjustments_xlsx
+from traders.admin import ReadOnlyAdmin
 
 APPROVE_PERMISSION = "rewards.approve_reward"
 STATE_COLOURS = {"calculated": "#9a6700", "approved": "#0969da", "paid": "#1a7f37", "void": "#999"}
@@ -134,19 +135,6 @@ class RewardColumns:
     @admin.display(description=_("period"), ordering="reward__period")
     def period(self, obj):
         return obj.reward.period
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the system writes (audit rows, computed items): ops read them, nobody edits them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RewardEventInline(admin.TabularInline):

@@ -38,6 +38,7 @@ from rewards.services.whatif import (
     whatif_run_restartable,
     whatif_runs_list,
 )
+from traders.admin import ReadOnlyAdmin
 from traders.parsing import parse_instant
 
 # Seeing a what-if shows what settlement would pay: the same right as reading settlement runs.
@@ -321,7 +322,7 @@ def _show(value) -> str:
 
 
 @admin.register(WhatIfRun)
-class WhatIfRunAdmin(admin.ModelAdmin):
+class WhatIfRunAdmin(ReadOnlyAdmin):
     """Every what-if run, read-only: what was asked, by whom, how far it got and how it ended.
     Registered here, beside the pages that create the runs; each row links to its run's page."""
 
@@ -332,15 +333,6 @@ class WhatIfRunAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ["campaign", "kind", "state", "progress", "changes", "at", "fingerprint", "note", "preview", "error", "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj):

@@ -11,6 +11,20 @@ from traders.api.tokens import api_token_create, api_tokens_revoke
 from traders.models import ApiToken, ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the system writes (audit rows, computed items, background runs): ops read them,
+    nobody edits them here. Every app's admin of such records takes it from here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RegistrationInline(admin.StackedInline):
     model = LeadTraderRegistration
     extra = 0
