@@ -126,6 +126,7 @@ class ImportRunAdmin(admin.ModelAdmin):
             "run_state_colour": STATE_COLOURS[state],
             "progress_done": min(done, run.expected_lines) if run.expected_lines else done,
             "progress_total": run.expected_lines,
+            "progress_unit": _("lines"),
             "progress_state": run.get_state_display(),
             "progress_finished": state not in ("queued", "running"),
             "rejected_rows": list(run.rejected_records.order_by("line", "id")[:REJECTED_SHOWN]),

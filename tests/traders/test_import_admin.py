@@ -60,7 +60,7 @@ def test_the_upload_is_stored_queued_and_imported_by_the_task_after_the_request(
     assert stored.parent == Path(settings.MEDIA_ROOT) / "imports" and stored.read_bytes() == SIGNUPS and run.filename == "signups.csv"
     page = client.get(response["Location"]).content.decode()
     assert REFRESH in page and state(page) == "queued"
-    assert '<progress max="4" value="0"' in page and "0 of 4 rows done" in page
+    assert '<progress max="4" value="0"' in page and "0 of 4 lines done" in page
 
     enqueued[0]()  # the worker
     run.refresh_from_db()
@@ -171,3 +171,13 @@ def test_the_page_lists_the_first_rejected_rows_and_links_to_all(client, campaig
     assert '<b style="color:#1a7f37">finished</b>' in runs
     recent = client.get(f"/admin/campaign/campaign/{campaign.pk}/import/").content.decode()
     assert "<td>finished</td>" in recent and "imported in the background" in recent
+
+
+def test_the_progress_bar_reads_in_chinese(client, campaign, django_user_model):
+    """The run page's progress line is translated, with what it counts (lines of the file)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        html = render_to_string("admin/includes/progress.html", {"progress_done": 3, "progress_total": 4, "progress_unit": translation.gettext("lines")})
+    assert "已完成 3 / 4 行" in html and "此页面每 2 秒自动刷新一次" in html
