@@ -257,7 +257,7 @@ def test_a_body_nested_deeper_than_the_api_takes_is_a_json_400(client, campaign,
     assert not WebhookDelivery.objects.exists()
 
 
-def test_a_post_nested_deeper_than_a_record_may_be_is_refused_alone(client, campaign, django_capture_on_commit_callbacks):
+def test_a_post_nested_deeper_than_a_record_may_be_is_refused_alone(client, campaign, eager_tasks, django_capture_on_commit_callbacks):
     """RULES.md section 9: no field makes a delivery fail as a whole; the deep item is refused
     with its reason at the door, the good one is stored."""
     payload = {"campaign": campaign.slug, "items": [post_item("good", 1), {**post_item("deep", 1), "extra": json.loads(nested(70))}]}
