@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -230,14 +230,42 @@ def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-def _judged_at_kept(stored, row: PostRow, digest: str):
+class StoredPost(NamedTuple):
+    """What `_posts_write` reads of a stored post before writing a record of it."""
+
+    author_uid: int
+    created_at: datetime
+    content_hash: str
+    signature: bytes
+    index_stale: bool
+    text_length: int
+    trading_term: bool
+    lexicon_key: str
+    likes: int
+    comments: int
+    shares: int
+    views: int
+    deleted: bool
+    judged_at: datetime | None
+
+    @classmethod
+    def read(cls, campaign: Campaign, post_ids) -> dict[str, "StoredPost"]:
+        columns = ["author__uid", *(name for name in cls._fields if name != "author_uid")]
+        rows = Post.objects.filter(campaign=campaign, post_id__in=post_ids).values_list("post_id", *columns)
+        return {post_id: cls(*rest) for post_id, *rest in rows}
+
+
+def _judged_at_kept(stored: StoredPost | None, row: PostRow, digest: str):
     """The stored `judged_at` when the record changes nothing the verdict is judged on, else None
     (a new post, or one to judge again). `stored` is the row `_posts_write` read, or None."""
     if stored is None:
         return None
-    *figures, deleted, judged_at = stored[8:]
-    unchanged = stored[2] == digest and figures == [getattr(row, name) for name in ENGAGEMENT] and deleted == row.deleted
-    return judged_at if unchanged else None
+    unchanged = (
+        stored.content_hash == digest
+        and all(getattr(stored, name) == getattr(row, name) for name in ENGAGEMENT)
+        and stored.deleted == row.deleted
+    )
+    return stored.judged_at if unchanged else None
 
 
 def _copy_value(field, post: Post):
@@ -258,16 +286,10 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
         duplicates_lock(campaign)  # judged now: the index must see every committed neighbour
     now = timezone.now()
     received_at = min(received_at or now, now)
-    stored = {
-        post_id: rest
-        for post_id, *rest in Post.objects.filter(campaign=campaign, post_id__in={row.post_id for _, row in chunk}).values_list(
-            "post_id", "author__uid", "created_at", "content_hash", "signature", "index_stale", "text_length", "trading_term", "lexicon_key",
-            *ENGAGEMENT, "deleted", "judged_at",
-        )
-    }  # fmt: skip
+    stored = StoredPost.read(campaign, {row.post_id for _, row in chunk})
     # A post's identity is (author, created_at) as stored, or as first accepted in this chunk;
     # every later record is checked against it in file order, so the newest valid one wins.
-    identity = {post_id: (uid, created) for post_id, (uid, created, *_) in stored.items()}
+    identity = {post_id: (post.author_uid, post.created_at) for post_id, post in stored.items()}
     rejected, latest, seen_at = [], {}, {}
     for record, row in chunk:
         if row.post_id in identity:
@@ -289,9 +311,9 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
     posts, text_changed = [], set()
     for post_id, (_, row) in latest.items():
         digest = content_hash(row.text)
-        if post_id in stored and stored[post_id][2] == digest:
-            signature = bytes(stored[post_id][3])
-            facts = stored[post_id][5:8]
+        if post_id in stored and stored[post_id].content_hash == digest:
+            signature = bytes(stored[post_id].signature)
+            facts = (stored[post_id].text_length, stored[post_id].trading_term, stored[post_id].lexicon_key)
         else:
             signature = text_signature(row.text)
             facts = text_facts(row.text, lexicon)
@@ -311,7 +333,7 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 trading_term=facts[1],
                 lexicon_key=facts[2],
                 # A post still waiting for the index keeps waiting, whatever this record says.
-                index_stale=post_id in text_changed or post_id not in stored or stored[post_id][4],
+                index_stale=post_id in text_changed or post_id not in stored or stored[post_id].index_stale,
                 # Kept only while nothing it was judged on changes (PostgreSQL decides that again
                 # at the write itself, against the row as it is then: see `_posts_upsert`).
                 judged_at=_judged_at_kept(stored.get(post_id), row, digest),
