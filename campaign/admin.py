@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from campaign.enrolment import ENROLLED, enrolment_evaluate
+from campaign.enrolment import ENROLLED, enrolment_decide
 from campaign.models import Campaign, EngagementSnapshot, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
@@ -196,15 +196,11 @@ class SignupAdmin(admin.ModelAdmin):
     @admin.display(description=_("enrolment"))
     def enrolment(self, obj):
         registration = getattr(obj.trader, "registration", None)
-        campaign = obj.campaign
-        # The annotation says whether any of the trader's sign-ups is inside; stand in one instant.
-        signups = [campaign.starts_at] if obj.signed_up_in_window else [obj.submitted_at]
-        result = enrolment_evaluate(
+        result = enrolment_decide(  # this row is a sign-up; the annotation says whether any is inside the window
             uid=obj.trader.uid,
             registration=(registration.status, registration.market) if registration else None,
-            signups=signups,
-            starts_at=campaign.starts_at,
-            ends_at=campaign.ends_at,
+            signed_up=True,
+            signed_up_in_window=obj.signed_up_in_window,
         )
         return enrolment_badge(result.reason)
 

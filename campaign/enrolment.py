@@ -44,6 +44,17 @@ def enrolment_evaluate(
     The order of the steps plays no part and `approved_at` is ignored, as RULES.md says. The
     registration is checked first, so a trader missing both is reported as `no_registration`.
     """
+    return enrolment_decide(
+        uid=uid,
+        registration=registration,
+        signed_up=bool(signups),
+        signed_up_in_window=any(starts_at <= submitted < ends_at for submitted in signups),
+    )
+
+
+def enrolment_decide(*, uid: int, registration: tuple[str, str] | None, signed_up: bool, signed_up_in_window: bool) -> Enrolment:
+    """`enrolment_evaluate` for a caller that already knows whether the trader signed up at all
+    and whether any sign-up lies inside the window (a database query can say so for many)."""
     if registration is None:
         return Enrolment(uid, NO_REGISTRATION)
     status, market = registration
@@ -51,8 +62,8 @@ def enrolment_evaluate(
         return Enrolment(uid, _STATUS_REASONS.get(status, REGISTRATION_PENDING))
     if market != "futures":
         return Enrolment(uid, SPOT_MARKET)
-    if not signups:
+    if not signed_up:
         return Enrolment(uid, NO_SIGNUP)
-    if not any(starts_at <= submitted < ends_at for submitted in signups):
+    if not signed_up_in_window:
         return Enrolment(uid, SIGNUP_OUTSIDE_WINDOW)
     return Enrolment(uid, ENROLLED)

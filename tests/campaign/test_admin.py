@@ -70,3 +70,20 @@ def test_staff_without_the_moderation_permission_cannot_moderate(client, campaig
     client.force_login(user)
     page = client.get("/admin/campaign/post/").content.decode()
     assert "approve_posts" not in page
+
+
+def test_the_sign_ups_list_shows_each_row_the_traders_enrolment_in_the_campaign(ops, campaign):
+    """A sign-up outside the window shows the trader enrolled when another of theirs is inside;
+    a trader whose only sign-up is outside shows why not."""
+    from datetime import timedelta
+
+    both = enrolled_trader(uid=21)  # enrolled_trader signs up inside the window
+    Signup.objects.create(campaign=campaign, trader=both, submitted_at=campaign.ends_at + timedelta(days=1))
+    late = enrolled_trader(uid=22)
+    Signup.objects.filter(trader=late).update(submitted_at=campaign.ends_at + timedelta(days=2))
+    page = ops.get("/admin/campaign/signup/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    rows = [row for row in page.split("<tr")[1:] if 'class="field-enrolment"' in row]
+    badge = {uid: {row.split('class="field-enrolment"')[1].split("</td>")[0] for row in rows if f'change/">{uid} ' in row} for uid in (21, 22)}
+    assert len(badge[21]) == 1 and len(badge[22]) == 1, badge  # one verdict per trader, whichever sign-up row
+    assert "enrolled" in next(iter(badge[21])) and "outside" not in next(iter(badge[21]))
+    assert "outside" in next(iter(badge[22]))
