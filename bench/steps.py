@@ -408,7 +408,7 @@ def _page_paths(campaign) -> dict:
 
     counts = list(Post.objects.filter(campaign=campaign).values_list("author").annotate(n=Count("id")).order_by("n", "author"))
     median_id = counts[len(counts) // 2][0] if counts else None
-    reward = Reward.objects.filter(campaign=campaign, kind="leaderboard").order_by("-amount", "trader__uid").first()
+    reward = Reward.objects.filter(campaign=campaign, kind=Reward.Kind.LEADERBOARD).order_by("-amount", "trader__uid").first()
     traders = {"status": median_id, "status_top": reward.trader_id if reward else None}
     for name, trader_id in traders.items():
         status = None

@@ -300,11 +300,6 @@ class Post(models.Model):
     def __str__(self):
         return self.post_id
 
-    @property
-    def order_key(self):
-        """Earlier by created_at, then by post_id as a string (RULES.md section 3, check 6)."""
-        return (self.created_at, self.post_id)
-
 
 class JudgingState(models.Model):
     """What a campaign's verdicts were last judged against as a whole (`posts_qualify`).

@@ -34,10 +34,3 @@ def slice_window(starts_at: datetime, ends_at: datetime, *, days: int, prefix: s
         periods.append(Period(f"{prefix}{len(periods) + 1}", start, end))
         start = end
     return periods
-
-
-def period_of(periods: list[Period], instant: datetime) -> Period | None:
-    for period in periods:
-        if period.contains(instant):
-            return period
-    return None

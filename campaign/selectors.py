@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from campaign.enrolment import Enrolment, enrolment_evaluate
 from campaign.models import Campaign, Signup
-from traders.models import LeadTraderRegistration, Trader
+from traders.models import LeadTraderRegistration
 
 
 def campaign_get(*, slug: str) -> Campaign:
@@ -40,10 +40,6 @@ def enrolment_map(*, campaign: Campaign, uids=None) -> dict[int, Enrolment]:
         )
         for uid in everyone
     }
-
-
-def enrolment_get(*, campaign: Campaign, trader: Trader) -> Enrolment:
-    return enrolment_map(campaign=campaign, uids=[trader.uid])[trader.uid]
 
 
 def campaigns_collecting(*, at=None):

@@ -6,6 +6,7 @@ one, that same summary. What a trader sees is then what the ledger was written f
 stay cheap. Each selector runs a fixed number of queries, whatever the number of posts or traders.
 """
 
+import sys
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
@@ -21,6 +22,7 @@ from django.urls import reverse
 from campaign.enrolment import ENROLLED, NO_REGISTRATION, REGISTRATION_PENDING, REGISTRATION_REJECTED, REGISTRATION_REVOKED, SPOT_MARKET, enrolment_evaluate
 from campaign.models import Campaign, Post, Signup
 from campaign.periods import Period
+from campaign.qualification import post_score
 from rewards.budgets import leaderboard_total
 from rewards.models import FeaturedPost, ReviewFlag, ReviewItem, Reward, SettlementRun, StatusLink, TrafficSource, WeeklyStar
 from traders.models import Trader
@@ -494,7 +496,8 @@ def _decimal_text(value: Fraction, digits: int = SHARE_DIGITS) -> str:
 def _score_line(post: PostLine | None, post_id: str, stored_score: int, cap: int, **kwargs) -> ScoreLine:
     if post is None:
         return ScoreLine(post_id=post_id, created_at=None, score=stored_score, known=False, cap=cap, **kwargs)
-    raw = 1 + post.likes + 2 * post.comments + 3 * post.shares + post.views // 100
+    # The rule's score before the cap (shown apart from it); the engagement fields' sizes keep it far below sys.maxsize.
+    raw = post_score(likes=post.likes, comments=post.comments, shares=post.shares, views=post.views, cap=sys.maxsize)
     return ScoreLine(
         post_id=post_id, created_at=post.created_at, score=stored_score, likes=post.likes, comments=post.comments, shares=post.shares,
         views=post.views, raw=raw, cap=cap, **kwargs,
@@ -555,10 +558,10 @@ def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Deci
               "min_score": campaign.pool_min_score, "min_posts": campaign.leaderboard_min_posts}  # fmt: skip
     if not detail:
         # No reward in this computation: nothing was counted; the posts that do not count now say why.
-        span = next((p for p in campaign.content_periods() if p.code == period), None) if kind == "content_pool" else None
+        span = next((p for p in campaign.content_periods() if p.code == period), None) if kind == Reward.Kind.CONTENT_POOL else None
         left_out = [p for p in posts if not _counts_now(p) and (span is None or span.contains(p.created_at))]
         return Breakdown(**common, counted=[], not_counted=[_not_counted(p, cap, would_count=False) for p in _by_time(left_out)], top_posts=campaign.pool_top_posts)
-    if kind == "content_pool":
+    if kind == Reward.Kind.CONTENT_POOL:
         stored = detail.get("posts", [])
         counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in stored]
         counted_ids = {row["post_id"] for row in stored}
@@ -574,7 +577,7 @@ def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Deci
             share_formula=exact is not None and bool(detail.get("eligible_score_total"))
             and exact == Fraction(Decimal(detail["pool"])) * detail["creator_score"] / detail["eligible_score_total"],
         )  # fmt: skip
-    if kind == "leaderboard":
+    if kind == Reward.Kind.LEADERBOARD:
         if "posts" in detail:
             counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in detail["posts"]]
         else:  # a detail written before settlements stored the posts counted

@@ -1,5 +1,6 @@
 """Writes for the campaign app, one module per use case; import the functions from here."""
 
+from campaign.services.locks import campaign_lock, campaigns_lock
 from campaign.services.signups import (
     SIGNUP_HEADER,
     campaign_import_file,
@@ -20,6 +21,8 @@ __all__ = [
     "campaign_import_queue",
     "campaign_import_restart",
     "campaign_import_run",
+    "campaign_lock",
+    "campaigns_lock",
     "feed_pull",
     "posts_import_file",
     "posts_ingest",

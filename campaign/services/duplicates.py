@@ -34,6 +34,7 @@ from campaign.near_duplicates import (
     signature_matrix,
 )
 from campaign.qualification import jaccard_at_least, shingles
+from campaign.services.locks import campaign_lock
 from campaign.services.sql import analyze, sql_text, values_binary
 
 KEY_BATCH = 5000
@@ -199,12 +200,10 @@ def duplicates_lock(campaign: Campaign) -> None:
     """Serialise index maintenance of one campaign (call inside a transaction).
 
     Two writers that each add one half of a near-duplicate pair would otherwise not see the
-    other's uncommitted post and both miss the pair. Settlement takes the same row lock first.
-    FOR NO KEY UPDATE: it excludes the other holders of this lock, but not the key-share lock that
-    inserting a post (its foreign key to the campaign) takes, so deliveries that only write posts
-    never wait for a judging run or a settlement.
+    other's uncommitted post and both miss the pair. It is `campaign_lock`, the lock settlement
+    takes first; inserting a post does not wait for it.
     """
-    list(Campaign.objects.select_for_update(no_key=True).filter(pk=campaign.pk).values_list("pk", flat=True))
+    campaign_lock(campaign)
 
 
 @transaction.atomic

@@ -13,8 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
+from campaign.services import campaigns_lock
 from rewards.budgets import pool_budgets_get, pool_name
 from rewards.exceptions import RewardError
 from rewards.models import Adjustment, PayoutBatch, Reward, RewardEvent, ReviewItem
@@ -36,14 +36,9 @@ def _note(note: str, what: str) -> str:
     return note
 
 
-def _lock_campaigns(campaign_ids) -> dict[int, Campaign]:
-    """The settlement's campaign row lock, on each campaign concerned, in primary-key order."""
-    return {c.pk: c for c in Campaign.objects.select_for_update(no_key=True).filter(pk__in=set(campaign_ids)).order_by("pk")}
-
-
 def _locked(reward_ids) -> list[Reward]:
     reward_ids = list(reward_ids)
-    campaigns = _lock_campaigns(Reward.objects.filter(pk__in=reward_ids).values_list("campaign_id", flat=True))
+    campaigns = campaigns_lock(Reward.objects.filter(pk__in=reward_ids).values_list("campaign_id", flat=True))
     rewards = list(Reward.objects.select_for_update().filter(pk__in=reward_ids).select_related("trader").order_by("pk"))
     for reward in rewards:
         reward.campaign = campaigns[reward.campaign_id]  # the row just locked, not a query per reward

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign, Post
 from campaign.page_cache import campaign_pages_changed
-from campaign.services import posts_qualify
+from campaign.services import campaign_lock, posts_qualify
 from campaign.services.sql import values_binary
 from rewards.models import Adjustment, Reward, ReviewComputation, ReviewItem, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
@@ -134,7 +134,7 @@ def rewards_compute(
     awards = first_post_awards(posts, limit=limit)
     for uid, post in awards.items():
         computed.append(
-            Computed("first_post", ALL, uid, campaign.first_post_asset, campaign.first_post_amount, not first_post_due,
+            Computed(Reward.Kind.FIRST_POST, ALL, uid, campaign.first_post_asset, campaign.first_post_amount, not first_post_due,
                      {"post_id": post.post_id, "created_at": _iso(post.created_at), "score": post.score, "limit": limit})
         )  # fmt: skip
     summary["first_post"].update(
@@ -160,7 +160,7 @@ def rewards_compute(
             floored = quantize_money(split.exact[uid])
             # Every cent explained: the posts counted, the exact share, and the cent of rounding.
             computed.append(
-                Computed("content_pool", period.code, uid, campaign.pool_asset, amount, not due,
+                Computed(Reward.Kind.CONTENT_POOL, period.code, uid, campaign.pool_asset, amount, not due,
                          {"creator_score": creator.score, "posts": [{"post_id": p, "score": score_of[p]} for p in creator.post_ids],
                           "eligible_score_total": eligible_total, "pool": format_money(campaign.pool_amount),
                           "cap": format_money(campaign.pool_cap), "capped": uid in split.capped,
@@ -200,7 +200,7 @@ def rewards_compute(
         amount = board.amounts.get(entry.uid)
         if amount:
             computed.append(
-                Computed("leaderboard", ALL, entry.uid, campaign.leaderboard_asset, amount, not leaderboard_due,
+                Computed(Reward.Kind.LEADERBOARD, ALL, entry.uid, campaign.leaderboard_asset, amount, not leaderboard_due,
                          {"rank": entry.rank, "score": exact_decimal(entry.score), "content_score": entry.content_score,
                           "posts": counted[entry.uid],
                           "qualifying_posts": entry.qualifying_posts, "new_copiers": entry.new_copiers,
@@ -246,7 +246,7 @@ def settle_campaign(*, campaign: Campaign, at: datetime | None = None, triggered
     if timezone.is_naive(at):
         raise ValueError("settlement instant must be timezone-aware")
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # duplicates_lock's lock
+        campaign = campaign_lock(campaign)
         already_due = settled_due(campaign)
         run = SettlementRun.objects.create(campaign=campaign, at=at, triggered_by=triggered_by, config=campaign.rules_config())
         posts_qualify(campaign=campaign, full=full_judge)

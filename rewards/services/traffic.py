@@ -18,17 +18,11 @@ from django.utils import timezone
 
 from campaign.models import Campaign, Post
 from campaign.page_cache import campaign_pages_changed
-from campaign.services import posts_judge
+from campaign.services import campaign_lock, posts_judge
 from rewards.models import FeaturedPost, TrafficSource, WeeklyStar
 from rewards.rules.traffic import day_end, featured_posts_by_day, local_day, weekly_stars
 from rewards.rules.types import QualifiedPost
 from traders.models import Trader
-
-
-def _locked(campaign: Campaign) -> Campaign:
-    # The same row lock as settlement: two refreshes (beat and a click) run one after the other,
-    # so neither inserts a row the other is about to insert.
-    return Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
 
 
 def _qualified(campaign: Campaign, **filters) -> tuple[list[QualifiedPost], dict[str, int]]:
@@ -51,7 +45,7 @@ def featured_posts_refresh(*, campaign: Campaign, at: datetime | None = None, ju
     """
     at = at or timezone.now()
     with transaction.atomic():
-        campaign = _locked(campaign)
+        campaign = campaign_lock(campaign)  # two refreshes (beat and a click) run one after the other
         if judge:
             posts_judge(campaign=campaign)
         automatic, pks = _qualified(campaign, featured__isnull=True)
@@ -82,7 +76,7 @@ def weekly_stars_refresh(*, campaign: Campaign, at: datetime | None = None, judg
     """
     at = at or timezone.now()
     with transaction.atomic():
-        campaign = _locked(campaign)
+        campaign = campaign_lock(campaign)  # two refreshes (beat and a click) run one after the other
         if judge:
             posts_judge(campaign=campaign)
         manual = set(WeeklyStar.objects.filter(campaign=campaign, source=TrafficSource.MANUAL).values_list("week", "trader__uid"))
@@ -137,7 +131,7 @@ def _sync(queryset, *, key, wanted: dict, fields: tuple[str, ...], new) -> dict:
 def traffic_refresh(*, campaign: Campaign, at: datetime | None = None) -> dict:
     """Both refreshes after one judging of the posts (what the admin's "recompute now" runs)."""
     with transaction.atomic():
-        posts_judge(campaign=_locked(campaign))
+        posts_judge(campaign=campaign_lock(campaign))
         return {
             "featured": featured_posts_refresh(campaign=campaign, at=at, judge=False),
             "stars": weekly_stars_refresh(campaign=campaign, at=at, judge=False),

@@ -42,7 +42,7 @@ from campaign.models import Campaign, Post, ReferenceText
 from campaign.near_duplicates import NearDuplicateIndex, post_order, reference_order
 from campaign.page_cache import campaign_pages_changed
 from campaign.selectors import enrolment_map
-from campaign.services import posts_qualify
+from campaign.services import campaign_lock, posts_qualify
 from campaign.services.posts import ENGAGEMENT, campaign_lexicon, post_judgement
 from rewards.exceptions import RewardError
 from rewards.models import Reward, SettlementRun, WhatIfRun
@@ -473,7 +473,7 @@ def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected
         raise RewardError(_("A note is required to apply a what-if configuration."))
     settle_at = at or timezone.now()
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # duplicates_lock's lock
+        locked = campaign_lock(campaign)
         if config_fingerprint(locked) != expected_fingerprint:
             raise RewardError(_("The campaign configuration changed since this preview; preview again before applying."))
         proposed = campaign_with_changes(campaign=locked, changes=changes)

@@ -3,6 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign
+from rewards.models import Reward
 from rewards.services import settle_campaign
 
 
@@ -46,7 +47,7 @@ class Command(BaseCommand):
             f"{ledger['review_items']} opened, {ledger['review_items_updated']} updated, {ledger['review_items_withdrawn']} withdrawn"
         )
         for b in s["budgets"]:
-            name = "first-post bonuses" if b["kind"] == "first_post" else f"content pool {b['period']}" if b["kind"] == "content_pool" else "leaderboard"
+            name = "first-post bonuses" if b["kind"] == Reward.Kind.FIRST_POST else f"content pool {b['period']}" if b["kind"] == Reward.Kind.CONTENT_POOL else "leaderboard"
             if b["pool"] is None:
                 self.stdout.write(f"  budget {name}: no limit; approved + paid {b['approved_and_paid']}, calculated {b['calculated']} {b['asset']}")
                 continue
