@@ -1,13 +1,8 @@
 """Celery entry points for the campaign app: thin shells over services."""
 
-import logging
-
-import requests
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
-
-logger = logging.getLogger(__name__)
 
 
 MAX_CONTINUATIONS = 20  # soft time limits an import may run into, each after committing more
@@ -62,43 +57,49 @@ def posts_judge_pending_task(campaign_id: int, post_ids: list[int]) -> dict:
     return {"changed": posts_judge_pending(campaign=campaign, post_ids=post_ids)}
 
 
-@shared_task(autoretry_for=(OperationalError, requests.ConnectionError, requests.Timeout), retry_backoff=True, max_retries=5, acks_late=True)
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def feed_pull_task(campaign_id: int) -> dict:
+    """Pull the feed of one campaign (queued by the five-minute beat). Safe to run twice or at
+    once: the cursor lease lets one pull through, and a page read twice changes nothing. A feed
+    that fails fails this task only: the reason stays on the cursor and the next beat tries again."""
+    from campaign.models import Campaign
+    from campaign.services import feed_pull
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return {"skipped": "campaign is gone"}
+    result = feed_pull(campaign=campaign)
+    if result.skipped:
+        return {"campaign": campaign.slug, "skipped": result.skipped}
+    return {"campaign": campaign.slug, "pages": result.pages, "items": result.items, "rejected": result.rejected}
+
+
+def fan_out(task, campaigns, *args) -> dict:
+    """Queue `task(campaign.pk, *args)` once per campaign; returns the task ids by campaign slug.
+    Eager (no broker: development, tests) each task runs here as a worker would run it: a failure
+    is logged by Celery and fails that campaign's task only, never the beat nor the others."""
+    if task.app.conf.task_always_eager:
+        return {campaign.slug: task.apply((campaign.pk, *args), throw=False).id for campaign in campaigns}
+    return {campaign.slug: task.delay(campaign.pk, *args).id for campaign in campaigns}
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def feed_pull_open_campaigns() -> dict:
-    """Beat, every 5 minutes: pull the feed for each campaign whose window is open, or closed for
-    less than its grace time (engagement still counts until settlement), after judging any post a
-    webhook delivery left unjudged. Overlapping runs are harmless: the cursor lease lets one pull
-    per campaign through, and judging takes the campaign lock."""
+    """Beat, every 5 minutes: queue one task per campaign and job, so one campaign's trouble
+    fails its own task only. In this order: store the queued webhook deliveries of each campaign
+    that has some (the safety net of the webhook's own tasks: a message lost on the way is made up
+    here); judge the posts left unjudged of each campaign still collecting engagement (window
+    open, or closed for less than its grace time); pull the feed of each of those. Returns the
+    queued task ids by job and campaign slug. Overlapping runs are harmless: every job is
+    idempotent, the cursor lease lets one pull per campaign through, judging takes the lock."""
     from django.conf import settings
 
-    from campaign.feed_client import FeedError
     from campaign.models import Campaign, WebhookDelivery
     from campaign.selectors import campaigns_collecting
-    from campaign.services import feed_pull, posts_judge_pending
-    from campaign.services.webhook import webhook_deliveries_process
 
-    # The safety net of the webhook's tasks: a message lost on the way is made up here. One
-    # campaign's trouble must not stop the others, nor the feed pull below.
-    for campaign in Campaign.objects.filter(pk__in=WebhookDelivery.objects.filter(processed_at__isnull=True).values("campaign")):
-        try:
-            webhook_deliveries_process(campaign=campaign)
-        except Exception:  # noqa: BLE001 - logged; the next beat tries again
-            logger.exception("queued webhook deliveries of %s: processing failed", campaign.slug)
-    judged = {}
+    queued = Campaign.objects.filter(pk__in=WebhookDelivery.objects.filter(processed_at__isnull=True).values("campaign"))
     collecting = campaigns_collecting()
-    for campaign in collecting:
-        try:
-            judged[campaign.slug] = posts_judge_pending(campaign=campaign)
-        except Exception as exc:  # noqa: BLE001 - logged; the next beat or settlement judges again
-            logger.exception("judging the pending posts of %s failed", campaign.slug)
-            judged[campaign.slug] = f"error: {exc}"
+    result = {"deliveries": fan_out(webhook_deliveries_process_task, queued), "judge": fan_out(posts_judge_pending_task, collecting, [])}
     if not settings.GATE_FEED_BASE_URL:
-        return {"skipped": "GATE_FEED_BASE_URL is not set", "judged": judged}
-    results = {}
-    for campaign in collecting:
-        try:
-            result = feed_pull(campaign=campaign)
-        except FeedError as exc:  # one campaign's feed trouble must not starve the others
-            results[campaign.slug] = f"error: {exc}"
-            continue
-        results[campaign.slug] = result.skipped or f"{result.pages} pages, {result.items} items"
-    return results
+        return {**result, "skipped": "GATE_FEED_BASE_URL is not set"}
+    return {**result, "feed_pull": fan_out(feed_pull_task, collecting)}

@@ -71,3 +71,29 @@ def test_a_second_pull_while_one_holds_the_lease_is_skipped(campaign):
     with FakeFeedServer(load_posts()[:3]) as server:
         result = feed_pull(campaign=campaign, client=client_for(server))
     assert result.skipped and not Post.objects.exists() and server.requests == []
+
+
+def test_eager_the_beat_pulls_every_campaign_even_when_one_pull_fails(campaign, settings, eager_tasks, caplog):
+    """Without a broker (development, tests) the beat's per-campaign tasks run in this process,
+    and as on a worker one campaign's failing pull fails its own task only, logged by Celery."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaign.models import Campaign
+    from campaign.tasks import feed_pull_open_campaigns
+
+    now = timezone.now()
+    other = Campaign.objects.get(pk=campaign.pk)
+    other.pk, other.slug = None, "other"
+    other.save()
+    Campaign.objects.update(starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1))
+    broken, healthy = sorted(Campaign.objects.all(), key=lambda c: c.pk)  # the failing one goes first
+    FeedCursor.objects.create(campaign=broken, cursor="not-a-cursor")  # the feed refuses it: a 400
+    with FakeFeedServer(load_posts()[:5]) as server:
+        settings.GATE_FEED_BASE_URL, settings.GATE_FEED_TOKEN = server.url, server.token
+        result = feed_pull_open_campaigns.apply().get()
+    assert sorted(result["feed_pull"]) == sorted([broken.slug, healthy.slug])
+    assert "cursor" in FeedCursor.objects.get(campaign=broken).last_error and not Post.objects.filter(campaign=broken).exists()
+    assert FeedCursor.objects.get(campaign=healthy).items == 5
+    assert any(result["feed_pull"][broken.slug] in record.getMessage() and "FeedRequestError" in record.getMessage() for record in caplog.records)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaign.fake_feed import FakeFeedServer, load_posts
 from campaign.models import FeedCursor, Post
-from campaign.tasks import feed_pull_open_campaigns
+from campaign.tasks import feed_pull_task
 from config.celery import app
 from tests.factories import CampaignFactory
 from tests.reliability.workers import start_worker, wait_for
@@ -50,7 +50,7 @@ def test_a_redis_outage_during_a_feed_pull_loses_and_doubles_nothing(transaction
         worker = start_worker(queue, log, redis_url=redis_url, GATE_FEED_BASE_URL=feed.url, GATE_FEED_TOKEN=feed.token)
         try:
             with app.connection_for_write(redis_url) as conn:
-                feed_pull_open_campaigns.apply_async(queue=queue, connection=conn)
+                feed_pull_task.apply_async(args=(campaign.pk,), queue=queue, connection=conn)  # what the beat queues
             wait_for(lambda: FeedCursor.objects.filter(campaign=campaign, pages__gte=2).exists(), 60, "two pages to be saved")
             redis.send_signal(signal.SIGKILL)  # the broker is gone, with every message it held
             redis.wait(timeout=10)
@@ -59,7 +59,7 @@ def test_a_redis_outage_during_a_feed_pull_loses_and_doubles_nothing(transaction
             feed.add_posts([{**posts[0], "likes": posts[0]["likes"] + 7}])  # news while Redis was down
             # Beat's next tick: the worker reconnects and the new pull resumes at the saved cursor.
             with app.connection_for_write(redis_url) as conn:
-                feed_pull_open_campaigns.apply_async(queue=queue, connection=conn)
+                feed_pull_task.apply_async(args=(campaign.pk,), queue=queue, connection=conn)  # what the beat queues
             wait_for(lambda: Post.objects.filter(campaign=campaign, post_id=posts[0]["post_id"], likes=posts[0]["likes"] + 7).exists(), 90, "the resumed pull")
         finally:
             worker.terminate()
