@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from campaign.admin import ENROLMENT_LABELS
 from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
-from campaign.tasks import feed_pull_open_campaigns
+from campaign.tasks import feed_pull_task
 from rewards import dashboard as reads
 from rewards.dashboard import PREVIEW_ACTIONS, STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get, settlement_preview_get
 from rewards.models import Reward
@@ -187,7 +187,8 @@ class DashboardAdminMixin:
                 messages.WARNING,
             )
         else:
-            transaction.on_commit(feed_pull_open_campaigns.delay)
+            campaign_id = campaign.pk
+            transaction.on_commit(lambda: feed_pull_task.delay(campaign_id))  # this campaign's pull, not every campaign's
             self.message_user(request, _("A feed pull was queued; new posts show here once it has run (see Feed cursors for its progress)."), messages.SUCCESS)
         return self._back(campaign)
 

@@ -335,6 +335,21 @@ def test_pulling_posts_while_the_campaign_is_open_queues_the_feed_pull(ops, camp
 
 
 @pytest.mark.django_db
+def test_pulling_posts_from_a_dashboard_pulls_that_campaign_only(ops, campaign, settings, django_capture_on_commit_callbacks):
+    from tests.factories import CampaignFactory
+
+    other = CampaignFactory(slug="other-open", starts_at=campaign.starts_at, ends_at=campaign.ends_at)
+    enrolled_trader(uid=77)
+    with FakeFeedServer([post_item("f1", 77)], page_size=1) as server:
+        settings.GATE_FEED_BASE_URL, settings.GATE_FEED_TOKEN = server.url, server.token
+        with time_machine.travel(datetime.fromisoformat("2026-02-20T12:00:00+08:00"), tick=True):
+            with django_capture_on_commit_callbacks(execute=True):
+                ops.post(url(campaign, "pull"), follow=True)
+    assert list(Post.objects.values_list("campaign__slug", "post_id")) == [(campaign.slug, "f1")]
+    assert not Post.objects.filter(campaign=other).exists()
+
+
+@pytest.mark.django_db
 def test_posts_can_be_filtered_by_trader_and_show_their_verdict_in_words(ops, campaign):
     enrolled_trader(uid=5, nickname="five")
     enrolled_trader(uid=6, nickname="six")
