@@ -765,11 +765,11 @@ class RewardsCampaignAdmin(DashboardAdminMixin, WhatIfAdminMixin, CampaignAdmin)
 # --- Trader status links and traffic support ---------------------------------------------------
 # Imported here, with the section they serve, rather than in the header the other sections share.
 from campaign.models import Campaign, Post  # noqa: E402
-from rewards.admin_posts import PostFeaturingAdmin  # noqa: E402
+from rewards.admin_posts import FeaturingActions, PostFeaturingAdmin  # noqa: E402
 from rewards.models import FeaturedPost, StatusLink, WeeklyStar  # noqa: E402
 from rewards.selectors import status_link_url  # noqa: E402
 from rewards.services.status_links import status_links_ensure, status_links_rotate  # noqa: E402
-from rewards.services.traffic import posts_feature, traffic_refresh, weekly_star_set, weekly_stars_automatic  # noqa: E402
+from rewards.services.traffic import traffic_refresh, weekly_star_set, weekly_stars_automatic  # noqa: E402
 
 
 class ToolsMixin:
@@ -870,7 +870,7 @@ def _traffic_recompute(modeladmin, request):
 
 
 @admin.register(FeaturedPost)
-class FeaturedPostAdmin(ToolsMixin, admin.ModelAdmin):
+class FeaturedPostAdmin(FeaturingActions, ToolsMixin, admin.ModelAdmin):
     list_display = ["day", "rank", "source", "post_link", "author", "score", "verdict", "override", "excerpt"]
     list_filter = ["campaign", "source"]
     search_fields = ["=post__post_id", "=post__author__uid", "post__author__nickname"]
@@ -911,21 +911,8 @@ class FeaturedPostAdmin(ToolsMixin, admin.ModelAdmin):
     def excerpt(self, obj):
         return obj.post.text if len(obj.post.text) <= 60 else obj.post.text[:57] + "..."
 
-    def _feature(self, request, queryset, featured, verb):
-        n = posts_feature(post_ids=list(queryset.values_list("post_id", flat=True)), featured=featured)
-        self.message_user(request, _("%(verb)s: %(n)d post(s).") % {"verb": verb, "n": n}, messages.SUCCESS)
-
-    @admin.action(description=_("Never feature selected posts (unfeature by hand)"), permissions=["change"])
-    def unfeature(self, request, queryset):
-        self._feature(request, queryset, False, _("Unfeatured"))
-
-    @admin.action(description=_("Keep selected posts featured by hand"), permissions=["change"])
-    def feature_by_hand(self, request, queryset):
-        self._feature(request, queryset, True, _("Featured by hand"))
-
-    @admin.action(description=_("Put selected posts back on automatic"), permissions=["change"])
-    def back_to_automatic(self, request, queryset):
-        self._feature(request, queryset, None, _("Back on automatic"))
+    def featured_post_ids(self, queryset) -> list[int]:
+        return list(queryset.values_list("post_id", flat=True))
 
     def recompute(self, request):
         _traffic_recompute(self, request)

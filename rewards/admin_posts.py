@@ -14,19 +14,17 @@ from campaign.admin import PostAdmin
 from rewards.services.traffic import posts_feature
 
 
-class PostFeaturingAdmin(PostAdmin):
-    actions = [*PostAdmin.actions, "feature_by_hand", "unfeature", "back_to_automatic"]
+class FeaturingActions:
+    """The three featuring-by-hand actions, for any admin whose rows lead to posts: each one
+    `posts_feature` call. `featured_post_ids(queryset)` says which posts the selected rows are."""
 
-    def get_readonly_fields(self, request, obj=None):
-        return [name for name in super().get_readonly_fields(request, obj) if name != "featured"]
+    featuring_actions = ["feature_by_hand", "unfeature", "back_to_automatic"]
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)  # the campaign app's own field (homepage)
-        if "featured" in form.changed_data:
-            posts_feature(post_ids=[obj.pk], featured=obj.featured)
+    def featured_post_ids(self, queryset) -> list[int]:
+        return list(queryset.values_list("pk", flat=True))
 
     def _feature(self, request, queryset, featured, verb):
-        n = posts_feature(post_ids=list(queryset.values_list("pk", flat=True)), featured=featured)
+        n = posts_feature(post_ids=self.featured_post_ids(queryset), featured=featured)
         self.message_user(request, _("%(verb)s: %(n)d post(s).") % {"verb": verb, "n": n}, messages.SUCCESS)
 
     @admin.action(description=_("Keep selected posts featured by hand"), permissions=["change"])
@@ -40,3 +38,16 @@ class PostFeaturingAdmin(PostAdmin):
     @admin.action(description=_("Put selected posts back on automatic"), permissions=["change"])
     def back_to_automatic(self, request, queryset):
         self._feature(request, queryset, None, _("Back on automatic"))
+
+
+class PostFeaturingAdmin(FeaturingActions, PostAdmin):
+    actions = [*PostAdmin.actions, *FeaturingActions.featuring_actions]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for name in super().get_readonly_fields(request, obj) if name != "featured"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)  # the campaign app's own field (homepage)
+        if "featured" in form.changed_data:
+            posts_feature(post_ids=[obj.pk], featured=obj.featured)
+
