@@ -15,15 +15,13 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from campaign.models import Post
-from campaign.services import posts_import_file, signups_import
 from rewards.api.serializers import StatusRewardSerializer
 from rewards.budgets import pool_budgets_get
 from rewards.models import Adjustment, ReviewItem, Reward, RewardEvent, StatusLink
 from rewards.selectors import Breakdown, RewardLine, ReviewLine, status_link_token
 from rewards.services import payout_rows, rewards_approve, rewards_mark_paid, settle_campaign
 from tests.api.conftest import OPS_PERMS, token_client
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
+from tests.rewards.scenario import scenario_load
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -41,10 +39,7 @@ def reward(uid, kind):
 @pytest.fixture
 def loaded(campaign):
     """The scenario of tests/rewards (its `loaded` fixture): imported, judged, not settled."""
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     return campaign
 
 

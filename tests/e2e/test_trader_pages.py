@@ -7,15 +7,13 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from campaign.services import posts_import_file, signups_import
 from rewards.selectors import status_link_token
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create
 from rewards.services.traffic import traffic_refresh
 from tests.e2e.conftest import PHONE, screenshot
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
+from tests.rewards.scenario import scenario_load
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -24,10 +22,7 @@ DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 @pytest.fixture
 def link(campaign):
     """The settled scenario of tests/rewards/scenario.py, and trader 1001's personal link."""
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     settle_campaign(campaign=campaign, at=DUE)
     traffic_refresh(campaign=campaign, at=DUE)
     return f"/s/{status_link_token(status_link_get_or_create(campaign=campaign, trader=Trader.objects.get(uid=1001)))}/"

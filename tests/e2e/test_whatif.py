@@ -12,11 +12,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from campaign.models import Campaign
-from campaign.services import posts_import_file, signups_import
 from rewards.models import Reward, SettlementRun, WhatIfRun
 from tests.e2e.conftest import csp_violations
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
+from tests.rewards.scenario import scenario_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,10 +45,7 @@ def page(chromium, live_server):
 
 
 def test_ops_preview_a_higher_cap_and_apply_it_in_the_browser(page, campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456")
 
     page.goto("/admin/login/")

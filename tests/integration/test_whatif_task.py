@@ -20,12 +20,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaign.models import Campaign, Post
-from campaign.services import posts_import_file, signups_import
 from rewards.models import Reward, SettlementRun, WhatIfRun
 from rewards.services.whatif import whatif_apply_start, whatif_preview, whatif_preview_load, whatif_preview_start, whatif_run_restart
 from rewards.tasks import whatif_run_task
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
+from tests.rewards.scenario import scenario_load
 
 pytestmark = [pytest.mark.redis]
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -34,10 +32,7 @@ WAIT = 60  # seconds: how long a wait for the worker may last before the test gi
 
 @pytest.fixture
 def loaded(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     return campaign
 
 

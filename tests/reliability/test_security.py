@@ -18,14 +18,12 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from campaign.models import Post
-from campaign.services import posts_import_file, signups_import
 from rewards.models import ReviewItem, Reward, StatusLink
 from rewards.selectors import status_link_url
 from rewards.services import rewards_approve, settle_campaign
 from rewards.services.status_links import status_links_ensure
 from rewards.services.traffic import traffic_refresh
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
+from tests.rewards.scenario import scenario_load
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -216,10 +214,7 @@ def ledger_with_review_items(campaign, user):
     """The scenario of tests/rewards/scenario.py settled, its rewards approved by `user`, then
     trader 1001's posts deleted and settled again (review items open), with status links: every
     admin list has rows (badges, totals, links) and every page something to show."""
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     settle_campaign(campaign=campaign, at=DUE)
     traffic_refresh(campaign=campaign, at=DUE)
     assert rewards_approve(reward_ids=list(Reward.objects.values_list("pk", flat=True)), user=user)[0]

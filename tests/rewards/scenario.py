@@ -49,3 +49,16 @@ def posts_jsonl():
         item.update(engagement)
         lines.append(json.dumps(item, ensure_ascii=False))
     return "\n".join(lines) + "\n"
+
+
+def scenario_load(campaign):
+    """Import this scenario into `campaign` through the file services: registrations, sign-ups,
+    trading stats, and the posts (judged, every one taken). Not settled."""
+    from campaign.services import posts_import_file, signups_import
+    from traders.services import registrations_import, trader_stats_import
+
+    registrations_import(data=REGISTRATIONS.encode())
+    signups_import(campaign=campaign, data=SIGNUPS.encode())
+    trader_stats_import(data=STATS.encode())
+    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    return campaign

@@ -14,7 +14,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from campaign.services import posts_import_file, signups_import
+from campaign.services import posts_import_file
 from rewards.invariants import ledger_violations
 from rewards.models import Reward
 from rewards.rules.money import quantize_money
@@ -22,9 +22,9 @@ from rewards.selectors import reward_breakdown_get, status_link_token
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create
 from tests.factories import enrolled_trader
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
+from tests.rewards.scenario import scenario_load
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
+from traders.services import trader_stats_import
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -32,10 +32,7 @@ DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 
 @pytest.fixture
 def settled(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     settle_campaign(campaign=campaign, at=DUE)
     return campaign
 

@@ -9,15 +9,13 @@ import pytest
 from django.contrib.auth.models import User
 
 from campaign.models import Campaign, Post
-from campaign.services import posts_import_file, signups_import
 from rewards.models import FeaturedPost
 from rewards.selectors import status_link_token
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create
 from rewards.services.traffic import posts_feature, traffic_refresh
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
+from tests.rewards.scenario import scenario_load
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -25,10 +23,7 @@ DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 
 @pytest.fixture
 def settled(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     settle_campaign(campaign=campaign, at=DUE)
     traffic_refresh(campaign=campaign, at=DUE)
     return campaign

@@ -9,11 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Post
 from campaign.page_cache import campaign_pages_changed
-from campaign.services import posts_import_file, signups_import
 from rewards.services import settle_campaign
 from rewards.services.traffic import traffic_refresh
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.services import registrations_import, trader_stats_import
+from tests.rewards.scenario import scenario_load
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -22,10 +20,7 @@ URL = "/c/star-lead-traders-2/"
 
 @pytest.fixture
 def settled(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     settle_campaign(campaign=campaign, at=DUE)
     traffic_refresh(campaign=campaign, at=DUE)
     return campaign

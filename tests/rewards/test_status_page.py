@@ -15,16 +15,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaign.page_cache import page_campaign_get
-from campaign.services import posts_import_file, signups_import
+from campaign.services import posts_import_file
 from rewards.models import StatusLink
 from rewards.selectors import STATUS_SALT, status_link_from_token, status_link_token, status_link_url
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create, status_links_ensure, status_links_rotate
 from rewards.services.traffic import traffic_refresh
 from tests.factories import enrolled_trader
-from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
+from tests.rewards.scenario import scenario_load
 from traders.models import Trader
-from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -32,10 +31,7 @@ DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 
 @pytest.fixture
 def settled(campaign):
-    registrations_import(data=REGISTRATIONS.encode())
-    signups_import(campaign=campaign, data=SIGNUPS.encode())
-    trader_stats_import(data=STATS.encode())
-    assert posts_import_file(campaign=campaign, data=posts_jsonl().encode()).ok
+    scenario_load(campaign)
     settle_campaign(campaign=campaign, at=DUE)
     traffic_refresh(campaign=campaign, at=DUE)
     return campaign
