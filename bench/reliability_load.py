@@ -139,20 +139,19 @@ def prepare(env: dict, *, traders: int, posts: int, seed: int, data_dir: Path) -
 
     from bench import data as bench_data
     from campaign.models import Campaign, Post
-    from campaign.services import posts_import_file, signups_import
+    from campaign.services import campaign_import_file, posts_import_file, signups_import
+    from core.models import ImportRun
     from rewards.models import StatusLink
     from rewards.services import settle_campaign
     from rewards.services.status_links import status_links_ensure
-    from traders.models import ImportRun
-    from traders.services import registrations_import, trader_stats_import
 
     campaign = Campaign.objects.get(slug=SLUG)
     t0 = time.perf_counter()
     ds = bench_data.build(data_dir, traders=traders, posts=posts, new=0, seed=seed, log=lambda _: None)
     reports = [
-        registrations_import(data=ds.registrations.read_bytes(), campaign_slug=campaign.slug, filename="reliability-load registrations.csv", source=ImportRun.Source.COMMAND),
+        campaign_import_file(campaign=campaign, kind=ImportRun.Kind.REGISTRATIONS, data=ds.registrations.read_bytes(), filename="reliability-load registrations.csv", source=ImportRun.Source.COMMAND),
         signups_import(campaign=campaign, data=ds.signups.read_bytes(), filename="reliability-load signups.csv", source=ImportRun.Source.COMMAND),
-        trader_stats_import(data=ds.trader_stats.read_bytes(), campaign_slug=campaign.slug, filename="reliability-load trader_stats.csv", source=ImportRun.Source.COMMAND),
+        campaign_import_file(campaign=campaign, kind=ImportRun.Kind.TRADER_STATS, data=ds.trader_stats.read_bytes(), filename="reliability-load trader_stats.csv", source=ImportRun.Source.COMMAND),
         posts_import_file(campaign=campaign, data=ds.posts.read_bytes(), filename="reliability-load posts.jsonl", source=ImportRun.Source.COMMAND),
     ]
     rec["synthetic"] = {
@@ -692,7 +691,7 @@ def verify_exactly_once(run_id: str, ok_ids: list[tuple[str, str]]) -> dict:
     from django.db.models import Count
 
     from campaign.models import Post, WebhookDelivery
-    from traders.models import ImportRun, RejectedRecord
+    from core.models import ImportRun, RejectedRecord
 
     prefix = f"rl-{run_id}-"
     posts = Post.objects.filter(campaign__slug=SLUG, post_id__startswith=prefix)

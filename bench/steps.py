@@ -122,8 +122,8 @@ def _rate(rec: dict, count: int, key: str):
 
 def _records(path: Path):
     """Source records of a JSON Lines file, streamed, as the bench has always read them (its figures
-    stay comparable); posts_import_file streams too, with the line limits of traders/imports.py."""
-    from traders.imports import SourceRecord
+    stay comparable); posts_import_file streams too, with the line limits of core/reading.py."""
+    from core.reading import SourceRecord
 
     with open(path, encoding="utf-8") as f:
         for number, raw in enumerate(f, start=1):
@@ -133,13 +133,14 @@ def _records(path: Path):
 
 
 def step_setup(ds, campaign, rec):
-    from campaign.services import signups_import
-    from traders.services import registrations_import, trader_stats_import
+    from campaign.services import campaign_import_file, signups_import
+    from core.models import ImportRun
 
+    command = ImportRun.Source.COMMAND
     reports = [
-        registrations_import(data=ds.registrations.read_bytes(), campaign_slug=campaign.slug, filename="bench"),
+        campaign_import_file(campaign=campaign, kind=ImportRun.Kind.REGISTRATIONS, data=ds.registrations.read_bytes(), filename="bench", source=command),
         signups_import(campaign=campaign, data=ds.signups.read_bytes(), filename="bench"),
-        trader_stats_import(data=ds.trader_stats.read_bytes(), campaign_slug=campaign.slug, filename="bench"),
+        campaign_import_file(campaign=campaign, kind=ImportRun.Kind.TRADER_STATS, data=ds.trader_stats.read_bytes(), filename="bench", source=command),
     ]
     rec["imported"] = {r.run.kind: r.run.accepted for r in reports}
     rec["rejected"] = sum(r.run.rejected for r in reports)
@@ -333,7 +334,7 @@ def step_vacuum(rec):
     marks the pages all-visible, which lets the re-settlement read the qualifying posts from the
     covering index alone. Timed apart; this machine's server runs with autovacuum off."""
     from campaign.models import Post
-    from campaign.services.sql import sql_text
+    from core.database import sql_text
 
     with connection.cursor() as c:
         c.execute("SHOW autovacuum")

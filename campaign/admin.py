@@ -18,8 +18,10 @@ from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge, posts_moderate
-from traders.admin import ImportRunAdmin, ReadOnlyAdmin, TraderAdmin
-from traders.models import ImportRun, Trader
+from core.admin import ImportRunAdmin, ReadOnlyAdmin, RejectedRecordAdmin
+from core.models import ImportRun, RejectedRecord
+from traders.admin import TraderAdmin
+from traders.models import Trader
 
 ENROLMENT_LABELS = {
     "enrolled": _("enrolled"),
@@ -80,7 +82,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def import_view(self, request, pk):
         """Queue a file for import into this campaign: a worker imports it through the same
         service as the commands, and the run's page shows its progress."""
-        if not request.user.has_perm("traders.add_importrun") and not request.user.is_superuser:
+        if not request.user.has_perm("core.add_importrun") and not request.user.is_superuser:
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
         form = ImportFileForm(request.POST or None, request.FILES or None)
@@ -89,14 +91,14 @@ class CampaignAdmin(admin.ModelAdmin):
                 campaign=campaign, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"], created_by=request.user.get_username()
             )
             self.message_user(request, _("The file is queued for import as run #%(id)s.") % {"id": run.pk}, messages.INFO)
-            return redirect(reverse("admin:traders_importrun_change", args=[run.pk]))
+            return redirect(reverse("admin:core_importrun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import a file into %(name)s") % {"name": campaign.name},
             "campaign": campaign,
             "form": form,
             "opts": self.model._meta,
-            "recent_runs": ImportRun.objects.filter(campaign_slug=campaign.slug)[:10],
+            "recent_runs": ImportRun.objects.filter(campaign_link__campaign=campaign)[:10],
         }
         return TemplateResponse(request, "admin/campaign/campaign/import.html", context)
 
@@ -129,32 +131,48 @@ class CampaignAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/campaign/campaign/enrolment.html", context)
 
 
-# Import runs sit in a lower layer that knows no campaigns; here their page gains the button that
-# starts an interrupted file import again, through the campaign app's task.
+# Import runs sit in a lower layer that knows no campaigns; here they gain their campaign (a column
+# and a filter, through CampaignImport) and their page the button that starts an interrupted file
+# import again, through the campaign app's task.
 admin.site.unregister(ImportRun)
+admin.site.unregister(RejectedRecord)
 
 
 @admin.register(ImportRun)
 class CampaignImportRunAdmin(ImportRunAdmin):
+    list_display = [*ImportRunAdmin.list_display[:3], "campaign", *ImportRunAdmin.list_display[3:]]
+    list_filter = [*ImportRunAdmin.list_filter, "campaign_link__campaign"]
+    list_select_related = ["campaign_link__campaign"]
+
+    @admin.display(description=_("campaign"), ordering="campaign_link__campaign__slug")
+    def campaign(self, obj):
+        link = getattr(obj, "campaign_link", None)
+        return link.campaign.slug if link else "—"
+
     def get_urls(self):
-        restart = path("<int:pk>/restart/", self.admin_site.admin_view(self.restart_view), name="traders_importrun_restart")
+        restart = path("<int:pk>/restart/", self.admin_site.admin_view(self.restart_view), name="core_importrun_restart")
         return [restart, *super().get_urls()]
 
     def can_restart(self, request, obj) -> bool:
-        return obj.restartable and request.user.has_perm("traders.add_importrun")
+        return obj.restartable and request.user.has_perm("core.add_importrun")
 
     def restart_view(self, request, pk):
-        """Start an interrupted or failed file import again (POST; needs traders.add_importrun)."""
+        """Start an interrupted or failed file import again (POST; needs core.add_importrun)."""
         if request.method != "POST":
-            return redirect(reverse("admin:traders_importrun_change", args=[pk]))
-        if not request.user.has_perm("traders.add_importrun"):
+            return redirect(reverse("admin:core_importrun_change", args=[pk]))
+        if not request.user.has_perm("core.add_importrun"):
             raise PermissionDenied
         run = get_object_or_404(ImportRun, pk=pk)
         if campaign_import_restart(run=run):
             self.message_user(request, _("Import run #%(id)s is queued again; it continues from its last committed line.") % {"id": run.pk}, messages.SUCCESS)
         else:
             self.message_user(request, _("Import run #%(id)s cannot be started again: it is finished, being imported, or has no stored file.") % {"id": run.pk}, messages.WARNING)
-        return redirect(reverse("admin:traders_importrun_change", args=[pk]))
+        return redirect(reverse("admin:core_importrun_change", args=[pk]))
+
+
+@admin.register(RejectedRecord)
+class CampaignRejectedRecordAdmin(RejectedRecordAdmin):
+    list_filter = [*RejectedRecordAdmin.list_filter, "run__campaign_link__campaign"]
 
 
 class EnrolmentListFilter(admin.SimpleListFilter):

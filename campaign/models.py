@@ -7,32 +7,38 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from campaign import terms
 from campaign.periods import slice_window
-from traders.models import ImportRun, Trader
-
-# RULES.md section 3: the trading lexicon. Kept here as defaults of the editable configuration.
-DEFAULT_LATIN_TERMS = [
-    "long", "short", "futures", "perpetual", "perp", "leverage", "leveraged", "liquidation",
-    "liquidations", "funding rate", "open interest", "support", "resistance", "breakout", "entry",
-    "stop loss", "take profit", "bullish", "bearish", "squeeze", "derivatives",
-]  # fmt: skip
-DEFAULT_CJK_TERMS = [
-    "做多", "做空", "合约", "杠杆", "爆仓", "清算", "止损", "止盈", "支撑", "阻力", "突破", "多单",
-    "空单", "带单", "跟单", "持仓",
-]  # fmt: skip
-DEFAULT_TIERS = ["4000.00", "3000.00", "2500.00", "2000.00", "1800.00", "1600.00", "1500.00", "1300.00", "1200.00", "1100.00"]
+from core.models import ImportRun
+from traders.models import Trader
 
 
+# The defaults of the JSON settings, as fresh lists (the defaults themselves are `campaign.terms`'s).
+# Migrations refer to these callables by this path: they stay here.
 def default_latin_terms():
-    return list(DEFAULT_LATIN_TERMS)
+    return list(terms.DEFAULT_LATIN_TERMS)
 
 
 def default_cjk_terms():
-    return list(DEFAULT_CJK_TERMS)
+    return list(terms.DEFAULT_CJK_TERMS)
 
 
 def default_tiers():
-    return list(DEFAULT_TIERS)
+    return [str(amount) for amount in terms.DEFAULT_TIERS]
+
+
+# `Campaign.clean`'s sentence for each rule `campaign.terms` finds broken.
+TERMS_MESSAGES = {
+    "not_terms": _("A list of non-empty strings."),
+    "spacing": _("Multi-word terms use single spaces and no surrounding spaces."),
+}
+TIERS_MESSAGES = {
+    "not_amount": _("A list of amounts such as \"4000.00\"."),
+    "empty": _("At least one tier."),
+    "negative": _("Amounts must be non-negative with at most two decimals."),
+    "not_cents": _("Amounts must be non-negative with at most two decimals."),
+    "increasing": _("A lower rank may not earn more than a higher one."),
+}
 
 
 def _money_field(verbose, default):
@@ -63,12 +69,12 @@ class Campaign(models.Model):
     name_zh = models.CharField(_("Chinese name"), max_length=200, blank=True)
     starts_at = models.DateTimeField(_("window start (inclusive)"))
     ends_at = models.DateTimeField(_("window end (exclusive)"))
-    grace_hours = models.PositiveIntegerField(_("settlement grace (hours)"), default=24)
-    content_period_days = models.PositiveIntegerField(_("content period (days)"), default=14, validators=[MinValueValidator(1)])
-    week_days = models.PositiveIntegerField(_("week (days)"), default=7, validators=[MinValueValidator(1)])
+    grace_hours = models.PositiveIntegerField(_("settlement grace (hours)"), default=terms.DEFAULT_GRACE_HOURS)
+    content_period_days = models.PositiveIntegerField(_("content period (days)"), default=terms.DEFAULT_CONTENT_PERIOD_DAYS, validators=[MinValueValidator(1)])
+    week_days = models.PositiveIntegerField(_("week (days)"), default=terms.DEFAULT_WEEK_DAYS, validators=[MinValueValidator(1)])
 
     # Qualification (section 3)
-    min_length = models.PositiveIntegerField(_("minimum length (characters)"), default=100)
+    min_length = models.PositiveIntegerField(_("minimum length (characters)"), default=terms.DEFAULT_MIN_LENGTH)
     # RULES.md section 9: a longer post text is rejected at every door (file, API, webhook, feed).
     max_text_length = models.PositiveIntegerField(
         _("maximum text length (characters)"),
@@ -76,12 +82,12 @@ class Campaign(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_TEXT_LENGTH_CEILING)],
         help_text=_("A post whose text is longer is rejected with its reason, by every import. The rulebook default is 50,000."),
     )
-    score_cap = models.PositiveIntegerField(_("post score cap"), default=500, validators=[MinValueValidator(1)])
+    score_cap = models.PositiveIntegerField(_("post score cap"), default=terms.DEFAULT_SCORE_CAP, validators=[MinValueValidator(1)])
     duplicate_threshold = models.DecimalField(
         _("near-duplicate Jaccard threshold"),
         max_digits=4,
         decimal_places=3,
-        default=Decimal("0.800"),
+        default=terms.DEFAULT_DUPLICATE_THRESHOLD,
         validators=[MinValueValidator(Decimal("0.8")), MaxValueValidator(Decimal("1"))],
         # The LSH index (40 bands of 5) is tuned so that a pair at 0.8 is missed with probability
         # 1e-7; below 0.8 candidates would be lost silently, so the setting does not go lower.
@@ -94,8 +100,8 @@ class Campaign(models.Model):
     cjk_terms = models.JSONField(_("trading terms (substrings)"), default=default_cjk_terms)
 
     # First-post bonus (section 4)
-    first_post_asset = models.CharField(_("first-post asset"), max_length=20, default="TRIAL_FUND")
-    first_post_amount = _money_field(_("first-post amount"), "30.00")
+    first_post_asset = models.CharField(_("first-post asset"), max_length=20, default=terms.DEFAULT_FIRST_POST_ASSET)
+    first_post_amount = _money_field(_("first-post amount"), terms.DEFAULT_FIRST_POST_AMOUNT)
     first_post_limit = models.PositiveIntegerField(
         _("first-post bonuses at most"),
         null=True,
@@ -104,24 +110,24 @@ class Campaign(models.Model):
     )
 
     # Biweekly content pool (section 5)
-    pool_asset = models.CharField(_("content pool asset"), max_length=20, default="USDT")
-    pool_amount = _money_field(_("content pool per period"), "500.00")
-    pool_cap = _money_field(_("content pool cap per creator"), "100.00")
-    pool_min_score = models.PositiveIntegerField(_("content pool minimum creator score"), default=10)
-    pool_top_posts = models.PositiveIntegerField(_("posts counted per creator"), default=5, validators=[MinValueValidator(1)])
+    pool_asset = models.CharField(_("content pool asset"), max_length=20, default=terms.DEFAULT_POOL_ASSET)
+    pool_amount = _money_field(_("content pool per period"), terms.DEFAULT_POOL_AMOUNT)
+    pool_cap = _money_field(_("content pool cap per creator"), terms.DEFAULT_POOL_CAP)
+    pool_min_score = models.PositiveIntegerField(_("content pool minimum creator score"), default=terms.DEFAULT_POOL_MIN_SCORE)
+    pool_top_posts = models.PositiveIntegerField(_("posts counted per creator"), default=terms.DEFAULT_POOL_TOP_POSTS, validators=[MinValueValidator(1)])
 
     # Leaderboard (section 6)
-    leaderboard_asset = models.CharField(_("leaderboard asset"), max_length=20, default="USDT")
-    leaderboard_min_posts = models.PositiveIntegerField(_("leaderboard minimum qualifying posts"), default=3)
+    leaderboard_asset = models.CharField(_("leaderboard asset"), max_length=20, default=terms.DEFAULT_LEADERBOARD_ASSET)
+    leaderboard_min_posts = models.PositiveIntegerField(_("leaderboard minimum qualifying posts"), default=terms.DEFAULT_LEADERBOARD_MIN_POSTS)
     leaderboard_strategy = models.CharField(_("leaderboard split"), max_length=20, choices=SplitStrategy.choices, default=SplitStrategy.TIERS)
     leaderboard_tiers = models.JSONField(_("tier amounts by rank"), default=default_tiers)
-    leaderboard_pool = _money_field(_("leaderboard pool (proportional/equal)"), "20000.00")
-    copier_weight = models.DecimalField(_("points per new copier"), max_digits=8, decimal_places=2, default=Decimal("5"))
-    pnl_weight = models.DecimalField(_("points per USDT of copier PnL"), max_digits=8, decimal_places=4, default=Decimal("0.01"))
+    leaderboard_pool = _money_field(_("leaderboard pool (proportional/equal)"), terms.DEFAULT_LEADERBOARD_POOL)
+    copier_weight = models.DecimalField(_("points per new copier"), max_digits=8, decimal_places=2, default=terms.DEFAULT_COPIER_WEIGHT)
+    pnl_weight = models.DecimalField(_("points per USDT of copier PnL"), max_digits=8, decimal_places=4, default=terms.DEFAULT_PNL_WEIGHT)
 
     # Traffic support (section 7)
-    featured_per_day = models.PositiveIntegerField(_("featured posts per day"), default=3)
-    weekly_stars = models.PositiveIntegerField(_("star traders per week"), default=3)
+    featured_per_day = models.PositiveIntegerField(_("featured posts per day"), default=terms.DEFAULT_FEATURED_PER_DAY)
+    weekly_stars = models.PositiveIntegerField(_("star traders per week"), default=terms.DEFAULT_WEEKLY_STARS)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -142,23 +148,15 @@ class Campaign(models.Model):
         errors = {}
         if self.starts_at and self.ends_at and not self.starts_at < self.ends_at:
             errors["ends_at"] = _("The window must end after it starts.")
-        for field in ("latin_terms", "cjk_terms"):
-            terms = getattr(self, field)
-            if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
-                errors[field] = _("A list of non-empty strings.")
-            elif field == "latin_terms" and any("  " in t or t != t.strip() for t in terms):
-                errors[field] = _("Multi-word terms use single spaces and no surrounding spaces.")
+        for field, whole_words in (("latin_terms", True), ("cjk_terms", False)):
+            try:
+                terms.validate_terms(getattr(self, field), whole_words=whole_words)
+            except terms.ConfigurationError as error:
+                errors[field] = TERMS_MESSAGES[error.code]
         try:
-            tiers = [Decimal(str(t)) for t in self.leaderboard_tiers]
-        except (TypeError, ArithmeticError, ValueError):
-            errors["leaderboard_tiers"] = _("A list of amounts such as \"4000.00\".")
-        else:
-            if not tiers:
-                errors["leaderboard_tiers"] = _("At least one tier.")
-            elif any(t < 0 or t != t.quantize(Decimal("0.01")) for t in tiers):
-                errors["leaderboard_tiers"] = _("Amounts must be non-negative with at most two decimals.")
-            elif any(a < b for a, b in zip(tiers, tiers[1:])):
-                errors["leaderboard_tiers"] = _("A lower rank may not earn more than a higher one.")
+            terms.tiers_from_config(self.leaderboard_tiers)
+        except terms.ConfigurationError as error:
+            errors["leaderboard_tiers"] = TIERS_MESSAGES[error.code]
         if errors:
             raise ValidationError(errors)
 
@@ -452,3 +450,22 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["campaign", "id"], condition=models.Q(processed_at__isnull=True), name="webhookdelivery_queue"),
         ]
+
+
+class CampaignImport(models.Model):
+    """Which campaign an import run brought records into: a key, where the run kept a slug before.
+
+    Core's ImportRun knows no campaign (a lower layer), so the link lives here, one row per run of
+    a campaign; runs of no campaign (a registrations batch through the API) have none. Deleting a
+    campaign deletes its links and keeps the runs.
+    """
+
+    run = models.OneToOneField(ImportRun, on_delete=models.CASCADE, primary_key=True, related_name="campaign_link")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports")
+
+    class Meta:
+        verbose_name = _("campaign import")
+        verbose_name_plural = _("campaign imports")
+
+    def __str__(self):
+        return f"{self.campaign.slug}: {self.run}"

@@ -28,6 +28,9 @@ import json
 import re
 from dataclasses import dataclass
 
+# The checks' configurable parameters default to the rulebook's, written once in `campaign.terms`.
+from campaign.terms import DEFAULT_CJK_TERMS, DEFAULT_LATIN_TERMS, DEFAULT_MIN_LENGTH, DEFAULT_SCORE_CAP
+
 OUTSIDE_WINDOW = "outside_window"
 NOT_ENROLLED = "not_enrolled"
 DELETED = "deleted"
@@ -44,51 +47,7 @@ MODERATABLE = (TOO_SHORT, NOT_TRADING, DUPLICATE)
 APPROVED = "approved"
 MODERATION_VALUES = (None, APPROVED, REJECTED)
 
-DEFAULT_MIN_LENGTH = 100
 SHINGLE_SIZE = 5
-SCORE_CAP = 500
-
-DEFAULT_LATIN_TERMS = (
-    "long",
-    "short",
-    "futures",
-    "perpetual",
-    "perp",
-    "leverage",
-    "leveraged",
-    "liquidation",
-    "liquidations",
-    "funding rate",
-    "open interest",
-    "support",
-    "resistance",
-    "breakout",
-    "entry",
-    "stop loss",
-    "take profit",
-    "bullish",
-    "bearish",
-    "squeeze",
-    "derivatives",
-)
-DEFAULT_CJK_TERMS = (
-    "做多",
-    "做空",
-    "合约",
-    "杠杆",
-    "爆仓",
-    "清算",
-    "止损",
-    "止盈",
-    "支撑",
-    "阻力",
-    "突破",
-    "多单",
-    "空单",
-    "带单",
-    "跟单",
-    "持仓",
-)
 
 # The rulebook's pattern verbatim, flags included: widening it would change verdicts of record.
 URL_RE = re.compile(r"https?://\S+")
@@ -202,7 +161,7 @@ def jaccard_at_least(a: frozenset, b: frozenset, threshold) -> bool:
     return intersection * threshold.denominator >= threshold.numerator * union
 
 
-def post_score(*, likes: int, comments: int, shares: int, views: int, cap: int = SCORE_CAP) -> int:
+def post_score(*, likes: int, comments: int, shares: int, views: int, cap: int = DEFAULT_SCORE_CAP) -> int:
     """Post score = min(cap, 1 + likes + 2*comments + 3*shares + floor(views / 100)).
 
     Integer arithmetic only; `views // 100` is the floor. Inputs are the newest engagement

@@ -13,8 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from campaign import signing
 from campaign.models import Campaign
 from campaign.services.webhook import DeliveryReplayed, webhook_delivery_receive
-from traders.api.parsers import MAX_DEPTH, json_depth
-from traders.api.records import MAX_BATCH
+from core.api.parsers import MAX_DEPTH, json_depth
+from core.api.records import MAX_BATCH
 
 _SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,64}")  # Campaign.slug
 

@@ -9,7 +9,7 @@ scripts and styles, blob: workers and Google Fonts, and the Swagger UI documents
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from traders.api.views import ApiNotFoundApi
+from core.api.views import ApiNotFoundApi
 
 v1 = [
     path("", include("traders.api.urls")),

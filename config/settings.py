@@ -230,24 +230,24 @@ PAYOUT_REPORT_RECIPIENTS = env_list("PAYOUT_REPORT_RECIPIENTS")
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "traders.api.authentication.ApiTokenAuthentication",
+        "core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Every API view names its own permission classes; this default only refuses a view that forgot.
-    "DEFAULT_PERMISSION_CLASSES": ["traders.api.permissions.DenyAll"],
-    "DEFAULT_THROTTLE_CLASSES": ["traders.api.throttling.ApiScopeThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.DenyAll"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.ApiScopeThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "ingest": "120/min",
         "read": "600/min",
         "ops": "60/min",
         "public": "60/min",
     },
-    "DEFAULT_PARSER_CLASSES": ["traders.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "traders.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "traders.api.pagination.ApiLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.ApiLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "COERCE_DECIMAL_TO_STRING": True,
     # Behind the TLS proxy every client would share its address: throttle by X-Forwarded-For.
@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A settlement's state is one set of choices, on its run and on the pointer that follows it.
+    "ENUM_NAME_OVERRIDES": {"SettlementStateEnum": "rewards.models.SettlementRun.State"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

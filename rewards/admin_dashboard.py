@@ -24,18 +24,18 @@ from campaign.admin import ENROLMENT_LABELS
 from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_task
+from core.parsing import parse_instant
 from rewards import dashboard as reads
 from rewards.dashboard import PREVIEW_ACTIONS, STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get, settlement_preview_get
 from rewards.models import Reward
 from rewards.rules.types import ALL
 from rewards.services import payout_report_store
-from rewards.tasks import settle_campaign_task
-from traders.parsing import parse_instant
+from rewards.services.settlement import settlement_enqueue
 
 # What each dashboard button needs; a superuser holds every permission.
 SETTLE_PERMISSION = "rewards.add_settlementrun"
 REPORT_PERMISSION = "rewards.add_payoutreport"
-PULL_PERMISSION = "traders.add_importrun"
+PULL_PERMISSION = "core.add_importrun"
 APPROVE_PERMISSION = "rewards.approve_reward"
 PAY_PERMISSION = "rewards.pay_reward"
 # The preview shows what settlement would pay: the right to read settlement runs, as the what-if.
@@ -145,8 +145,8 @@ class DashboardAdminMixin:
                 "rewards": reverse("admin:rewards_reward_changelist") + "?" + urlencode(base),
                 "posts": reverse("admin:campaign_post_changelist") + "?" + urlencode(base),
                 "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
-                "rejected_rows": reverse("admin:traders_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_slug__exact": campaign.slug}),
-                "import_runs": reverse("admin:traders_importrun_changelist") + "?" + urlencode({"campaign_slug__exact": campaign.slug}),
+                "rejected_rows": reverse("admin:core_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_link__campaign__id__exact": campaign.pk}),
+                "import_runs": reverse("admin:core_importrun_changelist") + "?" + urlencode({"campaign_link__campaign__id__exact": campaign.pk}),
                 "runs": reverse("admin:rewards_settlementrun_changelist") + "?" + urlencode(base),
                 "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
                 "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
@@ -193,9 +193,7 @@ class DashboardAdminMixin:
         return self._back(campaign)
 
     def _settle(self, request, campaign, at, label):
-        by = f"admin {label}: {request.user.get_username()}"
-        # After commit, so a worker never looks for rows this request has not committed yet.
-        transaction.on_commit(lambda: settle_campaign_task.delay(campaign.pk, at=at.isoformat(), triggered_by=by))
+        settlement_enqueue(campaign=campaign, at=at, by=f"admin {label}: {request.user.get_username()}")
         self.message_user(
             request,
             _("Settlement as of %(at)s was queued. Reload this page to see the run when it has finished.")

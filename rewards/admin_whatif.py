@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaign.models import Campaign, Post
+from core.admin import ReadOnlyAdmin
+from core.parsing import parse_instant
 from rewards.charts import Bar, horizontal_bars
 from rewards.exceptions import RewardError
 from rewards.models import Reward, WhatIfRun
@@ -38,8 +40,6 @@ from rewards.services.whatif import (
     whatif_run_restartable,
     whatif_runs_list,
 )
-from traders.admin import ReadOnlyAdmin
-from traders.parsing import parse_instant
 
 # Seeing a what-if shows what settlement would pay: the same right as reading settlement runs.
 VIEW_PERMISSION = "rewards.view_settlementrun"

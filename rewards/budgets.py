@@ -10,6 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from campaign.models import Campaign
+from campaign.terms import leaderboard_pool_size
 from rewards.models import Reward
 from rewards.rules.budget import Pool, PoolBudget
 from rewards.rules.money import format_money
@@ -20,9 +21,7 @@ ZERO = Decimal("0.00")
 
 def leaderboard_total(campaign: Campaign) -> Decimal:
     """The leaderboard pool as configured: the sum of the tiers, or the pool of the other splits."""
-    if campaign.leaderboard_strategy == Campaign.SplitStrategy.TIERS:
-        return sum((Decimal(str(t)) for t in campaign.leaderboard_tiers), ZERO)
-    return campaign.leaderboard_pool
+    return leaderboard_pool_size(strategy=campaign.leaderboard_strategy, tiers=campaign.leaderboard_tiers, pool=campaign.leaderboard_pool)
 
 
 def campaign_pools(campaign: Campaign) -> dict[tuple[str, str], Pool]:

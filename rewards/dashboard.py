@@ -23,14 +23,15 @@ from django.utils.translation import gettext as _
 from campaign.models import Campaign, JudgingState, ModerationDecision, Post, ReferenceText, Signup
 from campaign.selectors import enrolment_map
 from campaign.services.posts import judging_inputs_digest
+from core.models import ImportRun, RejectedRecord
 from rewards.budgets import pool_budgets_get
 from rewards.charts import Bar, Reference, Series, horizontal_bars, stacked_columns
-from rewards.models import Adjustment, PayoutReport, Reward, ReviewFlag, ReviewItem, SettlementRun
+from rewards.models import Adjustment, PayoutReport, ReviewFlag, ReviewItem, Reward, SettlementRun
 from rewards.rules.budget import Pool, PoolBudget
 from rewards.rules.types import ALL
 from rewards.services.settlement import Change as LedgerChange
 from rewards.services.settlement import ledger_plan, rewards_compute, settled_due
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
+from traders.models import LeadTraderRegistration, Trader, TradingStats
 
 # Asia/Shanghai has kept UTC+8 without daylight saving since 1991: its days are the rulebook's.
 DAY_ZONE = ZoneInfo("Asia/Shanghai")
@@ -491,8 +492,8 @@ def campaign_dashboard_get(campaign: Campaign, *, at: datetime | None = None) ->
         budgets=tuple(pool_budgets_get(campaign=campaign)),
         since=None if latest_run is None else _since(campaign, latest_run.run, at),
         adjustments=_adjustments(campaign),
-        import_runs=tuple(ImportRun.objects.filter(campaign_slug=campaign.slug).order_by("-started_at", "-id")[:5]),
-        rejected_rows=RejectedRecord.objects.filter(run__campaign_slug=campaign.slug).count(),
+        import_runs=tuple(ImportRun.objects.filter(campaign_link__campaign=campaign).order_by("-started_at", "-id")[:5]),
+        rejected_rows=RejectedRecord.objects.filter(run__campaign_link__campaign=campaign).count(),
         payout_reports=tuple(PayoutReport.objects.filter(campaign=campaign).order_by("-created_at", "-id")[:5]),
     )
 

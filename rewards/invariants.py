@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, F
 
 from campaign.models import Campaign
+from campaign.terms import leaderboard_pool_size
 from rewards.budgets import pool_budgets_get
 from rewards.models import Adjustment, Reward, ReviewItem, SettlementRun
 from rewards.rules.money import format_money
@@ -71,7 +72,7 @@ def ledger_violations(*, campaign: Campaign) -> list[str]:
             problems.append(f"content pool {code}: the ledger holds {booked}, the run allocated {allocated}")
     board = run.summary.get("leaderboard")
     if board:
-        pool = Decimal(run.config["leaderboard_pool"]) if board["strategy"] != "tiers" else sum(Decimal(t) for t in run.config["leaderboard_tiers"])
+        pool = leaderboard_pool_size(strategy=board["strategy"], tiers=run.config["leaderboard_tiers"], pool=run.config["leaderboard_pool"])
         if Decimal(board["allocated"]) + Decimal(board["unallocated"]) != pool:
             problems.append(f"leaderboard: {board['allocated']} + {board['unallocated']} != {pool}")
         booked = _booked(campaign, Reward.Kind.LEADERBOARD, "ALL")

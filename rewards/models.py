@@ -11,10 +11,27 @@ from traders.models import Trader
 
 class SettlementRun(models.Model):
     """One run of `settle_campaign`: the instant it settled at, the configuration it used and a
-    summary of its inputs and outputs (counts, totals, unallocated money)."""
+    summary of its inputs and outputs (counts, totals, unallocated money).
+
+    A settlement asked for by a person (`settlement_enqueue`) exists at once, queued, under the
+    id of the task that will run it; the worker claims that row (running), and it is finished
+    when the ledger is written, or failed when the attempt raised (a retry may still finish it).
+    Until a queued run starts, `at` is the instant asked for, or the instant it was queued when
+    it settles as of whenever it runs; `started_at` is when it was queued until then.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("run state", "queued")
+        RUNNING = "running", pgettext_lazy("run state", "running")
+        FINISHED = "finished", pgettext_lazy("run state", "finished")
+        FAILED = "failed", pgettext_lazy("run state", "failed")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="settlement_runs")
     at = models.DateTimeField(_("settled as of"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    # The Celery task that runs it: how a caller follows the run, and how a task delivered
+    # twice finds the run it already settled. Empty only for a run settled without a task.
+    task_id = models.CharField(_("task id"), max_length=64, unique=True, null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     triggered_by = models.CharField(_("triggered by"), max_length=150, blank=True)

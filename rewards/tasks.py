@@ -6,11 +6,12 @@ from django.db import OperationalError
 from campaign.tasks import fan_out
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
-def settle_campaign_task(campaign_id: int, at: str | None = None, triggered_by: str = "task", full_judge: bool = False) -> dict:
+@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def settle_campaign_task(self, campaign_id: int, at: str | None = None, triggered_by: str = "task", full_judge: bool = False) -> dict:
     """Settle a campaign (everything due at `at`, ISO instant, default now), judging every post
-    again with `full_judge`. Safe to run twice or at once: the service locks the campaign and
-    only ever replaces `calculated` rows."""
+    again with `full_judge`, into the run queued under this task's id (`settlement_enqueue`), or
+    a new one (the beat's). Safe to run twice or at once: the service locks the campaign, settles
+    a task's run once, and only ever replaces `calculated` rows."""
     from datetime import datetime
 
     from campaign.models import Campaign
@@ -19,7 +20,8 @@ def settle_campaign_task(campaign_id: int, at: str | None = None, triggered_by: 
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return {"skipped": "campaign is gone"}
-    run = settle_campaign(campaign=campaign, at=datetime.fromisoformat(at) if at else None, triggered_by=triggered_by, full_judge=full_judge)
+    at_instant = datetime.fromisoformat(at) if at else None
+    run = settle_campaign(campaign=campaign, at=at_instant, triggered_by=triggered_by, full_judge=full_judge, task_id=self.request.id)
     return {"run": run.pk, "ledger": run.summary.get("ledger", {})}
 
 

@@ -4,9 +4,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from traders.imports import ImportReport, SourceRecord, csv_records, run_import
-from traders.models import ImportRun, LeadTraderRegistration, Trader, TradingStats
-from traders.parsing import (
+from core.imports import ImportReport, run_import
+from core.models import ImportRun
+from core.parsing import (
     parse_choice,
     parse_count,
     parse_decimal,
@@ -16,6 +16,8 @@ from traders.parsing import (
     parse_uid,
     shown,
 )
+from core.reading import SourceRecord, csv_records
+from traders.models import LeadTraderRegistration, Trader, TradingStats
 
 REGISTRATION_HEADER = ("uid", "nickname", "market", "status", "applied_at", "approved_at")
 TRADER_STATS_HEADER = ("uid", "as_of", "new_copiers", "copier_pnl_usdt")
@@ -89,20 +91,20 @@ def _registrations_write(chunk: list[tuple[SourceRecord, RegistrationRow]], run:
 
 
 def registrations_import(
-    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
+    *, data=None, records=None, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
 ) -> ImportReport:
     """Import lead-trader registrations (RULES.md sections 2 and 9).
 
     The newest import for a UID replaces the older registration whole, nickname included; within
     a file a later row is newer. Re-importing the same file leaves the same state. `data`: bytes
-    or a binary file object, streamed (`csv_records`); `run`: an unfinished run to continue.
+    or a binary file object, streamed (`csv_records`); `run`: a run made by the caller (one linked
+    to a campaign), or an unfinished one to continue.
     """
     return run_import(
         kind=ImportRun.Kind.REGISTRATIONS,
         records=records if records is not None else csv_records(data, header=REGISTRATION_HEADER),
         parse=registration_parse,
         write=_registrations_write,
-        campaign_slug=campaign_slug,
         source=source,
         filename=filename,
         created_by=created_by,
@@ -157,7 +159,7 @@ def _trader_stats_write(chunk, run):
 
 
 def trader_stats_import(
-    *, data=None, records=None, campaign_slug="", source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
+    *, data=None, records=None, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, run=None
 ) -> ImportReport:
     """Import copy-trading snapshots (RULES.md sections 6 and 9).
 
@@ -169,7 +171,6 @@ def trader_stats_import(
         records=records if records is not None else csv_records(data, header=TRADER_STATS_HEADER),
         parse=trader_stats_parse,
         write=_trader_stats_write,
-        campaign_slug=campaign_slug,
         source=source,
         filename=filename,
         created_by=created_by,

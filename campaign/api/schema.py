@@ -6,8 +6,8 @@ record schema of the batch endpoint.
 """
 
 from campaign import signing
-from traders.api.parsers import MAX_DEPTH
-from traders.api.records import MAX_BATCH
+from core.api.parsers import MAX_DEPTH
+from core.api.records import MAX_BATCH
 
 PATH = "/api/v1/hooks/posts/"
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from campaign.services.posts import POST_FIELDS
 from campaign.services.signups import SIGNUP_HEADER
-from traders.api.records import INT32_MAX, INT64_MAX, RecordFormat
+from core.api.records import INT32_MAX, INT64_MAX, RecordFormat
 
 # These document the request bodies; the import services do the validating, record by record.
 

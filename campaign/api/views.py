@@ -9,19 +9,18 @@ from rest_framework.views import APIView
 from campaign.api.serializers import POST_FORMAT, SIGNUP_FORMAT, PostRecordSerializer, SignupRecordSerializer
 from campaign.selectors import campaign_get
 from campaign.services import posts_ingest, signups_import
-from traders.api.authentication import actor
-from traders.api.errors import error_responses
-from traders.api.schema import SLUG
-from traders.api.permissions import CanIngest, forbidden, needs
-from traders.api.records import records_batch_import
-from traders.api.serializers import BatchResultSerializer, RecordBatchInput
-from traders.api.views import BATCH_OK
+from core.api.authentication import actor
+from core.api.errors import error_responses
+from core.api.permissions import CanIngest, forbidden, needs
+from core.api.records import records_batch_import
+from core.api.schema import SLUG
+from core.api.serializers import BATCH_OK, BatchResultSerializer, RecordBatchInput
 
 
 class SignupsUpsertApi(APIView):
     """Upsert questionnaire sign-ups of a campaign; every one is kept, registered or not."""
 
-    permission_classes = [CanIngest, needs("traders.add_importrun")]  # as the admin's imports
+    permission_classes = [CanIngest, needs("core.add_importrun")]  # as the admin's imports
     throttle_scope = "ingest"
     InputSerializer = RecordBatchInput
     OutputSerializer = BatchResultSerializer
@@ -45,7 +44,7 @@ class PostsUpsertApi(APIView):
     """Upsert posts of a campaign and judge them; a re-ingest that changes a post's author or
     creation instant is rejected and the stored post kept (RULES.md section 3)."""
 
-    permission_classes = [CanIngest, needs("traders.add_importrun")]  # as the admin's imports
+    permission_classes = [CanIngest, needs("core.add_importrun")]  # as the admin's imports
     throttle_scope = "ingest"
     InputSerializer = RecordBatchInput
     OutputSerializer = BatchResultSerializer

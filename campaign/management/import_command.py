@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from campaign.models import Campaign
 from campaign.services import campaign_import_file
 from campaign.services.signups import import_lines_count
-from traders.imports import make_progress
-from traders.models import ImportRun
+from core.imports import make_progress
+from core.models import ImportRun
 
 
 class ImportCommand(BaseCommand):

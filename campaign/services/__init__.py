@@ -7,6 +7,7 @@ from campaign.services.signups import (
     campaign_import_queue,
     campaign_import_restart,
     campaign_import_run,
+    campaign_import_run_create,
     signup_parse,
     signups_import,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "campaign_import_queue",
     "campaign_import_restart",
     "campaign_import_run",
+    "campaign_import_run_create",
     "campaign_lock",
     "campaigns_lock",
     "feed_pull",

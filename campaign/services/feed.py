@@ -12,8 +12,8 @@ from django.utils import timezone
 from campaign.feed_client import FeedClient, FeedError
 from campaign.models import Campaign, FeedCursor
 from campaign.services.posts import posts_ingest
-from traders.imports import item_records
-from traders.models import ImportRun
+from core.models import ImportRun
+from core.reading import item_records
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)

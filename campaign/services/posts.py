@@ -21,10 +21,13 @@ from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
 from campaign.selectors import enrolment_map
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
-from campaign.services.sql import analyze, sql_text
-from traders.imports import ImportReport, SourceRecord, decoded_lines, jsonl_records, line_limit, run_import
-from traders.models import ImportRun, LeadTraderRegistration
-from traders.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid, shown
+from campaign.services.signups import campaign_import_run_create
+from core.database import analyze, rows_batches, rows_update, rows_upsert
+from core.imports import ImportReport, run_import
+from core.models import ImportRun
+from core.parsing import MAX_UID, parse_bool, parse_count, parse_instant, parse_uid, shown
+from core.reading import SourceRecord, decoded_lines, jsonl_records, line_limit
+from traders.models import LeadTraderRegistration
 from traders.services import traders_ensure
 
 POST_FIELDS = ("post_id", "author_uid", "created_at", "text", "likes", "comments", "shares", "views", "deleted")
@@ -163,71 +166,49 @@ UPSERT_FIELDS = (
 )  # fmt: skip
 # What a verdict and score are judged on that a re-ingest may change (the text through its hash).
 JUDGED_ON = (*ENGAGEMENT, "deleted", "content_hash")
-STAGE_TABLE = "campaign_post_stage"
+
+
+def _posts_upsert_assign() -> dict[str, str]:
+    """How the upsert updates a stored post (t) from a record (excluded), column by column.
+
+    Newest by receipt (RULES.md section 3): a record received before the stored version changes
+    nothing. `_posts_write` leaves such records out already, under the rows' lock; this guard is
+    for a post another writer inserted after that read.
+    """
+    qn = connection.ops.quote_name
+    col = {name: qn(Post._meta.get_field(name).column) for name in (*UPSERT_FIELDS, "author", "created_at")}
+    newer = f"excluded.{col['last_seen_at']} >= t.{col['last_seen_at']}"
+    assign = {
+        Post._meta.get_field(name).column: f"CASE WHEN {newer} THEN excluded.{col[name]} ELSE t.{col[name]} END"
+        for name in UPSERT_FIELDS
+        if name not in ("index_stale", "judged_at")
+    }
+    old, new = (", ".join(f"{side}.{col[name]}" for name in JUDGED_ON) for side in ("t", "excluded"))
+    # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
+    assign["index_stale"] = f"t.{col['index_stale']} OR ({newer} AND (excluded.{col['index_stale']} OR t.{col['content_hash']} <> excluded.{col['content_hash']}))"
+    # The verdict stays confirmed only if nothing it is judged on differs from the row as it is
+    # now (a writer that takes no lock may have changed it since this chunk read it).
+    assign["judged_at"] = f"CASE WHEN NOT ({newer}) OR ({old}) IS NOT DISTINCT FROM ({new}) THEN t.{col['judged_at']} END"
+    return assign
 
 
 def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
-    """Insert new posts and update the ingest fields (`UPSERT_FIELDS`) of stored ones; returns
-    {post_id: id}. `posts` holds each post_id once.
+    """Insert new posts and update the ingest fields (`UPSERT_FIELDS`) of stored ones, newest by
+    receipt (`_posts_upsert_assign`); returns {post_id: id} of the posts written. `posts` holds
+    each post_id once.
 
-    On PostgreSQL: COPY into a session-private staging table, then one INSERT ... SELECT
-    ... ON CONFLICT DO UPDATE ... RETURNING, several times faster than a multi-row INSERT with
-    parameters (bench/README.md, figure a). Elsewhere: `bulk_create(update_conflicts=True)`.
+    A post another writer stored meanwhile under another author or instant is left as it is
+    (RULES.md section 3): its post_id is not in the result, and its record comes back refused.
     """
-    if connection.vendor != "postgresql":
-        Post.objects.bulk_create(posts, update_conflicts=True, unique_fields=["campaign", "post_id"], update_fields=list(UPSERT_FIELDS))
-        return dict(Post.objects.filter(campaign=campaign, post_id__in=[p.post_id for p in posts]).values_list("post_id", "id"))
-    from psycopg import sql
-
-    fields = [f for f in Post._meta.concrete_fields if not f.primary_key]
-    columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
-    table = Post._meta.db_table
-    # Named after its columns: a connection that outlived a migration never reuses a stale shape.
-    stage = f"{STAGE_TABLE}_{hashlib.sha256(','.join(f.column for f in fields).encode()).hexdigest()[:8]}"
-    # Newest by receipt (RULES.md section 3): a record received before the stored version changes
-    # nothing. `_posts_write` leaves such records out already, under the rows' lock; this guard is
-    # for a post another writer inserted after that read.
-    newer = sql.SQL("EXCLUDED.last_seen_at >= {table}.last_seen_at").format(table=sql.Identifier(table))
-    updates = sql.SQL(", ").join(
-        sql.SQL("{col} = CASE WHEN {newer} THEN EXCLUDED.{col} ELSE {table}.{col} END").format(
-            col=sql.Identifier(Post._meta.get_field(name).column), newer=newer, table=sql.Identifier(table)
-        )
-        for name in UPSERT_FIELDS
-        if name not in ("index_stale", "judged_at", "last_seen_at")
+    rows = rows_upsert(
+        model=Post,
+        objs=posts,
+        conflict=("campaign_id", "post_id"),
+        assign=_posts_upsert_assign(),
+        where="t.author_id = excluded.author_id AND t.created_at = excluded.created_at",
+        returning=("post_id", "id"),
     )
-    judged_on = [sql.Identifier(Post._meta.get_field(name).column) for name in JUDGED_ON]
-    updates = sql.SQL(
-        "{updates}, "
-        # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
-        "index_stale = {table}.index_stale OR ({newer} AND (EXCLUDED.index_stale OR {table}.content_hash <> EXCLUDED.content_hash)), "
-        "last_seen_at = GREATEST({table}.last_seen_at, EXCLUDED.last_seen_at), "
-        # The verdict stays confirmed only if nothing it is judged on differs from the row as it
-        # is now (a writer that takes no lock may have changed it since this chunk read it).
-        "judged_at = CASE WHEN NOT {newer} OR ({old}) IS NOT DISTINCT FROM ({new}) THEN {table}.judged_at END"
-    ).format(
-        updates=updates,
-        newer=newer,
-        table=sql.Identifier(table),
-        old=sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(table), col) for col in judged_on),
-        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(col) for col in judged_on),
-    )
-    with connection.cursor() as cursor:
-        # Same columns as the posts table, no constraints; emptied at every commit, and here.
-        cursor.execute(sql_text("CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA", stage=stage, columns=columns, table=table))
-        cursor.execute(sql_text("TRUNCATE {stage}", stage=stage))
-        with cursor.copy(sql_text("COPY {stage} ({columns}) FROM STDIN", stage=stage, columns=columns)) as copy:
-            for post in posts:
-                copy.write_row([_copy_value(f, post) for f in fields])
-        cursor.execute(
-            sql_text(
-                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (campaign_id, post_id) DO UPDATE SET {updates} "
-                # A post another writer stored meanwhile under another author or instant is left
-                # as it is (RULES.md section 3); its record comes back refused (not RETURNED).
-                "WHERE {table}.author_id = EXCLUDED.author_id AND {table}.created_at = EXCLUDED.created_at RETURNING post_id, id",
-                table=table, columns=columns, stage=stage, updates=updates,
-            )
-        )
-        return dict(cursor.fetchall())
+    return dict(rows)
 
 
 class StoredPost(NamedTuple):
@@ -266,11 +247,6 @@ def _judged_at_kept(stored: StoredPost | None, row: PostRow, digest: str):
         and stored.deleted == row.deleted
     )
     return stored.judged_at if unchanged else None
-
-
-def _copy_value(field, post: Post):
-    value = getattr(post, field.attname)
-    return bytes(value) if isinstance(value, memoryview) else value  # a stored signature comes back as a memoryview
 
 
 def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None, *, received_at: datetime | None = None):
@@ -334,8 +310,8 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
                 lexicon_key=facts[2],
                 # A post still waiting for the index keeps waiting, whatever this record says.
                 index_stale=post_id in text_changed or post_id not in stored or stored[post_id].index_stale,
-                # Kept only while nothing it was judged on changes (PostgreSQL decides that again
-                # at the write itself, against the row as it is then: see `_posts_upsert`).
+                # Kept only while nothing it was judged on changes (the upsert decides that again
+                # at the write itself, against the row as it is then: see `_posts_upsert_assign`).
                 judged_at=_judged_at_kept(stored.get(post_id), row, digest),
                 first_seen_at=seen_at[post_id],
                 last_seen_at=seen_at[post_id],
@@ -382,12 +358,11 @@ def posts_ingest(
         records=records,
         parse=post_parser(campaign),
         write=lambda chunk, run: _posts_write(campaign, chunk, deferred, received_at=run.started_at),
-        campaign_slug=campaign.slug,
         source=source,
         filename=filename,
         created_by=created_by,
         progress=progress,
-        run=run,
+        run=run or campaign_import_run_create(campaign=campaign, kind=ImportRun.Kind.POSTS, source=source, filename=filename, created_by=created_by),
     )
     if deferred and judge_later:
         from campaign.tasks import posts_judge_pending_task
@@ -607,22 +582,8 @@ def _judge_batches(campaign: Campaign, post_ids):
         for i in range(0, len(post_ids), JUDGE_BATCH):
             yield [JudgeRow(*row) for row in posts.filter(id__in=post_ids[i : i + JUDGE_BATCH])]
         return
-    if connection.vendor != "postgresql":
-        # SQLite has no isolation between a cursor and writes on the same connection: by id ranges.
-        last = 0
-        while batch := [JudgeRow(*row) for row in posts.filter(id__gt=last).order_by("id")[:JUDGE_BATCH]]:
-            yield batch
-            last = batch[-1].pk
-        return
-    # One streamed scan (a server-side cursor, its own snapshot), cut into batches here.
-    batch = []
-    for row in posts.iterator(chunk_size=JUDGE_BATCH):
-        batch.append(JudgeRow(*row))
-        if len(batch) == JUDGE_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    # Streamed (memory bounded), each post once; `_posts_judge` writes a batch's verdicts before the next.
+    yield from ([JudgeRow(*row) for row in rows] for rows in rows_batches(posts, size=JUDGE_BATCH))
 
 
 def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
@@ -635,58 +596,28 @@ def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
     for post in missing:
         post.text = texts[post.pk][0]
         post.text_length, post.trading_term, post.lexicon_key = text_facts(post.text, lexicon)
-    if connection.vendor != "postgresql":  # one writer at a time
-        Post.objects.bulk_update(
-            [Post(pk=p.pk, text_length=p.text_length, trading_term=p.trading_term, lexicon_key=p.lexicon_key) for p in missing],
-            ["text_length", "trading_term", "lexicon_key"],
-            batch_size=1000,
-        )
-        return
     # Stored only while the text is still the one they were computed from: a writer that takes no
     # lock (the webhook's) may have stored a new text meanwhile, with its own facts.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql_text(
-                "UPDATE {table} AS p SET text_length = v.length, trading_term = v.trading, lexicon_key = v.key "
-                "FROM unnest(%s::bigint[], %s::int[], %s::bool[], %s::text[], %s::text[]) AS v(id, length, trading, key, digest) "
-                "WHERE p.id = v.id AND p.content_hash = v.digest",
-                table=Post._meta.db_table,
-            ),
-            [
-                [p.pk for p in missing], [p.text_length for p in missing], [p.trading_term for p in missing],
-                [p.lexicon_key for p in missing], [texts[p.pk][1] for p in missing],
-            ],
-        )  # fmt: skip
+    rows_update(
+        model=Post,
+        values=("id", "text_length", "trading_term", "lexicon_key", "content_hash"),
+        rows=[(p.pk, p.text_length, p.trading_term, p.lexicon_key, texts[p.pk][1]) for p in missing],
+        assign={column: f"v.{column}" for column in ("text_length", "trading_term", "lexicon_key")},
+        where="t.id = v.id AND t.content_hash = v.content_hash",
+    )
 
 
 def _verdicts_save(dirty: dict[tuple[str, int], list[int]], now: datetime) -> int:
     """Store new (verdict, score) pairs with `judged_at` = now; returns how many posts."""
     if not dirty:
         return 0
-    if connection.vendor != "postgresql":
-        # Few distinct (verdict, score) pairs: one plain UPDATE each is far cheaper than
-        # bulk_update's CASE per row.
-        for (verdict, score), pks in dirty.items():
-            for i in range(0, len(pks), 5000):
-                Post.objects.filter(pk__in=pks[i : i + 5000]).update(verdict=verdict, score=score, judged_at=now)
-        return sum(len(pks) for pks in dirty.values())
     # One statement for the batch, however many pairs it has (a batch judged from scratch has
     # hundreds of scores, each one a statement before).
-    ids, verdicts, scores = [], [], []
-    for (verdict, score), pks in dirty.items():
-        ids.extend(pks)
-        verdicts.extend([verdict] * len(pks))
-        scores.extend([score] * len(pks))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql_text(
-                "UPDATE {table} AS p SET verdict = v.verdict, score = v.score, judged_at = %s "
-                "FROM unnest(%s::bigint[], %s::text[], %s::int[]) AS v(id, verdict, score) WHERE p.id = v.id",
-                table=Post._meta.db_table,
-            ),
-            [now, ids, verdicts, scores],
-        )
-    return len(ids)
+    rows = [(pk, verdict, score) for (verdict, score), pks in dirty.items() for pk in pks]
+    rows_update(
+        model=Post, values=("id", "verdict", "score"), rows=rows, assign={"verdict": "v.verdict", "score": "v.score"}, constants={"judged_at": now}, where="t.id = v.id"
+    )
+    return len(rows)
 
 
 def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
@@ -830,10 +761,9 @@ def reference_texts_import(
         records=_reference_records(data, max_chars=campaign.max_text_length),
         parse=parse,
         write=write,
-        campaign_slug=campaign.slug,
         source=source,
         filename=filename,
         created_by=created_by,
         progress=progress,
-        run=run,
+        run=run or campaign_import_run_create(campaign=campaign, kind=ImportRun.Kind.REFERENCE_TEXTS, source=source, filename=filename, created_by=created_by),
     )

@@ -9,12 +9,13 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 
-from campaign.models import Campaign, Signup
+from campaign.models import Campaign, CampaignImport, Signup
 from campaign.page_cache import campaign_pages_changed
-from traders.imports import ImportReport, count_lines, csv_records, import_run_claim, import_run_create, import_run_release, run_import
-from traders.models import ImportRun
-from traders.parsing import parse_instant, parse_text, parse_uid
-from traders.services import traders_ensure
+from core.imports import ImportReport, import_run_claim, import_run_create, import_run_release, run_import
+from core.models import ImportRun
+from core.parsing import parse_instant, parse_text, parse_uid
+from core.reading import count_lines, csv_records
+from traders.services import registrations_import, trader_stats_import, traders_ensure
 
 SIGNUP_HEADER = ("uid", "submitted_at", "square_handle", "contact")
 
@@ -25,6 +26,15 @@ class SignupRow:
     submitted_at: datetime
     square_handle: str
     contact: str
+
+
+def campaign_import_run_create(*, campaign: Campaign, kind: str, source: str, **fields) -> ImportRun:
+    """A new import run (`import_run_create`) of records for `campaign`, linked to it by a key
+    (CampaignImport): every import into a campaign makes its run here and hands it to the service."""
+    with transaction.atomic():
+        run = import_run_create(kind=kind, source=source, **fields)
+        CampaignImport.objects.create(run=run, campaign=campaign)
+    return run
 
 
 def signup_parse(data: dict) -> SignupRow:
@@ -78,36 +88,27 @@ def signups_import(
         records=records if records is not None else csv_records(data, header=SIGNUP_HEADER),
         parse=signup_parse,
         write=write,
-        campaign_slug=campaign.slug,
         source=source,
         filename=filename,
         created_by=created_by,
         progress=progress,
-        run=run,
+        run=run or campaign_import_run_create(campaign=campaign, kind=ImportRun.Kind.SIGNUPS, source=source, filename=filename, created_by=created_by),
     )
     campaign_pages_changed(campaign_id=campaign.pk)  # step 2 of the status pages
     return report
 
 
 def _importers():
-    from traders.services import registrations_import, trader_stats_import
-
-    def registrations(campaign, **kwargs):
-        return registrations_import(campaign_slug=campaign.slug, **kwargs)
-
-    def trader_stats(campaign, **kwargs):
-        return trader_stats_import(campaign_slug=campaign.slug, **kwargs)
-
     from campaign.services.posts import posts_import_file, reference_texts_import
 
-    importers = {
-        ImportRun.Kind.REGISTRATIONS: registrations,
+    return {
+        # Records of traders, not of a campaign: `campaign_import_file` made their run, linked to it.
+        ImportRun.Kind.REGISTRATIONS: lambda campaign, **kwargs: registrations_import(**kwargs),
         ImportRun.Kind.SIGNUPS: lambda campaign, **kwargs: signups_import(campaign=campaign, **kwargs),
-        ImportRun.Kind.TRADER_STATS: trader_stats,
+        ImportRun.Kind.TRADER_STATS: lambda campaign, **kwargs: trader_stats_import(**kwargs),
         ImportRun.Kind.POSTS: lambda campaign, **kwargs: posts_import_file(campaign=campaign, **kwargs),
         ImportRun.Kind.REFERENCE_TEXTS: lambda campaign, **kwargs: reference_texts_import(campaign=campaign, **kwargs),
     }
-    return importers
 
 
 # How each kind counts its lines (`read_lines`): CSV also breaks at a lone "\r".
@@ -128,17 +129,19 @@ def campaign_import_file(
 
     `path`: the file on disk, streamed (never read whole); the run records it and its line
     count, so an interrupted run can be continued from it. `data`: bytes or a binary file object
-    instead. `run`: an unfinished run of this file to continue, claimed by the caller.
+    instead. `run`: an unfinished run of this file to continue, claimed by the caller; without
+    it the run is made here, linked to the campaign, whichever kind the file is.
     """
     importer = _importers().get(kind)
     if importer is None:
         raise ValueError(f"unknown import kind {kind!r}")
     if path is None:
+        run = run or campaign_import_run_create(campaign=campaign, kind=kind, source=source, filename=filename, created_by=created_by)
         return importer(campaign, data=data, source=source, filename=filename, created_by=created_by, progress=progress, run=run)
     path = Path(path)
     if run is None:
-        run = import_run_create(
-            kind=kind, source=source, campaign_slug=campaign.slug, filename=filename or path.name, created_by=created_by,
+        run = campaign_import_run_create(
+            campaign=campaign, kind=kind, source=source, filename=filename or path.name, created_by=created_by,
             file_path=str(path.resolve()), expected_lines=import_lines_count(kind=kind, path=path),
         )  # fmt: skip
     with path.open("rb") as stream:
@@ -154,8 +157,8 @@ def campaign_import_queue(*, campaign: Campaign, kind: str, upload, created_by: 
     suffix = "".join(ch for ch in Path(upload.name or "").suffix[:10] if ch.isalnum() or ch == ".")
     name = default_storage.save(f"{UPLOAD_DIR}/{kind}-{uuid.uuid4().hex}{suffix}", upload)
     path = Path(default_storage.path(name))
-    run = import_run_create(
-        kind=kind, source=ImportRun.Source.ADMIN, campaign_slug=campaign.slug, filename=upload.name or path.name, created_by=created_by,
+    run = campaign_import_run_create(
+        campaign=campaign, kind=kind, source=ImportRun.Source.ADMIN, filename=upload.name or path.name, created_by=created_by,
         status=ImportRun.Status.QUEUED, file_path=str(path), expected_lines=import_lines_count(kind=kind, path=path),
     )  # fmt: skip
     _import_enqueue(run.pk)
@@ -193,7 +196,7 @@ def campaign_import_run(*, run_id: int) -> ImportReport | str:
     if run is None:
         held = ImportRun.objects.filter(pk=run_id).first()
         return "the run is gone" if held is None else "the run is finished" if held.finished_at else "another worker is importing the run"
-    campaign = Campaign.objects.filter(slug=run.campaign_slug).first()
+    campaign = Campaign.objects.filter(imports__run=run).first()
     problem = "the campaign is gone" if campaign is None else None
     if problem is None and not Path(run.file_path).is_file():
         problem = f"the stored file is gone ({run.file_path})"

@@ -18,8 +18,10 @@ from django.utils import timezone
 
 from campaign.models import Campaign, WebhookDelivery
 from campaign.services.posts import post_parser, posts_ingest
-from traders.imports import SourceRecord, item_records, record_parse
-from traders.models import ImportRun, RejectedRecord
+from campaign.services.signups import campaign_import_run_create
+from core.imports import record_parse
+from core.models import ImportRun, RejectedRecord
+from core.reading import SourceRecord, item_records
 
 BATCH_DELIVERIES = 500
 BATCH_ITEMS = 20_000
@@ -125,9 +127,9 @@ def _store(campaign: Campaign, batch: list[WebhookDelivery]) -> None:
 def _keep_failed(campaign: Campaign, delivery: WebhookDelivery, exc: Exception) -> None:
     """A delivery whose posts cannot be stored: marked processed with an import run that refuses
     every item and says why, so ops see it and the queue behind it moves on."""
-    run = ImportRun.objects.create(
-        kind=ImportRun.Kind.POSTS, source=ImportRun.Source.WEBHOOK, campaign_slug=campaign.slug,
-        filename=f"webhook {delivery.delivery_id}"[:255], total=delivery.items, rejected=delivery.items, finished_at=timezone.now(),
+    run = campaign_import_run_create(
+        campaign=campaign, kind=ImportRun.Kind.POSTS, source=ImportRun.Source.WEBHOOK, filename=f"webhook {delivery.delivery_id}",
+        total=delivery.items, rejected=delivery.items, status=ImportRun.Status.FINISHED, finished_at=timezone.now(),
     )  # fmt: skip
     RejectedRecord.objects.create(
         run=run, line=1, raw=f"delivery {delivery.delivery_id}", reason=f"the delivery could not be stored ({type(exc).__name__}: {exc}); nothing of it was kept"

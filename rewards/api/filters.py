@@ -1,8 +1,8 @@
 from django import forms
 from django_filters import rest_framework as filters
 
+from core.api.records import INT64_MAX
 from rewards.models import Adjustment, PayoutReport, ReviewItem, Reward, SettlementRun
-from traders.api.records import INT64_MAX
 
 
 class UIDFilter(filters.NumberFilter):

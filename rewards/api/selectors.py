@@ -2,16 +2,13 @@
 these are the API's own lists and the public leaderboard."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 
 from campaign.models import Campaign
 from rewards.models import Adjustment, PayoutReport, ReviewComputation, ReviewItem, Reward, SettlementRun
 from rewards.selectors import latest_settlement
 from traders.models import Trader
-
 
 OPEN_REVIEW = "open_review_items"
 ADJUSTMENTS = "adjustment_rows"
@@ -55,50 +52,22 @@ def payout_reports_list() -> QuerySet[PayoutReport]:
     return PayoutReport.objects.select_related("campaign").order_by("-created_at", "-id")
 
 
-def task_marker(task_id: str) -> str:
-    """How a settlement started through the API is recognised in SettlementRun.triggered_by."""
-    return f"[{task_id}]"
-
-
-def enqueued_key(task_id: str) -> str:
-    """The cache key that says a settlement was enqueued under this task id (rewards.api.services)."""
-    return f"api:settlement-enqueued:{task_id}"
-
-
-def enqueued_lifetime() -> float | None:
-    """How long the enqueued mark lives, in seconds: as long as the task's result does, since
-    after that the result backend could not say how the task went either (None: for ever)."""
-    from rewards.tasks import settle_campaign_task
-
-    expires = settle_campaign_task.app.conf.result_expires
-    return expires.total_seconds() if isinstance(expires, timedelta) else expires
-
-
 @dataclass(frozen=True)
 class SettlementPointer:
     task_id: str
-    state: str  # queued, finished, failed
-    run: SettlementRun | None
+    state: str  # SettlementRun.State: queued, running, finished, failed
+    run: SettlementRun | None  # once it has finished
+
+    @classmethod
+    def of(cls, run: SettlementRun) -> "SettlementPointer":
+        return cls(run.task_id, run.state, run if run.state == SettlementRun.State.FINISHED else None)
 
 
 def settlement_get(*, task_id: str) -> SettlementPointer | None:
-    """Where a settlement the API enqueued has got to: its run once one exists, else the task's
-    state in the result backend; None for an id no settlement was enqueued under (or one whose
-    mark and result have both expired without a run)."""
-    from rewards.tasks import settle_campaign_task
-
-    # Eager tasks store no result, so none is read (the run exists as soon as the request that
-    # enqueued the task ended). The state is read before the run: a task stores SUCCESS after its
-    # run committed, so SUCCESS with no run below means the task made none (its campaign was
-    # deleted meanwhile).
-    eager = settle_campaign_task.app.conf.task_always_eager
-    state = None if eager else settle_campaign_task.AsyncResult(task_id).state
-    run = settlement_runs_list().filter(triggered_by__endswith=task_marker(task_id)).first()
-    if run is not None:
-        return SettlementPointer(task_id, "finished", run)
-    if cache.get(enqueued_key(task_id)) is None:
-        return None
-    return SettlementPointer(task_id, "failed" if state in {"FAILURE", "REVOKED", "SUCCESS"} else "queued", None)
+    """Where the settlement queued under `task_id` has got to, as its run's row says; None for an
+    id no settlement was queued under."""
+    run = settlement_runs_list().filter(task_id=task_id).first()
+    return None if run is None else SettlementPointer.of(run)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.records import INT64_MAX
+from core.api.serializers import ApiModelSerializer, AwareDateTimeField, MoneyField, StorableCharField, UtcDateTimeField
 from rewards.api.selectors import ADJUSTMENTS, OPEN_REVIEW
 from rewards.models import Adjustment, PayoutReport, ReviewComputation, ReviewItem, Reward, SettlementRun
 from rewards.rules.money import format_money
-from traders.api.records import INT64_MAX
-from traders.api.serializers import ApiModelSerializer, AwareDateTimeField, MoneyField, StorableCharField, UtcDateTimeField
 
 EXPLANATION_HELP = (
     "As the settlement wrote it: content pool `posts` [{post_id, score}], `creator_score`, "
@@ -98,15 +98,11 @@ def ledger_outcome(reward_ids, done, refused, *, noun: str = "reward") -> dict:
 
 class SettlementRunSerializer(ApiModelSerializer):
     campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    state = serializers.SerializerMethodField()
 
     class Meta:
         model = SettlementRun
         fields = ["id", "campaign", "at", "started_at", "finished_at", "state", "triggered_by"]
         read_only_fields = fields
-
-    def get_state(self, run) -> str:
-        return "finished" if run.finished_at else "running"
 
 
 class SettlementRunDetailSerializer(SettlementRunSerializer):
@@ -360,9 +356,13 @@ class SettlementStartSerializer(serializers.Serializer):
 
 class SettlementPointerSerializer(serializers.Serializer):
     task_id = serializers.CharField()
-    state = serializers.ChoiceField(choices=["queued", "finished", "failed"])
+    state = serializers.ChoiceField(
+        choices=SettlementRun.State.values,
+        help_text="From the run's row: queued, running once a worker claims it, finished once the ledger is written; "
+        "failed when an attempt raised (a retry of the task may still finish it).",
+    )
     url = serializers.SerializerMethodField(help_text="Where to follow it (this resource).")
-    run = SettlementRunDetailSerializer(allow_null=True)
+    run = SettlementRunDetailSerializer(allow_null=True, help_text="The run once it has finished; null before.")
 
     def get_url(self, pointer) -> str:
         return reverse("api-settlement-get", args=[pointer.task_id])

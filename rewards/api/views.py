@@ -15,6 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.selectors import campaign_get
+from core.api.authentication import actor
+from core.api.errors import error_responses
+from core.api.permissions import CanOperate, CanRead, PublicRead, forbidden, needs
+from core.api.records import INT64_MAX
+from core.api.schema import CAMPAIGN_FILTER, PERIOD_FILTER, SLUG, UID_FILTER
 from rewards.api.filters import AdjustmentFilter, PayoutReportFilter, ReviewItemFilter, RewardFilter, SettlementRunFilter
 from rewards.api.selectors import (
     SettlementPointer,
@@ -46,18 +51,13 @@ from rewards.api.serializers import (
     TraderStatusSerializer,
     ledger_outcome,
 )
-from rewards.api.services import settlement_enqueue
 from rewards.budgets import pool_budgets_get
 from rewards.exceptions import RewardError
 from rewards.selectors import status_link_from_token, trader_status_get
 from rewards.services import payout_rows, render_csv, render_xlsx, review_items_close, rewards_approve, rewards_mark_paid
 from rewards.services.ledger import ACCEPT, KEEP
 from rewards.services.reports import XLSX_TYPE, adjustment_rows, render_adjustments_csv, render_adjustments_xlsx
-from traders.api.authentication import actor
-from traders.api.errors import error_responses
-from traders.api.schema import CAMPAIGN_FILTER, PERIOD_FILTER, SLUG, UID_FILTER
-from traders.api.permissions import CanOperate, CanRead, PublicRead, forbidden, needs
-from traders.api.records import INT64_MAX
+from rewards.services.settlement import settlement_enqueue
 
 
 class Refused(exceptions.APIException):
@@ -320,14 +320,14 @@ class SettlementStartApi(APIView):
         campaign = campaign_get(slug=slug)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task_id = settlement_enqueue(campaign=campaign, at=data.validated_data["at"], by=actor(request))
-        body = self.OutputSerializer(SettlementPointer(task_id, "queued", None)).data
+        run = settlement_enqueue(campaign=campaign, at=data.validated_data["at"], by=actor(request))
+        body = self.OutputSerializer(SettlementPointer.of(run)).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
 class SettlementGetApi(APIView):
-    """Where a settlement started through the API has got to, and its run once it has one; 404
-    for an id no settlement was started under."""
+    """Where a settlement has got to (queued, running, finished, failed), as its run's row says,
+    and the run once it has finished; 404 for an id no settlement was started under."""
 
     permission_classes = [CanRead, needs("rewards.view_settlementrun")]
     throttle_scope = "read"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from campaign.terms import DEFAULT_POOL_AMOUNT, DEFAULT_POOL_CAP, DEFAULT_POOL_MIN_SCORE, DEFAULT_POOL_TOP_POSTS
 from rewards.rules.money import (
     from_cents,
     largest_remainder,
@@ -21,11 +22,6 @@ from rewards.rules.money import (
     to_fraction,
 )
 from rewards.rules.types import QualifiedPost, unique_posts
-
-DEFAULT_POOL = Decimal("500.00")
-DEFAULT_CAP = Decimal("100.00")
-DEFAULT_MIN_SCORE = 10
-DEFAULT_TOP_POSTS = 5
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ class PoolSplit:
 
 
 def score_creators(
-    posts: Iterable[QualifiedPost], *, top_posts: int = DEFAULT_TOP_POSTS
+    posts: Iterable[QualifiedPost], *, top_posts: int = DEFAULT_POOL_TOP_POSTS
 ) -> dict[int, CreatorScore]:
     """Return each creator's score: the sum of their ``top_posts`` highest post scores.
 
@@ -121,10 +117,10 @@ def cap_shares(
 def split_content_pool(
     posts: Iterable[QualifiedPost],
     *,
-    pool: Decimal = DEFAULT_POOL,
-    cap: Decimal | None = DEFAULT_CAP,
-    min_score: int = DEFAULT_MIN_SCORE,
-    top_posts: int = DEFAULT_TOP_POSTS,
+    pool: Decimal = DEFAULT_POOL_AMOUNT,
+    cap: Decimal | None = DEFAULT_POOL_CAP,
+    min_score: int = DEFAULT_POOL_MIN_SCORE,
+    top_posts: int = DEFAULT_POOL_TOP_POSTS,
 ) -> PoolSplit:
     """Split one period's content pool among its creators (RULES.md section 5, exactly).
 

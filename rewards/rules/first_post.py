@@ -6,13 +6,14 @@ the ledger's unique key (campaign, kind, period, uid); this rule only picks the 
 """
 
 from collections.abc import Iterable
-from decimal import Decimal
 
-from rewards.rules.types import QualifiedPost, unique_posts
+from campaign.terms import DEFAULT_FIRST_POST_AMOUNT, DEFAULT_FIRST_POST_ASSET
+from rewards.rules.types import ALL, QualifiedPost, unique_posts
 
-FIRST_POST_ASSET = "TRIAL_FUND"
-FIRST_POST_AMOUNT = Decimal("30.00")
-FIRST_POST_PERIOD = "ALL"
+# The bonus as the rulebook sets it; a campaign's own asset and amount are its configuration.
+FIRST_POST_ASSET = DEFAULT_FIRST_POST_ASSET
+FIRST_POST_AMOUNT = DEFAULT_FIRST_POST_AMOUNT
+FIRST_POST_PERIOD = ALL
 
 
 def first_post_awards(

@@ -28,6 +28,17 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
+# The configuration (defaults, strategies, the tier table's rule) is the campaign's.
+from campaign.terms import (
+    DEFAULT_COPIER_WEIGHT,
+    DEFAULT_LEADERBOARD_MIN_POSTS,
+    DEFAULT_PNL_WEIGHT,
+    DEFAULT_TIERS,
+    STRATEGIES,
+    STRATEGY_PROPORTIONAL,
+    STRATEGY_TIERS,
+    validate_tiers,
+)
 from rewards.rules.money import (
     from_cents,
     largest_remainder,
@@ -36,19 +47,6 @@ from rewards.rules.money import (
     to_fraction,
 )
 from rewards.rules.types import NO_STATS, QualifiedPost, TraderStats, unique_posts
-
-DEFAULT_MIN_POSTS = 3
-DEFAULT_COPIER_WEIGHT = Decimal("5")
-DEFAULT_PNL_WEIGHT = Decimal("0.01")
-DEFAULT_TIERS = tuple(
-    Decimal(amount)
-    for amount in ("4000", "3000", "2500", "2000", "1800", "1600", "1500", "1300", "1200", "1100")
-)
-
-STRATEGY_TIERS = "tiers"
-STRATEGY_PROPORTIONAL = "proportional"
-STRATEGY_EQUAL = "equal"
-STRATEGIES = (STRATEGY_TIERS, STRATEGY_PROPORTIONAL, STRATEGY_EQUAL)
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def rank_traders(
     posts: Iterable[QualifiedPost],
     stats: Mapping[int, TraderStats],
     *,
-    min_posts: int = DEFAULT_MIN_POSTS,
+    min_posts: int = DEFAULT_LEADERBOARD_MIN_POSTS,
     copier_weight: Decimal = DEFAULT_COPIER_WEIGHT,
     pnl_weight: Decimal = DEFAULT_PNL_WEIGHT,
     size: int | None = None,
@@ -145,35 +143,6 @@ def rank_traders(
         )
         for position, (score, content, first_at, uid, count, trader_stats) in enumerate(rows, 1)
     ]
-
-
-def validate_tiers(tiers: Sequence[Decimal]) -> tuple[Decimal, ...]:
-    """Check a tier table and return it as Decimals with two decimals.
-
-    Raises ``ValueError`` with a message naming the tier unless: there is at least one tier;
-    each is a ``Decimal`` or ``int`` (never float), finite, non-negative and a whole number of
-    cents (two decimals at most, judged by value: ``1.000`` is fine, ``1.005`` is not); and
-    the table never increases from one rank to the next (a better rank never earns less).
-    """
-    if isinstance(tiers, (str, bytes)) or not isinstance(tiers, Sequence):
-        raise ValueError("tiers must be a list of amounts")
-    if not tiers:
-        raise ValueError("tiers must list at least one amount")
-    cents = []
-    for position, amount in enumerate(tiers, 1):
-        if isinstance(amount, bool) or not isinstance(amount, (Decimal, int)):
-            raise ValueError(f"tier {position} must be a decimal amount, got {amount!r}")
-        if isinstance(amount, Decimal) and not amount.is_finite():
-            raise ValueError(f"tier {position} must be a finite amount, got {amount}")
-        if amount < 0:
-            raise ValueError(f"tier {position} must not be negative, got {amount}")
-        cents.append(require_whole_cents(amount, name=f"tier {position}"))
-        if position > 1 and cents[-1] > cents[-2]:
-            raise ValueError(
-                f"tier {position} ({amount}) is above tier {position - 1} ({tiers[position - 2]}): "
-                "tiers must not increase with rank"
-            )
-    return tuple(from_cents(amount) for amount in cents)
 
 
 def split_leaderboard(

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Protocol
 
+from campaign.terms import DEFAULT_FEATURED_PER_DAY, DEFAULT_WEEKLY_STARS
 from rewards.rules.types import QualifiedPost, unique_posts
 
 UTC8 = timezone(timedelta(hours=8))
-DEFAULT_FEATURED_PER_DAY = 3
-DEFAULT_STARS_PER_WEEK = 3
 
 
 def local_day(instant: datetime) -> date:
@@ -79,7 +78,7 @@ class WeekSpan(Protocol):
     ends_at: datetime
 
 
-def weekly_stars(posts: Iterable[QualifiedPost], weeks: Sequence[WeekSpan], n: int = DEFAULT_STARS_PER_WEEK) -> dict[str, tuple[Star, ...]]:
+def weekly_stars(posts: Iterable[QualifiedPost], weeks: Sequence[WeekSpan], n: int = DEFAULT_WEEKLY_STARS) -> dict[str, tuple[Star, ...]]:
     """The `n` traders with the highest week score in each week, best first.
 
     `weeks` are the campaign's weeks (`Campaign.weeks()`, W1, W2, ...), each [start, end). A post

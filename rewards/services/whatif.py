@@ -6,13 +6,13 @@ current configuration and under an unsaved, validated copy carrying the changes 
 lexicon, near-duplicates, moderation, score cap), leaves out what ops excluded exactly as
 settlement does, and runs both through the same `rewards_compute` that `settle_campaign` uses.
 Duplicate links are the stored ones unless the threshold changed (or the index is behind): then
-they are recomputed in memory with the pure `NearDuplicateIndex`, as `duplicates_rebuild` would.
+they are recomputed in memory by the near-duplicate memory adapter, as `duplicates_rebuild` would.
 Money stays `Decimal`, exact to the cent, as the rules give it.
 
 `whatif_apply` is the only write: under the campaign row lock it refuses a configuration that
-changed since the preview (fingerprint), saves the changed fields, logs them old -> new with the
-note in the admin log, re-judges every post, and queues the settlement after commit, as the
-dashboard does. Approved and paid rewards stay protected by settlement (review items).
+changed since the preview (fingerprint), saves the changed fields through `campaign_update` (which
+logs them old -> new with the note in the admin log), re-judges every post, and queues the
+settlement with `settlement_enqueue`, as the dashboard does. Approved and paid rewards stay protected by settlement (review items).
 
 Both run in the background (`WhatIfRun`, `whatif_run_task`): `whatif_preview_start` and
 `whatif_apply_start` refuse in the request what can be known there, and `whatif_run_execute`
@@ -30,7 +30,8 @@ from fractions import Fraction
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
 from django.db.models import F, Q
@@ -39,17 +40,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from campaign.models import Campaign, Post, ReferenceText
-from campaign.near_duplicates import NearDuplicateIndex, post_order, reference_order
-from campaign.page_cache import campaign_pages_changed
+from campaign.near_duplicates import earlier_duplicates, post_order, reference_order
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_lock, posts_qualify
+from campaign.services.campaigns import campaign_update
 from campaign.services.posts import ENGAGEMENT, campaign_lexicon, post_judgement
 from rewards.exceptions import RewardError
 from rewards.models import Reward, SettlementRun, WhatIfRun
 from rewards.rules import QualifiedPost
 from rewards.rules.money import format_money
 from rewards.budgets import leaderboard_total, pool_budget_conflicts
-from rewards.services.settlement import Computed, rewards_compute, settled_due
+from rewards.services.settlement import Computed, rewards_compute, settled_due, settlement_enqueue
 from traders.models import Trader
 
 logger = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ class WhatIfApplied:
     verdicts_changed: int
     settle_at: datetime
     triggered_by: str = ""  # the settlement run it queued says so
+    settlement_run_id: int | None = None  # that run, queued at once
 
 
 def config_fingerprint(campaign: Campaign) -> str:
@@ -239,11 +241,10 @@ def _config_changes(current: Campaign, proposed: Campaign) -> tuple[ConfigChange
 def _duplicate_links(campaign: Campaign, posts: list[Post], threshold: Decimal) -> dict[int, tuple[int | None, int | None]]:
     """{post pk: (earlier post pk, reference pk)} for every post that has an earlier near-copy,
     decided from scratch in memory (exact Jaccard), the way `duplicates_rebuild` links them."""
-    index = NearDuplicateIndex(threshold=Fraction(threshold))
-    index.add_many([(("ref", pk), text, reference_order(pk)) for pk, text in ReferenceText.objects.filter(campaign=campaign).values_list("id", "text")])
-    index.add_many([(("post", p.pk), p.text, post_order(p.created_at, p.post_id)) for p in posts])
+    entries = [(("ref", pk), text, reference_order(pk)) for pk, text in ReferenceText.objects.filter(campaign=campaign).values_list("id", "text")]
+    entries += [(("post", p.pk), p.text, post_order(p.created_at, p.post_id)) for p in posts]
     links = {}
-    for (kind, pk), (target_kind, target) in index.earlier_duplicates().items():
+    for (kind, pk), (target_kind, target) in earlier_duplicates(entries, threshold=Fraction(threshold)).items():
         if kind == "post":
             links[pk] = (target, None) if target_kind == "post" else (None, target)
     return links
@@ -444,26 +445,20 @@ def _totals(now: list[Computed], new: list[Computed]) -> tuple[KindTotal, ...]:
     return tuple(totals)
 
 
-def _text(value) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
-
-
 def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected_fingerprint: str, at: datetime | None = None) -> WhatIfApplied:
     """Apply a previewed configuration: one explicit, audited action. Needs `campaign.change_campaign`.
 
     In one transaction, under the campaign row lock: refuses when the stored configuration is no
     longer the one the preview showed (`expected_fingerprint`), when the note is empty, and when
-    nothing changes; saves the changed fields; writes an admin log entry listing each field
-    old -> new and the note; rebuilds the duplicate links when the threshold changed; re-judges
-    every post (`posts_qualify`). After commit it queues the settlement as of `at` (default: now)
-    exactly as the dashboard does, and re-syncs the settlement schedule when the grace changed.
+    nothing changes; saves the changed fields with `campaign_update`, whose admin log entry lists
+    each field old -> new and the note; rebuilds the duplicate links when the threshold changed;
+    re-judges every post (`posts_qualify`). It queues the settlement as of `at` (default: now) with
+    `settlement_enqueue`, as the dashboard does (the task is sent after commit), and re-syncs the
+    settlement schedule when the grace changed.
     Approved and paid rewards are never touched: settlement turns a difference into a review item.
     Not idempotent by design: a second apply with the old fingerprint is refused as stale.
     """
     from rewards.services.schedule import settlement_schedule_sync
-    from rewards.tasks import settle_campaign_task
 
     missing = [perm for perm in APPLY_PERMISSIONS if not user.has_perm(perm)]
     if missing:
@@ -480,19 +475,18 @@ def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected
         applied = _config_changes(locked, proposed)
         if not applied:
             raise RewardError(_("Nothing to apply: the proposed configuration is the current one."))
-        for change in applied:
-            setattr(locked, change.field, change.proposed)
-        locked.save(update_fields=[c.field for c in applied] + ["updated_at"])
-        message = "What-if applied: " + "; ".join(f"{c.field}: {_text(c.current)} -> {_text(c.proposed)}" for c in applied) + f". Note: {note}"
-        campaign_pages_changed(campaign_id=locked.pk)
-        entry = LogEntry.objects.log_actions(user_id=user.pk, queryset=[locked], action_flag=CHANGE, change_message=message, single_object=True)
+        locked = campaign_update(campaign=locked, changes={c.field: c.proposed for c in applied}, by=user, note=note, action="What-if applied")
+        # Its entry is the campaign's latest: every campaign_update holds the lock held here.
+        entry = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Campaign), object_id=str(locked.pk)).order_by("-pk").first()
         # A new threshold relinks every post in there (the links remember their threshold).
         verdicts_changed = posts_qualify(campaign=locked)
-        by = f"admin what-if: {user.get_username()}"
-        transaction.on_commit(lambda: settle_campaign_task.delay(locked.pk, at=settle_at.isoformat(), triggered_by=by))
+        settlement = settlement_enqueue(campaign=locked, at=settle_at, by=f"admin what-if: {user.get_username()}")
         if any(c.field == "grace_hours" for c in applied):
             transaction.on_commit(lambda: settlement_schedule_sync(campaign=locked))
-    return WhatIfApplied(campaign=locked, changes=applied, log_entry=entry, verdicts_changed=verdicts_changed, settle_at=settle_at, triggered_by=by)
+    return WhatIfApplied(
+        campaign=locked, changes=applied, log_entry=entry, verdicts_changed=verdicts_changed, settle_at=settle_at,
+        triggered_by=settlement.triggered_by, settlement_run_id=settlement.pk,
+    )  # fmt: skip
 
 
 # --- background runs -------------------------------------------------------------------------
@@ -756,21 +750,25 @@ def whatif_preview_load(*, run: WhatIfRun) -> WhatIfPreview:
 
 def whatif_applied_result(applied: WhatIfApplied) -> dict:
     """What an apply run keeps, as JSON: the fields it changed (old and new), the verdicts that
-    changed, its audit entry and the settlement it queued (instant and `triggered_by`)."""
+    changed, its audit entry and the settlement it queued (its run, instant and `triggered_by`)."""
     return {
         "changes": [{"field": c.field, "current": _json_value(c.current), "proposed": _json_value(c.proposed)} for c in applied.changes],
         "verdicts_changed": applied.verdicts_changed,
         "log_entry": applied.log_entry.pk,
         "settle_at": applied.settle_at.isoformat(),
         "triggered_by": applied.triggered_by,
+        "settlement_run": applied.settlement_run_id,
     }
 
 
 def whatif_apply_settlement(*, run: WhatIfRun) -> SettlementRun | None:
-    """The settlement a finished apply queued, once it has started: the campaign's first run as of
-    the apply's instant, triggered by it, that started after the apply committed."""
+    """The settlement a finished apply queued: the run it recorded. An apply recorded before runs
+    were queued at once names none: then the campaign's first run as of the apply's instant,
+    triggered by it, that started after the apply committed."""
     if run.kind != WhatIfRun.Kind.APPLY or run.state != WhatIfRun.State.FINISHED:
         return None
+    if run.result.get("settlement_run"):
+        return SettlementRun.objects.filter(pk=run.result["settlement_run"]).first()
     return (
         SettlementRun.objects.filter(
             campaign_id=run.campaign_id, at=datetime.fromisoformat(run.result["settle_at"]), triggered_by=run.result["triggered_by"], started_at__gte=run.finished_at

@@ -10,13 +10,13 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from campaign.services import posts_import_file, signups_import
+from core.api.tokens import api_token_create, api_tokens_revoke
 from rewards.services import rewards_approve, settle_campaign
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.api.tokens import api_token_create, api_tokens_revoke
 from traders.services import registrations_import, trader_stats_import
 
 # The Django permissions the API's views name (README.md, API): a token acts with its user's.
-INGEST_PERMS = ("traders.add_importrun",)
+INGEST_PERMS = ("core.add_importrun",)
 READ_PERMS = (
     "campaign.view_campaign",
     "rewards.view_reward",

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaign.models import Post
+from core.api.records import json_type
+from core.models import ImportRun, RejectedRecord
 from tests.factories import post_item
-from traders.api.records import json_type
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader
+from traders.models import LeadTraderRegistration, Trader
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

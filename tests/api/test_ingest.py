@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from campaign import signing
 from campaign.models import Post, Signup
+from core.models import ImportRun, RejectedRecord
 from tests.factories import post_item
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
+from traders.models import LeadTraderRegistration, Trader, TradingStats
 
 pytestmark = pytest.mark.django_db
 SLUG = "star-lead-traders-2"
@@ -24,7 +25,7 @@ def registration(uid, **overrides):
 
 def stored_item(raw):
     """The item a rejected record keeps: JSON for posts; for the CSV services, a CSV row whose one
-    field is the item's JSON (those services read CSV text: see traders.api.records)."""
+    field is the item's JSON (those services read CSV text: see core.api.records)."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError:

@@ -1,4 +1,4 @@
-"""The one depth rule of the API and the posts webhook (traders.api.parsers.json_depth): exact,
+"""The one depth rule of the API and the posts webhook (core.api.parsers.json_depth): exact,
 without recursion, and with memory that grows with the depth, never with the element count."""
 
 import json
@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from traders.api.parsers import MAX_DEPTH, json_depth
+from core.api.parsers import MAX_DEPTH, json_depth
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,13 @@ import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db.models import ProtectedError
 from openpyxl import load_workbook
 
 from campaign.models import Campaign
-from rewards.models import PayoutBatch, PayoutReport, Reward, SettlementRun
-from rewards.services import payout_report_store
 from config.celery import app
+from rewards.models import PayoutBatch, PayoutReport, Reward, SettlementRun
+from rewards.services import payout_report_store, settlement
 from rewards.tasks import settle_campaign_task
 from tests.factories import CampaignFactory
 
@@ -81,16 +82,19 @@ def test_a_settlement_is_enqueued_after_commit_and_followed_to_its_run(campaign,
     assert response.status_code == 202 and len(callbacks) == 1
     pointer = response.json()
     assert response["Location"] == pointer["url"] == f"/api/v1/settlements/{pointer['task_id']}/"
-    assert not SettlementRun.objects.exists()  # nothing runs before the commit
-    assert read_client.get(pointer["url"]).status_code == 404  # nor is anything queued
+    # The run is written at once, queued under the task's id; nothing runs before the commit.
+    queued = SettlementRun.objects.get()
+    assert (queued.task_id, queued.state, queued.finished_at) == (pointer["task_id"], "queued", None) and not Reward.objects.exists()
+    assert read_client.get(pointer["url"]).json() == {"task_id": pointer["task_id"], "state": "queued", "url": pointer["url"], "run": None} == pointer
 
     callbacks[0]()
     followed = read_client.get(pointer["url"]).json()
     assert followed["state"] == "finished"
     run = SettlementRun.objects.get()
+    assert run.pk == queued.pk  # the worker settled the queued run, not another
     assert followed["run"]["id"] == run.pk and followed["run"]["at"] == "2026-02-20T04:00:00Z"
     assert followed["run"]["summary"]["leaderboard"]["due"] is False  # settled before due: a preview
-    assert pointer["task_id"] in run.triggered_by and "API token gsq_" in run.triggered_by
+    assert run.task_id == pointer["task_id"] and "API token gsq_" in run.triggered_by and pointer["task_id"] not in run.triggered_by
     detail = read_client.get(f"/api/v1/settlement-runs/{run.pk}/").json()
     assert detail["state"] == "finished" and detail["config"]["pool_cap"] == "100.00"
     assert [r["id"] for r in read_client.get(f"/api/v1/settlement-runs/?campaign={SLUG}").json()["results"]] == [run.pk]
@@ -140,23 +144,33 @@ def test_an_id_no_settlement_was_started_under_is_a_404(settled, read_client):
     assert response.json() == {"error": "not_found", "detail": "no settlement was started under this id"}
 
 
-def test_a_queued_settlement_answers_queued_until_a_worker_has_run_it(transactional_db, campaign, ops_client, read_client):
+def test_a_queued_settlement_answers_queued_until_a_worker_has_run_it(transactional_db, campaign, ops_client, read_client, monkeypatch):
     """Through the configured broker and result backend (in memory by default, Redis in CI) and a
     real worker thread, never eager: the worker starts only after the GETs of the queued state."""
-    gone, eager = CampaignFactory(), app.conf.task_always_eager
+    broken, eager = CampaignFactory(), app.conf.task_always_eager
+    judge = settlement.posts_qualify
+
+    def judge_or_break(*, campaign, **kwargs):
+        if campaign.pk == broken.pk:
+            raise RuntimeError("judging broke")
+        return judge(campaign=campaign, **kwargs)
+
+    monkeypatch.setattr(settlement, "posts_qualify", judge_or_break)
     app.conf.task_always_eager = False
     try:
         pointer = post(ops_client, f"/api/v1/campaigns/{SLUG}/settlements/", {"at": "2026-02-20T12:00:00+08:00"}).json()
-        orphan = post(ops_client, f"/api/v1/campaigns/{gone.slug}/settlements/", {}).json()
-        gone.delete()  # its task will find no campaign to settle
+        failing = post(ops_client, f"/api/v1/campaigns/{broken.slug}/settlements/", {}).json()
+        with pytest.raises(ProtectedError):
+            broken.delete()  # a queued settlement keeps its campaign
         assert read_client.get(pointer["url"]).json() == {"task_id": pointer["task_id"], "state": "queued", "url": pointer["url"], "run": None}
-        assert read_client.get(orphan["url"]).json()["state"] == "queued"
+        assert read_client.get(failing["url"]).json()["state"] == "queued"
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            assert settle_campaign_task.AsyncResult(pointer["task_id"]).get(timeout=60)["run"] == SettlementRun.objects.get().pk
-            assert settle_campaign_task.AsyncResult(orphan["task_id"]).get(timeout=60) == {"skipped": "campaign is gone"}
+            settled = SettlementRun.objects.get(campaign=campaign)
+            assert settle_campaign_task.AsyncResult(pointer["task_id"]).get(timeout=60)["run"] == settled.pk
+            assert settle_campaign_task.AsyncResult(failing["task_id"]).get(timeout=60, propagate=False).args == ("judging broke",)
         followed = read_client.get(pointer["url"]).json()
-        assert followed["state"] == "finished" and followed["run"]["id"] == SettlementRun.objects.get().pk
-        assert read_client.get(orphan["url"]).json()["state"] == "failed"
+        assert followed["state"] == "finished" and followed["run"]["id"] == settled.pk
+        assert read_client.get(failing["url"]).json() == {"task_id": failing["task_id"], "state": "failed", "url": failing["url"], "run": None}
         assert read_client.get(f"/api/v1/settlements/{uuid.uuid4()}/").status_code == 404
     finally:
         app.conf.task_always_eager = eager

@@ -22,12 +22,11 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from campaign.models import Post
-from rewards.api.selectors import task_marker
+from core.api.permissions import DenyAll, PublicRead, required_perms, required_scopes
 from rewards.models import ReviewItem, Reward, SettlementRun, StatusLink
 from rewards.selectors import status_link_token
 from rewards.services import rewards_approve, settle_campaign
 from tests.api.conftest import DUE, INGEST_PERMS, OPS_PERMS, token_client
-from traders.api.permissions import DenyAll, PublicRead, required_perms, required_scopes
 from traders.models import Trader
 
 pytestmark = pytest.mark.django_db
@@ -124,8 +123,8 @@ def send(client, method, url, body=None):
 
 @pytest.fixture
 def api_started(settled):
-    """The settled run, marked as a settlement started through the API under TASK_ID."""
-    SettlementRun.objects.filter(pk=settled.pk).update(triggered_by=f"tests {task_marker(TASK_ID)}")
+    """The settled run, as if a settlement started through the API had run it under TASK_ID."""
+    SettlementRun.objects.filter(pk=settled.pk).update(task_id=TASK_ID)
     return settled
 
 

@@ -24,14 +24,14 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from campaign.models import Post
 from campaign.services import posts_import_file, signups_import
-from rewards.api.selectors import task_marker
+from core.api.tokens import api_token_create
+from core.models import ApiToken
 from rewards.models import ReviewItem, SettlementRun, StatusLink
 from rewards.selectors import status_link_token
 from rewards.services import rewards_approve, settle_campaign
 from tests.api.conftest import DUE, INGEST_PERMS, OPS_PERMS, grant
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.api.tokens import api_token_create
-from traders.models import ApiToken, Trader
+from traders.models import Trader
 from traders.services import registrations_import, trader_stats_import
 
 # A deeper run by hand: SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_BUDGET=600 pytest tests/api/test_schemathesis.py -s
@@ -55,7 +55,7 @@ def data(transactional_db, campaign, eager_tasks):
     settle_campaign(campaign=campaign, at=DUE)
     item = ReviewItem.objects.get()
     task_id = "5c3e7a1e-2f64-4d0a-8f5b-3a1d9c0e7b42"  # the first run, as if the API had started it
-    SettlementRun.objects.filter(pk=run.pk).update(triggered_by=f"schemathesis {task_marker(task_id)}")
+    SettlementRun.objects.filter(pk=run.pk).update(task_id=task_id)
     return secret, {"slug": campaign.slug, "token": status_link_token(link), "id": run.pk, "item_id": item.pk, "task_id": task_id}
 
 

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.api.tokens import api_token_authenticate, api_token_create
+from core.models import ApiToken
 from tests.api.conftest import token_client
-from traders.api.tokens import api_token_authenticate, api_token_create
-from traders.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_ops_create_a_token_in_the_admin_and_see_the_secret_once(client, make_us
     client.force_login(admin)
     owner = make_user(perms=["rewards.view_reward"])
     response = client.post(
-        "/admin/traders/apitoken/add/", {"name": "finance sheet", "user": owner.pk, "scopes": ["read"], "expires_at": ""}, follow=True
+        "/admin/core/apitoken/add/", {"name": "finance sheet", "user": owner.pk, "scopes": ["read"], "expires_at": ""}, follow=True
     )
     assert response.status_code == 200
     token = ApiToken.objects.get()
@@ -93,13 +93,13 @@ def test_ops_create_a_token_in_the_admin_and_see_the_secret_once(client, make_us
     assert (token.user, token.scopes, token.created_by) == (owner, ["read"], "root")
     assert token_client(secret).get("/api/v1/rewards/").status_code == 200
     # The change page never shows it again.
-    assert secret not in client.get(f"/admin/traders/apitoken/{token.pk}/change/").content.decode()
+    assert secret not in client.get(f"/admin/core/apitoken/{token.pk}/change/").content.decode()
 
-    client.post("/admin/traders/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    client.post("/admin/core/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
     token.refresh_from_db()
     assert token.revoked_at is not None and token.revoked_by == "root"
     assert token_client(secret).get("/api/v1/rewards/").json()["detail"] == "this token has been revoked"
-    assert client.get(f"/admin/traders/apitoken/{token.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/core/apitoken/{token.pk}/delete/").status_code == 403
 
 
 def test_requests_over_the_scope_rate_are_throttled(make_user, settings):

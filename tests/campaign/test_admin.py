@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaign.models import ModerationDecision, Post, Signup
 from campaign.services import posts_import_file
+from core.models import ImportRun, RejectedRecord
 from tests.factories import enrolled_trader, post_item
-from traders.models import ImportRun, RejectedRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_importing_a_file_from_the_admin_reports_the_rejected_rows(ops, campaign
     upload = SimpleUploadedFile("signups.csv", b"uid,submitted_at,square_handle,contact\n1,2026-02-13T10:00:00Z,a,\n2,yesterday,b,\n")
     response = ops.post(f"/admin/campaign/campaign/{campaign.pk}/import/", {"kind": "signups", "file": upload}, follow=True)
     run = ImportRun.objects.get()
-    assert response.redirect_chain[-1][0] == f"/admin/traders/importrun/{run.pk}/change/"
+    assert response.redirect_chain[-1][0] == f"/admin/core/importrun/{run.pk}/change/"
     page = response.content.decode()
     assert "1 imported, 1 rejected" in page
     assert "submitted_at is not an ISO 8601 instant: &#x27;yesterday&#x27;" in page

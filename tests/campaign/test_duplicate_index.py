@@ -7,8 +7,9 @@ import pytest
 
 from campaign.models import DuplicateBand, Post, ReferenceText
 from campaign.near_duplicates import band_keys
+from campaign.near_duplicates.db import bands_lookup
 from campaign.services import posts_import_file, posts_qualify, reference_texts_import
-from campaign.services.duplicates import _lookup, duplicates_rebuild, duplicates_refresh
+from campaign.services.duplicates import duplicates_rebuild, duplicates_refresh
 from tests.campaign.test_duplicates_order import brute_force, variants
 from tests.factories import OTHER_TEXTS, TRADING_TEXT, enrolled_trader, post_item
 
@@ -34,7 +35,7 @@ def test_a_lookup_finds_every_owner_of_a_key_and_never_the_complete_mark(campaig
     a, b = (Post.objects.get(post_id=p) for p in "ab")
     shared = set(band_keys(bytes(a.signature))) & set(band_keys(bytes(b.signature)))
     assert shared
-    found = _lookup(campaign, shared | {0})
+    found = bands_lookup(campaign, shared | {0})
     assert {owner for _, owner in found} == {a.id, b.id}
     assert DuplicateBand.objects.filter(campaign=campaign, key=0, owner=0).exists()
 

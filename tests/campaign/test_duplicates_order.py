@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaign.models import Post, Signup
+from campaign.near_duplicates import DEFAULT_THRESHOLD
 from campaign.qualification import jaccard_at_least, shingles
 from campaign.services import posts_import_file
-from campaign.near_duplicates import DEFAULT_THRESHOLD
 from tests.factories import OTHER_TEXTS, TRADING_TEXT, enrolled_trader, post_item
 
 BASES = [TRADING_TEXT, *OTHER_TEXTS]
@@ -79,7 +79,7 @@ def test_the_bulk_rebuild_gives_the_same_links_and_index_as_the_incremental_path
     from campaign.models import DuplicateBand
     from campaign.services import posts_ingest
     from campaign.services.duplicates import duplicates_rebuild
-    from traders.imports import SourceRecord
+    from core.reading import SourceRecord
 
     enrolled_trader(uid=1)
     items = variants()

@@ -7,7 +7,7 @@ import pytest
 from campaign import enrolment as e
 from campaign.selectors import enrolment_map
 from campaign.services import signups_import
-from traders.parsing import parse_instant
+from core.parsing import parse_instant
 from traders.services import registrations_import
 
 START = parse_instant("2026-02-12T18:00:00+08:00", "start")

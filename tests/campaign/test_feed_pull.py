@@ -6,7 +6,7 @@ from campaign.fake_feed import FakeFeedServer, load_posts
 from campaign.feed_client import FeedClient, FeedError
 from campaign.models import FeedCursor, Post
 from campaign.services import feed_pull
-from traders.models import ImportRun
+from core.models import ImportRun
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 
 from campaign.models import Post, ReferenceText
 from campaign.services import posts_import_file, reference_texts_import
+from core.models import RejectedRecord
+from core.reading import jsonl_records, text_lines
 from tests.factories import TRADING_TEXT, enrolled_trader, post_item
-from traders.imports import jsonl_records, text_lines
-from traders.models import RejectedRecord
 
 pytestmark = pytest.mark.django_db
 # Every character str.splitlines() breaks at besides "\n" and "\r".

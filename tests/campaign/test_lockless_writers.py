@@ -10,11 +10,11 @@ import json
 
 import numpy as np
 import pytest
-from django.db import connection
 
 from campaign.models import Post
+from campaign.near_duplicates import text_signature
+from campaign.near_duplicates.db import CorpusRows, PostRows, hash64, stale_clear
 from campaign.services import posts_import_file
-from campaign.services.duplicates import _hash64, _stale_clear, _take_posts
 from campaign.services.posts import _posts_upsert
 from tests.factories import OTHER_TEXTS, enrolled_trader, post_item
 from traders.models import Trader
@@ -30,30 +30,23 @@ def test_an_indexed_post_whose_text_changed_meanwhile_stays_waiting_for_the_inde
     enrolled_trader(uid=1)
     posts_import_file(campaign=campaign, data=jsonl(post_item("p", 1), post_item("q", 1, text=OTHER_TEXTS[1])))
     p, q = Post.objects.get(post_id="p"), Post.objects.get(post_id="q")
-    read = [(p.pk, _hash64(p.content_hash)), (q.pk, _hash64(q.content_hash))]  # as the index read them
+    read = [(p.pk, hash64(p.content_hash)), (q.pk, hash64(q.content_hash))]  # as the index read them
     Post.objects.filter(pk__in=[p.pk, q.pk]).update(index_stale=True)
     Post.objects.filter(pk=p.pk).update(text=OTHER_TEXTS[0], content_hash="f" * 64)  # a new text, stored meanwhile
-    _stale_clear(read)
-    stale = dict(Post.objects.values_list("post_id", "index_stale"))
-    if connection.vendor == "postgresql":
-        assert stale == {"p": True, "q": False}
-    else:  # SQLite has one writer at a time: nothing can change meanwhile, every read post is cleared
-        assert stale == {"p": False, "q": False}
+    stale_clear(read)
+    assert dict(Post.objects.values_list("post_id", "index_stale")) == {"p": True, "q": False}
 
 
 def test_a_post_streamed_but_not_in_the_rebuilds_list_is_left_out_untouched():
-    posts = np.array([10, 30], dtype=np.int64)
-    sorter = np.argsort(posts)
-    stale, hashes = np.zeros(2, dtype=bool), np.zeros(2, dtype=np.int64)
-    links = np.full((2, 2), -1, dtype=np.int64)
-    taken = []
-    chunk = [(20, b"", True, 10, None, "a" * 64), (30, b"", True, None, None, "b" * 64)]  # 20: committed between the reads
-    _take_posts(chunk, posts, sorter, 0, lambda rows, sigs: taken.extend(rows.tolist()), stale, links, hashes)
-    assert taken == [1] and stale.tolist() == [False, True] and links.tolist() == [[-1, -1], [-1, -1]]
-    assert hashes.tolist() == [0, _hash64("b" * 64)]
+    rows = CorpusRows(reference_ids=np.zeros(0, dtype=np.int64), post_ids=np.array([10, 30], dtype=np.int64))
+    sig = text_signature(OTHER_TEXTS[0])
+    chunk = [(20, sig, True, 10, None, "a" * 64), (30, sig, True, None, None, "b" * 64)]  # 20: committed between the reads
+    rows.take_posts(PostRows.of(chunk))
+    assert rows.bands.has.tolist() == [False, True] and rows.stale.tolist() == [False, True]
+    assert rows.links.tolist() == [[-1, -1], [-1, -1]]
+    assert rows.hashes.tolist() == [0, hash64("b" * 64)]
 
 
-@pytest.mark.postgres
 def test_the_upsert_leaves_a_post_stored_meanwhile_under_another_author_as_it_is(campaign):
     enrolled_trader(uid=1)
     enrolled_trader(uid=2)

@@ -8,8 +8,8 @@ from django.core.management.base import CommandError
 
 from campaign.models import Post
 from campaign.services import posts_import_file, posts_judge, reference_texts_import
+from core.models import RejectedRecord
 from tests.factories import OTHER_TEXTS, TRADING_TEXT, enrolled_trader, post_item
-from traders.models import RejectedRecord
 
 pytestmark = pytest.mark.django_db
 

@@ -5,15 +5,15 @@ API batch by its upload). A record received before the stored version changes no
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import EngagementSnapshot, Post
 from campaign.services import posts_ingest
 from campaign.services.posts import _posts_upsert
+from core.models import ImportRun
+from core.reading import SourceRecord, item_records
 from tests.factories import enrolled_trader, post_item
-from traders.imports import SourceRecord, item_records
-from traders.models import ImportRun
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_a_file_is_dated_by_its_upload_not_by_when_its_rows_are_written(campaign
     ingest(campaign, delivery)
     # The file's run started before the delivery arrived: its record of the post changes nothing.
     file_records = item_records([post_item("p", 1, likes=5)])
-    run = ImportRun.objects.create(kind=ImportRun.Kind.POSTS, campaign_slug=campaign.slug)
+    run = ImportRun.objects.create(kind=ImportRun.Kind.POSTS)
     ImportRun.objects.filter(pk=run.pk).update(started_at=run_started)
     from campaign.services.posts import _posts_write, post_parse
 
@@ -87,11 +87,9 @@ def test_a_file_is_dated_by_its_upload_not_by_when_its_rows_are_written(campaign
     assert Post.objects.get().likes == 400
 
 
-@pytest.mark.postgres
 def test_the_upsert_itself_keeps_a_version_received_later(campaign):
-    """The guard in the upsert, for a post another writer stored after this write read the rows."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the guard is PostgreSQL's ON CONFLICT; SQLite serialises its writers")
+    """The guard in the upsert, for a post another writer stored after this write read the rows
+    (the same statement on both databases: core.database.rows_upsert)."""
     enrolled_trader(uid=1)
     now = timezone.now()
     ingest(campaign, received(post_item("p", 1, likes=400, text="BTC long " + "y" * 120), now))

@@ -269,7 +269,7 @@ def test_a_post_nested_deeper_than_a_record_may_be_is_refused_alone(client, camp
 
 
 def test_a_body_nested_exactly_as_deep_as_the_api_takes_is_queued(client, campaign):
-    from traders.api.parsers import MAX_DEPTH, json_depth
+    from core.api.parsers import MAX_DEPTH, json_depth
 
     payload = {"campaign": campaign.slug, "items": [{**post_item("deep", 1), "extra": json.loads(nested(MAX_DEPTH - 3))}]}
     assert json_depth(payload) == MAX_DEPTH
@@ -362,7 +362,7 @@ def test_a_delivery_received_first_but_stored_last_never_overwrites_the_figures_
 def test_a_delivery_has_at_most_as_many_items_as_an_api_batch(client, campaign, django_capture_on_commit_callbacks):
     """A 5 MB body of 2.6 million zeros was taken item by item: a gigabyte, minutes, and a 136 MB
     answer listing each refusal. The door now refuses more than MAX_BATCH items whole."""
-    from traders.api.records import MAX_BATCH
+    from core.api.records import MAX_BATCH
 
     with django_capture_on_commit_callbacks():  # the door only
         response = deliver(client, {"campaign": campaign.slug, "items": [0] * (MAX_BATCH + 1)}, delivery="many-1")
@@ -374,8 +374,8 @@ def test_a_delivery_has_at_most_as_many_items_as_an_api_batch(client, campaign, 
 
 
 def test_the_contract_states_the_limits_the_door_applies():
-    from traders.api.parsers import MAX_DEPTH
-    from traders.api.records import MAX_BATCH
+    from core.api.parsers import MAX_DEPTH
+    from core.api.records import MAX_BATCH
 
     contract = CONTRACT.read_text(encoding="utf-8")
     assert f"at most {MAX_BATCH:,} items" in contract and f"more than {MAX_BATCH:,} items" in contract

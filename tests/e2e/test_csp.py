@@ -78,7 +78,7 @@ def test_every_page_loads_under_the_policy_without_a_violation(desk, ledger, per
         f"/admin/rewards/reviewitem/{ReviewItem.objects.order_by('pk').first().pk}/change/", "/admin/rewards/reward/",
         "/admin/rewards/settlementrun/", f"/admin/rewards/settlementrun/{SettlementRun.objects.order_by('pk').last().pk}/change/",
         "/admin/rewards/adjustment/", "/admin/rewards/featuredpost/", "/admin/rewards/statuslink/", "/admin/campaign/post/",
-        "/admin/traders/importrun/", f"/admin/django_celery_beat/periodictask/{periodic_task.pk}/change/",
+        "/admin/core/importrun/", f"/admin/django_celery_beat/periodictask/{periodic_task.pk}/change/",
         "/api/docs/",
     ]  # fmt: skip
     for url in urls:

@@ -62,7 +62,7 @@ def import_file(page, campaign, kind, name, content):
     page.select_option("#id_kind", kind)
     page.set_input_files("#id_file", files=[{"name": name, "mimeType": "text/plain", "buffer": content.encode()}])
     page.click("input[type=submit][value=Import]")
-    page.wait_for_url("**/admin/traders/importrun/*/change/")
+    page.wait_for_url("**/admin/core/importrun/*/change/")
     reload_until(page, "#import-run-state", "finished")  # imported in the background; the page refreshes itself meanwhile
     return page.locator("body").inner_text()
 

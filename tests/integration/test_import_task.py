@@ -15,12 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from campaign.models import Signup
-from campaign.services import campaign_import_queue
+from campaign.services import campaign_import_queue, campaign_import_run_create
 from campaign.tasks import campaign_import_file
 from config.celery import app
+from core.models import ImportRun, RejectedRecord
 from tests.reliability.workers import VISIBILITY, database_url, start_worker, wait_for
-from traders.imports import import_run_create
-from traders.models import ImportRun, RejectedRecord, Trader
+from traders.models import Trader
 
 pytestmark = [pytest.mark.redis]
 REG_HEADER = b"uid,nickname,market,status,applied_at,approved_at\n"
@@ -52,8 +52,8 @@ def test_a_worker_killed_mid_import_leaves_its_counts_and_ops_start_the_run_agai
     path = tmp_path / "registrations.csv"
     path.write_bytes(REG_HEADER + b"".join(b"%d,n%d,futures,approved,2026-02-01T10:00:00Z,\n" % (uid, uid) for uid in range(1, 5001)))
     Trader.objects.create(uid=3000)  # its row is locked below, in the second chunk of 2,000
-    run = import_run_create(
-        kind="registrations", source=ImportRun.Source.ADMIN, campaign_slug=campaign.slug, filename=path.name,
+    run = campaign_import_run_create(
+        campaign=campaign, kind="registrations", source=ImportRun.Source.ADMIN, filename=path.name,
         status=ImportRun.Status.QUEUED, file_path=str(path), expected_lines=5001,
     )  # fmt: skip
     queue = f"import-kill-{uuid.uuid4().hex[:8]}"
@@ -90,12 +90,12 @@ def test_a_worker_killed_mid_import_leaves_its_counts_and_ops_start_the_run_agai
     assert ImportRun.objects.get(pk=run.pk).state == "interrupted"
 
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
-    url = f"/admin/traders/importrun/{run.pk}/change/"
+    url = f"/admin/core/importrun/{run.pk}/change/"
     assert 'id="import-run-restart"' in client.get(url).content.decode()
     app.conf.task_always_eager = False
     try:
         with start_worker_thread(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            assert client.post(f"/admin/traders/importrun/{run.pk}/restart/").status_code == 302
+            assert client.post(f"/admin/core/importrun/{run.pk}/restart/").status_code == 302
             wait_for(lambda: ImportRun.objects.get(pk=run.pk).finished_at is not None, 60, "the run started again to complete")
     finally:
         app.conf.task_always_eager = app.conf.get("CELERY_TASK_ALWAYS_EAGER", app.conf.task_always_eager)

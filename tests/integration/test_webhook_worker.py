@@ -78,10 +78,11 @@ def test_a_redelivery_with_new_engagement_is_rescored_by_the_worker(live_server,
 def test_a_delivery_never_waits_for_a_judging_run_or_a_settlement_holding_the_campaign_lock(transactional_db, campaign):
     """The campaign lock is FOR NO KEY UPDATE: a post insert's key-share lock on its campaign is
     compatible with it. With a plain FOR UPDATE this delivery would wait for the holder."""
+    from django.db import transaction
+
     from campaign.services import posts_ingest
     from campaign.services.duplicates import duplicates_lock
-    from django.db import transaction
-    from traders.imports import item_records
+    from core.reading import item_records
 
     enrolled_trader(uid=1)
     held, release, errors = threading.Event(), threading.Event(), []
@@ -117,7 +118,7 @@ def test_a_delivery_that_cannot_be_stored_is_kept_as_failed_and_the_queue_moves_
     """The database refuses one post (a trigger stands in for any failure of a delivery's own);
     its delivery is marked failed with the reason, the deliveries around it are stored."""
     from campaign.services.webhook import webhook_deliveries_process
-    from traders.models import RejectedRecord
+    from core.models import RejectedRecord
 
     enrolled_trader(uid=1)
     with django_capture_on_commit_callbacks():  # queued only: this test runs the worker's function itself

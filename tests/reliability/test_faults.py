@@ -15,12 +15,12 @@ from django.utils import timezone
 from campaign import signing
 from campaign.models import Post, Signup, WebhookDelivery
 from campaign.services import posts_import_file, signups_import
+from core.models import ImportRun
 from rewards.invariants import frozen_rewards, ledger_violations
-from rewards.models import Reward, ReviewItem
+from rewards.models import ReviewItem, Reward
 from rewards.services import settle_campaign
 from tests.factories import enrolled_trader, post_item
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl
-from traders.models import ImportRun
 from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.postgres
@@ -127,8 +127,8 @@ def test_approved_rewards_survive_concurrent_resettlements_untouched(transaction
 
 def test_two_halves_of_a_near_duplicate_pair_arriving_at_once_are_still_paired(transactional_db, campaign):
     from campaign.services import posts_ingest
+    from core.reading import SourceRecord
     from tests.factories import TRADING_TEXT
-    from traders.imports import SourceRecord
 
     enrolled_trader(uid=1)
     items = [

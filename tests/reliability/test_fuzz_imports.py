@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from campaign.models import Post, Signup
 from campaign.services import posts_import_file, signups_import
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, TradingStats
+from core.models import ImportRun, RejectedRecord
+from traders.models import LeadTraderRegistration, TradingStats
 from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
@@ -341,7 +342,7 @@ def test_reference_texts_take_every_good_text_and_reject_each_bad_one_at_its_lin
 def test_memory_does_not_grow_with_an_over_long_line(small_limits, size, position, csv_file):
     import tracemalloc
 
-    from traders.imports import BLOCK
+    from core.reading import BLOCK
 
     example = uuid.uuid4().hex
     if csv_file:

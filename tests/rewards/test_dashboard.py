@@ -11,7 +11,6 @@ from fractions import Fraction
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission, User
-
 from django.urls import NoReverseMatch, reverse
 
 from campaign.fake_feed import FakeFeedServer
@@ -227,7 +226,7 @@ def test_the_campaign_page_links_to_the_dashboard_which_shows_numbers_and_charts
     assert url(loaded) in ops.get(f"/admin/campaign/campaign/{loaded.pk}/change/").content.decode()
     page = ops.get(url(loaded)).content.decode()
     assert page.count('class="chart"') == 3 and 'id="chart-leaderboard"' in page
-    assert "Rejected import rows (0)" in page and "/admin/traders/rejectedrecord/?run__campaign_slug__exact=star-lead-traders-2" in page
+    assert "Rejected import rows (0)" in page and f"/admin/core/rejectedrecord/?run__campaign_link__campaign__id__exact={loaded.pk}" in page
     assert f"/admin/rewards/reward/?campaign__id__exact={loaded.pk}&amp;state__exact=calculated&amp;preview__exact=0" in page
     assert "Approve 7 calculated rewards" in page
 
@@ -427,7 +426,7 @@ def test_posts_imported_after_the_settlement_make_the_dashboard_say_the_ledger_m
     ops, loaded, django_capture_on_commit_callbacks
 ):
     from campaign.services import posts_ingest
-    from traders.imports import item_records
+    from core.reading import item_records
 
     settle_campaign(campaign=loaded, at=DUE)
     assert posts_import_file(campaign=loaded, data=more_posts_of_1003()).ok
@@ -697,7 +696,7 @@ def test_a_preview_after_a_settlement_of_previews_shows_them_becoming_payable(lo
 @pytest.mark.django_db
 def test_the_preview_says_when_settling_would_judge_posts_it_has_not_judged_yet(loaded):
     from campaign.services import posts_ingest
-    from traders.imports import item_records
+    from core.reading import item_records
 
     settle_campaign(campaign=loaded, at=DUE)
     posts_ingest(campaign=loaded, records=item_records([post_item("c2", 1003, created_at="2026-02-21T09:00:00+08:00", text=OTHER_TEXTS[0])]), judge_later=True)

@@ -9,11 +9,11 @@ import pytest
 from campaign.models import JudgingState, Post, ReferenceText
 from campaign.services import posts_import_file, posts_ingest, reference_texts_import
 from campaign.services.posts import judging_inputs_digest
+from core.reading import jsonl_records
 from rewards.models import Reward
 from rewards.services import settle_campaign
 from rewards.services.schedule import settlement_schedule_sync
 from tests.rewards.scenario import BODY, posts_jsonl
-from traders.imports import jsonl_records
 from traders.models import LeadTraderRegistration
 
 pytestmark = pytest.mark.django_db
@@ -139,8 +139,8 @@ def test_inputs_that_move_away_and_back_leave_no_verdict_judged_in_between(loade
     """Issue 14, item 5: an older registrations export imported by mistake, posts re-delivered
     (and judged) under it, the right export imported again: the digest is back to the one of the
     last whole judging, yet the posts judged in between must be judged again."""
-    from traders.services import registrations_import
     from tests.rewards.scenario import REGISTRATIONS
+    from traders.services import registrations_import
 
     settle_campaign(campaign=loaded, at=DUE)
     right = verdicts()

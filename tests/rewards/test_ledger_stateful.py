@@ -31,17 +31,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from campaign.models import Campaign, Post, WebhookDelivery
 from campaign.services import posts_import_file, posts_ingest, posts_judge_pending, posts_moderate, posts_qualify, reference_texts_import, signups_import
 from campaign.services.duplicates import duplicates_rebuild
-from campaign.services.webhook import webhook_delivery_receive, webhook_deliveries_process
+from campaign.services.webhook import webhook_deliveries_process, webhook_delivery_receive
+from core.reading import jsonl_records
 from rewards.budgets import pool_budgets_get
 from rewards.invariants import ledger_violations
-from rewards.models import Adjustment, Reward, ReviewComputation, ReviewItem
+from rewards.models import Adjustment, ReviewComputation, ReviewItem, Reward
 from rewards.services import review_items_close, rewards_approve, rewards_compute, rewards_mark_paid, rewards_void, settle_campaign
 from rewards.services.settlement import settled_due
 from rewards.services.whatif import config_fingerprint, whatif_apply
 from tests.conftest import CAMPAIGN_SLUG
 from tests.factories import OTHER_TEXTS, TRADING_TEXT
 from tests.rewards.scenario import BODY
-from traders.imports import jsonl_records
 from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,12 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
 
+from core.api.tokens import api_token_create
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, Reward
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
 from tests.api.conftest import OPS_PERMS, grant, token_client
 from tests.factories import CampaignFactory
-from traders.api.tokens import api_token_create
 
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 

@@ -22,14 +22,14 @@ from hypothesis import strategies as st
 
 from campaign.models import Campaign, DuplicateBand, Post
 from campaign.services import posts_ingest
+from core.reading import item_records
 from rewards.exceptions import RewardError
-from rewards.models import PayoutBatch, ReviewFlag, Reward, RewardEvent, ReviewItem, SettlementRun
+from rewards.models import PayoutBatch, ReviewFlag, ReviewItem, Reward, RewardEvent, SettlementRun
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
 from rewards.services.farming import EXCLUDE_TRADER, review_flags_decide
 from rewards.services.whatif import WHATIF_FIELDS, config_fingerprint, whatif_apply, whatif_preview
 from tests.factories import post_item
 from tests.rewards.scenario import BODY
-from traders.imports import item_records
 from traders.models import Trader
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from campaign.models import Signup
+from campaign.services import signups_import
 from campaign.tasks import campaign_import_file
-from traders.models import ImportRun, RejectedRecord
+from core.models import ImportRun, RejectedRecord
+from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 SIGNUPS = b"uid,submitted_at,square_handle,contact\n1,2026-02-13T10:00:00Z,a,\n2,yesterday,b,\n3,2026-02-13T10:00:00Z,c,\n"
@@ -33,7 +35,7 @@ def login(client, *, perms=(), superuser=False, name="ops"):
         user = User.objects.create_superuser(name, f"{name}@example.com", "pw-ops-123456")
     else:
         user = User.objects.create_user(name, password="pw-ops-123456", is_staff=True)
-        user.user_permissions.add(*Permission.objects.filter(content_type__app_label="traders", codename__in=perms))
+        user.user_permissions.add(*Permission.objects.filter(content_type__app_label="core", codename__in=perms))
     client.force_login(user)
     return client
 
@@ -52,7 +54,7 @@ def test_the_upload_is_stored_queued_and_imported_by_the_task_after_the_request(
     with django_capture_on_commit_callbacks() as enqueued:
         response = upload(client, campaign)
     run = ImportRun.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/admin/traders/importrun/{run.pk}/change/"
+    assert response.status_code == 302 and response["Location"] == f"/admin/core/importrun/{run.pk}/change/"
     # Nothing imported inside the request: the run waits for its task, with the file's line count.
     assert (run.status, run.state, run.expected_lines, run.source, run.created_by) == ("queued", "queued", 4, "admin", "ops")
     assert not Signup.objects.exists() and len(enqueued) == 1
@@ -104,10 +106,10 @@ def test_an_interrupted_run_is_started_again_from_its_page_by_ops_with_the_permi
     with django_capture_on_commit_callbacks():
         upload(ops, campaign)
     run = ImportRun.objects.get()
-    from traders.imports import import_run_claim
+    from core.imports import import_run_claim
 
     assert import_run_claim(run_id=run.pk) is not None  # a worker took it, then was killed
-    url = f"/admin/traders/importrun/{run.pk}/change/"
+    url = f"/admin/core/importrun/{run.pk}/change/"
     page = ops.get(url).content.decode()
     assert state(page) == "running" and REFRESH in page and "import-run-restart" not in page  # its lease still holds
     ImportRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))  # ten minutes later
@@ -115,20 +117,20 @@ def test_an_interrupted_run_is_started_again_from_its_page_by_ops_with_the_permi
     viewer = login(client.__class__(), perms=["view_importrun"], name="viewer")
     page = viewer.get(url).content.decode()
     assert state(page) == "interrupted" and REFRESH not in page and "import-run-restart" not in page
-    assert viewer.post(f"/admin/traders/importrun/{run.pk}/restart/").status_code == 403
+    assert viewer.post(f"/admin/core/importrun/{run.pk}/restart/").status_code == 403
     assert ImportRun.objects.get().state == "interrupted"
 
     page = ops.get(url).content.decode()
-    assert 'id="import-run-restart"' in page and f'action="/admin/traders/importrun/{run.pk}/restart/"' in page
+    assert 'id="import-run-restart"' in page and f'action="/admin/core/importrun/{run.pk}/restart/"' in page
     with django_capture_on_commit_callbacks(execute=True):
-        response = ops.post(f"/admin/traders/importrun/{run.pk}/restart/")
+        response = ops.post(f"/admin/core/importrun/{run.pk}/restart/")
     assert response.status_code == 302 and response["Location"] == url
     run.refresh_from_db()
     assert (run.state, run.total, run.accepted, run.rejected) == ("finished", 3, 2, 1)
     assert Signup.objects.count() == 2
     # A finished run is not started again, even when asked.
     with django_capture_on_commit_callbacks(execute=True):
-        ops.post(f"/admin/traders/importrun/{run.pk}/restart/")
+        ops.post(f"/admin/core/importrun/{run.pk}/restart/")
     assert "cannot be started again" in ops.get(url).content.decode()
     assert ImportRun.objects.get().total == 3
 
@@ -142,7 +144,7 @@ def test_a_run_whose_stored_file_is_gone_fails_with_the_reason(client, campaign,
     enqueued[0]()
     run.refresh_from_db()
     assert run.state == "failed" and run.error.startswith("the stored file is gone") and run.finished_at is None
-    assert "the stored file is gone" in client.get(f"/admin/traders/importrun/{run.pk}/change/").content.decode()
+    assert "the stored file is gone" in client.get(f"/admin/core/importrun/{run.pk}/change/").content.decode()
 
 
 def test_a_refused_file_says_nothing_was_imported(client, campaign, eager_tasks, django_capture_on_commit_callbacks):
@@ -150,7 +152,7 @@ def test_a_refused_file_says_nothing_was_imported(client, campaign, eager_tasks,
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, campaign, content=b"uid,name\n1,a\n")
     run = ImportRun.objects.get()
-    page = client.get(f"/admin/traders/importrun/{run.pk}/change/").content.decode()
+    page = client.get(f"/admin/core/importrun/{run.pk}/change/").content.decode()
     assert "The file was refused: expected the header uid,submitted_at,square_handle,contact, got uid,name. Nothing was imported." in page
     assert "were imported" not in page and "the rest" not in page and run.state == "failed"
 
@@ -161,13 +163,13 @@ def test_the_page_lists_the_first_rejected_rows_and_links_to_all(client, campaig
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, campaign, content=b"uid,submitted_at,square_handle,contact\n" + rows)
     run = ImportRun.objects.get()
-    page = client.get(f"/admin/traders/importrun/{run.pk}/change/").content.decode()
+    page = client.get(f"/admin/core/importrun/{run.pk}/change/").content.decode()
     assert page.count("submitted_at is not an ISO 8601 instant") == 100
-    link = f"/admin/traders/rejectedrecord/?run__id__exact={run.pk}"
+    link = f"/admin/core/rejectedrecord/?run__id__exact={run.pk}"
     assert f'href="{link}"' in page and "All 150 rejected rows" in page
     listing = client.get(link)
     assert listing.status_code == 200 and "150 rejected records" in listing.content.decode()
-    runs = client.get("/admin/traders/importrun/?status__exact=finished").content.decode()
+    runs = client.get("/admin/core/importrun/?status__exact=finished").content.decode()
     assert '<b style="color:#1a7f37">finished</b>' in runs
     recent = client.get(f"/admin/campaign/campaign/{campaign.pk}/import/").content.decode()
     assert "<td>finished</td>" in recent and "imported in the background" in recent
@@ -181,3 +183,16 @@ def test_the_progress_bar_reads_in_chinese(client, campaign, django_user_model):
     with translation.override("zh-hans"):
         html = render_to_string("admin/includes/progress.html", {"progress_done": 3, "progress_total": 4, "progress_unit": translation.gettext("lines")})
     assert "已完成 3 / 4 行" in html and "此页面每 2 秒自动刷新一次" in html
+
+
+def test_the_runs_and_rejected_rows_lists_show_and_filter_by_the_campaign_of_each_run(client, campaign):
+    login(client, superuser=True)
+    other = CampaignFactory(slug="other-campaign")
+    ours = signups_import(campaign=campaign, data=SIGNUPS, filename="ours.csv").run
+    theirs = signups_import(campaign=other, data=SIGNUPS, filename="theirs.csv").run
+    runs = client.get(f"/admin/core/importrun/?campaign_link__campaign__id__exact={campaign.pk}")
+    page = runs.content.decode()
+    assert runs.status_code == 200 and "ours.csv" in page and "theirs.csv" not in page and f"<td class=\"field-campaign\">{campaign.slug}</td>" in page
+    rejected = client.get(f"/admin/core/rejectedrecord/?run__campaign_link__campaign__id__exact={other.pk}")
+    assert rejected.status_code == 200 and list(rejected.context["cl"].result_list) == list(RejectedRecord.objects.filter(run=theirs))
+    assert RejectedRecord.objects.filter(run=ours).count() == 1  # the filter left it out

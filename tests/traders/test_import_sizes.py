@@ -18,10 +18,11 @@ from campaign import signing
 from campaign.models import Post, ReferenceText, Signup, WebhookDelivery
 from campaign.services import campaign_import_file, posts_import_file, reference_texts_import, signups_import
 from campaign.services.posts import posts_line_limit
+from core.api.tokens import api_token_create
+from core.models import ImportRun, RejectedRecord
+from core.reading import BLOCK
 from tests.factories import TRADING_TEXT, enrolled_trader, post_item
-from traders.api.tokens import api_token_create
-from traders.imports import BLOCK
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
+from traders.models import LeadTraderRegistration, Trader, TradingStats
 from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_a_post_text_over_the_maximum_is_rejected_from_a_file_and_one_at_the_max
 
 def test_a_post_text_over_the_maximum_is_rejected_by_the_api(campaign):
     user = User.objects.create_user("ingester")
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="traders", codename="add_importrun"))
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="core", codename="add_importrun"))
     _, secret = api_token_create(user=user, name="test ingest", scopes=["ingest"], created_by="tests")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")

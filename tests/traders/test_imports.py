@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 
 from campaign.models import Post, Signup
 from campaign.services import signups_import
-from traders.models import ImportRun, LeadTraderRegistration, RejectedRecord, Trader, TradingStats
+from core.models import ImportRun, RejectedRecord
+from traders.models import LeadTraderRegistration, Trader, TradingStats
 from traders.services import registrations_import, trader_stats_import
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +122,7 @@ def test_the_import_command_reports_the_bad_line_imports_the_rest_and_exits_1(tm
     assert "signups.csv: line 3: uid must be a positive integer, got 'abc'" in capsys.readouterr().err
     assert Signup.objects.get().trader.uid == 1
     run = ImportRun.objects.get()
-    assert (run.kind, run.accepted, run.rejected, run.campaign_slug) == ("signups", 1, 1, campaign.slug)
+    assert (run.kind, run.accepted, run.rejected, run.campaign_link.campaign) == ("signups", 1, 1, campaign)
 
 
 def test_the_import_command_exits_0_when_every_row_was_taken(tmp_path, campaign, capsys):
@@ -288,7 +289,8 @@ def test_counters_and_the_last_line_are_saved_with_each_chunk_so_a_killed_run_sh
     from django.utils import timezone
 
     from campaign.services import campaign_import_file
-    from traders.imports import csv_records, run_import
+    from core.imports import run_import
+    from core.reading import csv_records
     from traders.services import _registrations_write, registration_parse
 
     rows = [f"{uid},n{uid},futures,approved,2026-02-01T10:00:00Z,\n".encode() for uid in range(1, 6)]
@@ -311,7 +313,7 @@ def test_counters_and_the_last_line_are_saved_with_each_chunk_so_a_killed_run_sh
     assert (run.total, run.accepted, run.rejected, run.finished_at) == (4, 3, 1, None)
     assert run.last_line == 5  # header and four rows
     assert RejectedRecord.objects.get(run=run).line == 4
-    from traders.imports import import_run_claim
+    from core.imports import import_run_claim
 
     assert run.state == "running"  # its lease still holds
     ImportRun.objects.filter(pk=run.pk).update(file_path=str(path))
@@ -331,7 +333,8 @@ def test_counters_and_the_last_line_are_saved_with_each_chunk_so_a_killed_run_sh
 def test_a_value_the_database_refuses_is_rejected_alone_and_the_rest_of_the_chunk_written():
     from django.db import DataError
 
-    from traders.imports import SourceRecord, run_import
+    from core.imports import run_import
+    from core.reading import SourceRecord
     from traders.services import _registrations_write, registration_parse
 
     def write(chunk, run):

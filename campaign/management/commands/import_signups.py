@@ -1,5 +1,5 @@
 from campaign.management.import_command import ImportCommand
-from traders.models import ImportRun
+from core.models import ImportRun
 
 
 class Command(ImportCommand):

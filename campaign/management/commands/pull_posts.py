@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from campaign.feed_client import FeedClient, FeedError
 from campaign.models import Campaign
 from campaign.services import feed_pull
-from traders.imports import make_progress
+from core.imports import make_progress
 
 
 class Command(BaseCommand):

@@ -12,17 +12,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from campaign.models import Campaign
 from campaign.fake_feed import FakeFeedServer, load_posts
 from campaign.feed_client import FeedClient
+from campaign.models import Campaign
 from campaign.services import campaign_import_file, feed_pull, reference_texts_import
+from core.models import ImportRun
 from rewards.models import StatusLink
 from rewards.selectors import status_link_url
 from rewards.services import payout_report_store, settle_campaign
 from rewards.services.schedule import settlement_schedule_sync
 from rewards.services.status_links import status_links_ensure
 from rewards.services.traffic import traffic_refresh
-from traders.models import ImportRun
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
 SLUG = "star-lead-traders-2"

@@ -3,8 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from traders.api.tokens import TokenError, api_token_authenticate
-from traders.models import ApiToken
+from core.api.tokens import TokenError, api_token_authenticate
+from core.models import ApiToken
 
 KEYWORDS = ("token", "bearer")
 

@@ -10,7 +10,7 @@ owner, or the logged-in user), so a token can never do more than its user could 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import AllowAny, BasePermission
 
-from traders.models import ApiToken
+from core.models import ApiToken
 
 ALL_SCOPES = frozenset(ApiToken.Scope.values)
 
@@ -85,7 +85,7 @@ def forbidden(permission_classes) -> dict:
     # Imported here: DRF imports this module (DEFAULT_PERMISSION_CLASSES) while rest_framework.views loads.
     from drf_spectacular.utils import OpenApiResponse
 
-    from traders.api.errors import ErrorSerializer
+    from core.api.errors import ErrorSerializer
 
     scopes = " or ".join(f"`{scope}`" for scope in required_scopes(permission_classes))
     perms = " and ".join(f"`{perm}`" for perm in required_perms(permission_classes))

@@ -9,11 +9,12 @@ column, instants beyond the calendar) is refused by the shared parsers and `run_
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from traders.imports import ImportReport, SourceRecord, item_records
-from traders.models import ImportRun
-from traders.parsing import MAX_COUNT, MAX_UID
+from core.imports import ImportReport
+from core.models import ImportRun
+from core.parsing import MAX_COUNT, MAX_UID
+from core.reading import SourceRecord, item_records
 
-MAX_BATCH = 2000  # = traders.imports.CHUNK_SIZE: a batch is written in one transaction
+MAX_BATCH = 2000  # = core.imports.CHUNK_SIZE: a batch is written in one transaction
 INT32_MAX = MAX_COUNT  # PositiveIntegerField
 INT64_MAX = MAX_UID  # PositiveBigIntegerField
 

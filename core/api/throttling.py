@@ -3,7 +3,7 @@
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
-from traders.models import ApiToken
+from core.models import ApiToken
 
 
 class ApiScopeThrottle(ScopedRateThrottle):

@@ -1,7 +1,7 @@
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from traders.imports import MAX_DEPTH as RECORD_MAX_DEPTH
+from core.imports import MAX_DEPTH as RECORD_MAX_DEPTH
 
 # How deeply a whole request body (an API call, a webhook delivery) may nest. A body deeper than
 # this is refused whole as bad JSON: past it Python's recursive decoder, encoder and validators

@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter
 
-from traders.api.records import INT64_MAX
+from core.api.records import INT64_MAX
 
 SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The campaign's slug.", pattern=r"^[-a-zA-Z0-9_]+$")
 UID_FILTER = OpenApiParameter(

@@ -1,4 +1,4 @@
-"""The streaming line reader and the CSV record reader of traders/imports.py, against plain
+"""The streaming line reader and the CSV record reader of core/reading.py, against plain
 reference readings: whatever the bytes and wherever the blocks are cut, the lines are the lines
 of the whole file, an over-long one is cut to its prefix with its true size, and CSV records are
 exactly the records (and end lines) Python's csv module reads."""
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from traders import imports
-from traders.imports import PREFIX_BYTES, _csv_rows, count_lines, read_lines, text_lines
+from core import reading
+from core.reading import PREFIX_BYTES, _csv_rows, count_lines, read_lines, text_lines
 
 chunky = st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r", b"\r\n", b'"', b",", b"\xc3\xa9", b"\xe2\x80\xa8"]), max_size=80).map(b"".join)
 
@@ -31,7 +31,7 @@ def reference_lines(data: bytes, universal: bool):
 @given(data=chunky, block=st.integers(min_value=1, max_value=9), limit=st.integers(min_value=1, max_value=12), universal=st.booleans())
 def test_lines_are_the_lines_of_the_whole_file_whatever_the_blocks(data, block, limit, universal):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(imports, "BLOCK", block)
+        mp.setattr(reading, "BLOCK", block)
         lines = list(read_lines(data, limit=limit, universal=universal))
     expected = reference_lines(data, universal)
     assert [line.number for line in lines] == list(range(1, len(expected) + 1))

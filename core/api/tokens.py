@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from traders.models import ApiToken
+from core.models import ApiToken
 
 PREFIX_TAG = "gsq_"
 # last_used_at is a hint for ops, not an audit log: one write a minute per token is plenty.

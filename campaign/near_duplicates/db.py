@@ -1,0 +1,235 @@
+"""The database adapter of the near-duplicate check: signatures on the rows, band keys in
+`DuplicateBand`, links on the posts (ingest and settlement, through `campaign.services.duplicates`).
+
+Owners: a post is its id, a reference text minus its id (as `DuplicateBand.owner` stores them);
+0 is the complete mark's owner, never a text's. Every difference between SQLite and PostgreSQL is
+`core.database`'s: this adapter says what it writes and reads, that module how, with the same
+result on both.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from django.db.models import CharField, Q
+
+from campaign.models import DuplicateBand, Post, ReferenceText
+from campaign.near_duplicates.core import BANDS, NUM_PERM, band_key_matrix, post_order, reference_order, signature_matrix
+from campaign.near_duplicates.decision import Bands
+from core.database import binary_collation, rows_insert, rows_lookup, rows_replace, rows_update, values_binary
+
+ID_BATCH = 5000
+STREAM_CHUNK = 10000
+COPY_OWNERS = 20000
+# The mark of a complete index: a real owner is never 0 (post ids and reference ids start at 1).
+MARK = {"key": 0, "owner": 0}
+
+
+def owners_of(*, post_ids=(), reference_ids=()) -> list[int]:
+    return [*post_ids, *(-pk for pk in reference_ids)]
+
+
+def link_of(owner: int | None) -> tuple[int | None, int | None]:
+    """(duplicate_of, duplicate_of_reference) of a post linked to `owner` (None: no link)."""
+    return (owner if owner and owner > 0 else None, -owner if owner and owner < 0 else None)
+
+
+class Entry(NamedTuple):
+    """What the incremental decision needs of one stored text (never the text itself)."""
+
+    sig: bytes
+    order: tuple
+    link: tuple[int | None, int | None]
+    content_hash: str | None
+
+
+def entries_read(owners) -> dict[int, Entry]:
+    """Signature, order, current link and a post's content hash of each owner that still exists."""
+    posts = sorted(o for o in set(owners) if o > 0)
+    refs = sorted(-o for o in set(owners) if o < 0)
+    found = {}
+    for lo in range(0, len(posts), ID_BATCH):
+        rows = Post.objects.filter(id__in=posts[lo : lo + ID_BATCH]).order_by().values_list(
+            "id", "signature", "created_at", "post_id", "duplicate_of_id", "duplicate_of_reference_id", "content_hash"
+        )
+        # Binary: a popular band key brings in signatures by the hundred thousand.
+        for pk, sig, created, post_id, dup, dup_ref, digest in values_binary(rows):
+            found[pk] = Entry(bytes(sig), post_order(created, post_id), (dup, dup_ref), digest)
+    for lo in range(0, len(refs), ID_BATCH):
+        for pk, sig in ReferenceText.objects.filter(id__in=refs[lo : lo + ID_BATCH]).order_by().values_list("id", "signature"):
+            found[-pk] = Entry(bytes(sig), reference_order(pk), (None, None), None)
+    return found
+
+
+def signatures_read(owners) -> dict[int, bytes]:
+    out = {}
+    posts = [o for o in owners if o > 0]
+    refs = [-o for o in owners if o < 0]
+    for lo in range(0, len(posts), ID_BATCH):
+        out.update((pk, bytes(s)) for pk, s in Post.objects.filter(id__in=posts[lo : lo + ID_BATCH]).order_by().values_list("id", "signature"))
+    for lo in range(0, len(refs), ID_BATCH):
+        out.update((-pk, bytes(s)) for pk, s in ReferenceText.objects.filter(id__in=refs[lo : lo + ID_BATCH]).values_list("id", "signature"))
+    return out
+
+
+def texts_read(owners) -> dict[int, str]:
+    out = {}
+    posts = [o for o in owners if o > 0]
+    refs = [-o for o in owners if o < 0]
+    for lo in range(0, len(posts), ID_BATCH):
+        out.update(Post.objects.filter(id__in=posts[lo : lo + ID_BATCH]).order_by().values_list("id", "text"))
+    for lo in range(0, len(refs), ID_BATCH):
+        out.update((-pk, t) for pk, t in ReferenceText.objects.filter(id__in=refs[lo : lo + ID_BATCH]).values_list("id", "text"))
+    return out
+
+
+def hash64(content_hash: str) -> int:
+    """The first 64 bits of a post's content hash, as a signed bigint."""
+    return int.from_bytes(bytes.fromhex(content_hash[:16].ljust(16, "0")), "big", signed=True)
+
+
+class PostRows(NamedTuple):
+    """A chunk of the rebuild's stream of posts: ids, signatures, stale flags, links, hashes."""
+
+    ids: np.ndarray
+    signatures: list[bytes]
+    stale: list[bool]
+    links: list[tuple[int, int]]
+    hashes: list[int]
+
+    @classmethod
+    def of(cls, chunk) -> "PostRows":
+        return cls(
+            ids=np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk)),
+            signatures=[bytes(row[1]) for row in chunk],
+            stale=[row[2] for row in chunk],
+            links=[(-1 if d is None else d, -1 if r is None else r) for _, _, _, d, r, _ in chunk],
+            hashes=[hash64(row[5]) for row in chunk],
+        )
+
+
+class CorpusRows:
+    """The rebuild's view of a campaign, one row per text in its order (references first, then
+    posts by `post_order`): 40 band keys plus 200 low bytes per text, and per post its stale flag,
+    current link ((-1, -1): none) and content hash prefix. Never a text."""
+
+    def __init__(self, *, reference_ids: np.ndarray, post_ids: np.ndarray):
+        self.posts = post_ids
+        self.owners = np.r_[-reference_ids, post_ids]
+        n = len(self.owners)
+        self.bands = Bands(np.zeros((n, BANDS), dtype=np.int64), np.zeros(n, dtype=bool), np.zeros((n, NUM_PERM), dtype=np.uint8))
+        self.links = np.full((n, 2), -1, dtype=np.int64)
+        self.stale = np.zeros(n, dtype=bool)
+        self.hashes = np.zeros(n, dtype=np.int64)
+        self._post_sorter = np.argsort(post_ids)
+
+    def take(self, rows: np.ndarray, sigs: list[bytes]) -> None:
+        matrix, present = signature_matrix(sigs)
+        self.bands.keys[rows] = band_key_matrix(matrix)
+        self.bands.low[rows] = matrix.astype(np.uint8)
+        self.bands.has[rows] = present
+
+    def take_posts(self, chunk: PostRows) -> None:
+        """Store a chunk of the stream at the rows of its posts."""
+        posts, offset = self.posts, len(self.owners) - len(self.posts)
+        if not len(posts) or not len(chunk.ids):
+            return
+        found = self._post_sorter[np.minimum(np.searchsorted(posts, chunk.ids, sorter=self._post_sorter), len(posts) - 1)]
+        # A post committed by a writer that takes no lock (the webhook's) between the two reads is in
+        # this stream but not in `posts`: it is left out, still stale, for the next refresh to index.
+        known = posts[found] == chunk.ids
+        keep = np.nonzero(known)[0].tolist()
+        if not keep:
+            return
+        rows = offset + found[known]
+        self.take(rows, [chunk.signatures[i] for i in keep])
+        self.stale[rows] = [chunk.stale[i] for i in keep]
+        self.links[rows] = [chunk.links[i] for i in keep]
+        self.hashes[rows] = [chunk.hashes[i] for i in keep]
+
+
+class CampaignCorpus(CorpusRows):
+    """Every text of a campaign as `CorpusRows`, read from the stored signatures in one stream; a
+    `decision.Corpus`: signatures and texts of the few rows the decision asks for are read by id."""
+
+    def __init__(self, campaign):
+        refs = np.fromiter(ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True), dtype=np.int64)
+        ordered = Post.objects.filter(campaign=campaign).order_by("created_at", binary_collation("post_id")).values_list("id", flat=True)
+        super().__init__(reference_ids=refs, post_ids=np.fromiter(ordered.iterator(chunk_size=50000), dtype=np.int64))
+        ref_sigs = ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("signature", flat=True)
+        self.take(np.arange(len(refs)), [bytes(s) for s in ref_sigs])
+        stream = Post.objects.filter(campaign=campaign).order_by().values_list(
+            "id", "signature", "index_stale", "duplicate_of_id", "duplicate_of_reference_id", "content_hash"
+        )
+        chunk = []
+        for row in stream.iterator(chunk_size=STREAM_CHUNK):
+            chunk.append(row)
+            if len(chunk) == STREAM_CHUNK:
+                self.take_posts(PostRows.of(chunk))
+                chunk = []
+        self.take_posts(PostRows.of(chunk))
+
+    def signatures(self, rows: list[int]) -> np.ndarray:
+        by_owner = signatures_read(self.owners[rows].tolist())
+        return signature_matrix([by_owner.get(o, b"") for o in self.owners[rows].tolist()])[0]
+
+    def texts(self, rows: list[int]) -> list[str]:
+        by_owner = texts_read(self.owners[rows].tolist())
+        return [by_owner.get(o, "") for o in self.owners[rows].tolist()]
+
+
+def index_complete(campaign) -> bool:
+    return DuplicateBand.objects.filter(campaign=campaign, **MARK).exists()
+
+
+def bands_insert(campaign, owners: list[int], keys: np.ndarray) -> None:
+    """Add (campaign, key, owner) rows, ignoring those already there, plus the complete mark."""
+    present = keys.any(axis=1) if len(keys) else np.zeros(0, dtype=bool)
+    flat_keys = np.r_[keys[present].ravel(), 0]
+    flat_owners = np.r_[np.repeat(np.asarray(owners, dtype=np.int64)[present], BANDS), 0]
+    rows_insert(model=DuplicateBand, columns={"key": flat_keys, "owner": flat_owners}, constants={"campaign": campaign.pk})
+
+
+def bands_lookup(campaign, keys) -> list[tuple[int, int]]:
+    """(key, owner) rows of the campaign for the given keys (the complete mark left out)."""
+    found = rows_lookup(model=DuplicateBand, fields=("key", "owner"), filters={"campaign_id": campaign.pk}, key="key", keys=keys)
+    return [(key, owner) for key, owner in found if owner != 0]
+
+
+def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray) -> None:
+    """Replace every band row of the campaign (and set its complete mark). When no other campaign
+    has posts or references, the rows of deleted campaigns go too (one TRUNCATE on PostgreSQL)."""
+    rows = np.nonzero(keys.any(axis=1))[0]
+
+    def blocks():
+        # Block by block: a copy of every key at once would add 320 MB at 1,000,000 posts.
+        for lo in range(0, len(rows), COPY_OWNERS):
+            block = rows[lo : lo + COPY_OWNERS]
+            yield {"key": keys[block].ravel(), "owner": np.repeat(owners[block], BANDS)}
+        yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64)}  # the complete mark
+
+    others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
+    rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others)
+
+
+def links_save(rows: list[tuple[int, int | None, int | None]]) -> None:
+    """Set (id, duplicate_of, duplicate_of_reference) for many posts in few statements."""
+    rows_update(
+        model=Post,
+        values=("id", "duplicate_of", "duplicate_of_reference"),
+        rows=rows,
+        assign={"duplicate_of_id": "v.duplicate_of_id", "duplicate_of_reference_id": "v.duplicate_of_reference_id"},
+        where="t.id = v.id",
+    )
+
+
+def stale_clear(pairs) -> None:
+    """Clear `index_stale` of the posts in `pairs` ((id, `hash64` of the content hash) as read when
+    they were indexed), only where the text is still that one: a writer that takes no lock (the
+    webhook's) may have stored a new text meanwhile, which must stay waiting for the index."""
+    rows_update(
+        model=Post,
+        values=("id", ("prefix", CharField(max_length=16))),
+        rows=[(pk, f"{h & (2**64 - 1):016x}") for pk, h in pairs],
+        constants={"index_stale": False},
+        where="t.id = v.id AND t.index_stale AND substr(t.content_hash, 1, 16) = v.prefix",
+    )
