@@ -12,7 +12,7 @@ from campaign.services.signups import (
     signups_import,
 )
 from campaign.services.posts import posts_import_file, posts_ingest, posts_judge, posts_judge_pending, posts_qualify, reference_texts_import
-from campaign.services.moderation import ModerationError, posts_moderate
+from campaign.services.moderation import ModerationError, post_feature, posts_moderate
 from campaign.services.feed import feed_pull
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "posts_ingest",
     "posts_judge",
     "posts_judge_pending",
+    "post_feature",
     "posts_moderate",
     "posts_qualify",
     "reference_texts_import",

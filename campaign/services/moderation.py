@@ -48,3 +48,11 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
     posts_judge(campaign=campaign, post_ids=[p.id for p in done])
     campaign_pages_changed(campaign_id=campaign.pk)  # the moderation note shows even when the verdict stays
     return done, refused
+
+
+def post_feature(*, post_ids, featured: bool | None) -> int:
+    """Set the hand override of featuring on posts: True featured by hand, False never featured,
+    None automatic (the traffic support of RULES.md). The campaign's write of its own field;
+    `rewards.services.traffic.posts_feature`, the door ops use, calls it and then rebuilds the
+    featured lists. Returns how many posts changed."""
+    return Post.objects.filter(pk__in=list(post_ids)).exclude(featured=featured).update(featured=featured)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign, Post
 from campaign.page_cache import campaign_pages_changed
-from campaign.services import campaign_lock, posts_judge
+from campaign.services import campaign_lock, post_feature, posts_judge
 from rewards.models import FeaturedPost, TrafficSource, WeeklyStar
 from rewards.rules.traffic import day_end, featured_posts_by_day, local_day, weekly_stars
 from rewards.rules.types import QualifiedPost
@@ -143,11 +143,11 @@ def posts_feature(*, post_ids, featured: bool | None, at: datetime | None = None
     """Set the hand override of posts (True featured by hand, False never, None automatic) and
     rebuild the featured posts of their campaigns so the change shows at once.
 
-    `Post.featured` is the campaign app's field for this override and the campaign app has no
-    service for it; this is the one write into its models from here. Returns the posts changed.
+    `Post.featured` is the campaign app's field: its service `post_feature` writes it. Returns
+    the posts changed.
     """
     post_ids = list(post_ids)
-    changed = Post.objects.filter(pk__in=post_ids).exclude(featured=featured).update(featured=featured)
+    changed = post_feature(post_ids=post_ids, featured=featured)
     for campaign in Campaign.objects.filter(posts__pk__in=post_ids).distinct():
         featured_posts_refresh(campaign=campaign, at=at, judge=False)
     return changed
