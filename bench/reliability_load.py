@@ -183,7 +183,7 @@ def status_paths(limit: int) -> list[str]:
     from django.urls import reverse
 
     from rewards.models import StatusLink
-    from rewards.selectors import status_link_token
+    from rewards.selectors.links import status_link_token
 
     links = StatusLink.objects.filter(campaign__slug=SLUG).select_related("campaign", "trader").order_by("pk")[:limit]
     paths = [reverse("rewards:status", args=[status_link_token(link)]) for link in links]

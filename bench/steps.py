@@ -414,7 +414,7 @@ def _page_paths(campaign) -> dict:
     for name, trader_id in traders.items():
         status = None
         try:
-            from rewards.selectors import status_link_token
+            from rewards.selectors.links import status_link_token
             from rewards.services.status_links import status_link_get_or_create
             from traders.models import Trader
 

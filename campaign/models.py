@@ -304,7 +304,7 @@ class JudgingState(models.Model):
 
     `inputs` digests everything a verdict depends on besides the post itself: the campaign's
     rules, the enrolment data (registrations and sign-ups) and the reference texts
-    (`campaign.services.posts.judging_inputs_digest`). While it still matches, only posts whose
+    (`campaign.services.qualify.judging_inputs_digest`). While it still matches, only posts whose
     own data changed since they were judged (`Post.judged_at` empty) need judging again; when it
     differs, or when the row is gone (a post or reference deleted), every post is judged.
     """

@@ -18,6 +18,6 @@ def judging_state_forget_on_delete(sender, instance, origin=None, **kwargs):
     without judging the posts that had them: the next settlement must judge every post."""
     if _campaign_deleted(origin):  # the campaign goes with all of it, its judging state included
         return
-    from campaign.services.posts import judging_state_forget
+    from campaign.services.qualify import judging_state_forget
 
     judging_state_forget(campaign_id=instance.campaign_id)

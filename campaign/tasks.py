@@ -4,7 +4,6 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
-
 MAX_CONTINUATIONS = 20  # soft time limits an import may run into, each after committing more
 
 

@@ -214,7 +214,7 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 # Files (commands, the admin's "Import a file") are read line by line: a line, or a CSV record
 # spanning lines, over IMPORT_MAX_LINE_BYTES is skipped in bounded pieces and rejected with its
-# line number. A posts line may also hold the campaign's maximum text, escaped (campaign.services.posts.posts_line_limit).
+# line number. A posts line may also hold the campaign's maximum text, escaped (campaign.services.post_records.posts_line_limit).
 IMPORT_MAX_LINE_BYTES = env_int("IMPORT_MAX_LINE_BYTES", 1024 * 1024)
 
 # --- Email (scheduled payout reports) ----------------------------------------------------------

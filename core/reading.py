@@ -4,7 +4,7 @@ decoded JSON items, as SourceRecords for `core.imports.run_import`.
 Files are streamed, never read whole (RULES.md section 9, "no field ... can make an import fail as
 a whole or take unbounded memory"): `read_lines` takes bytes or a binary file object and hands out
 one line at a time; a line longer than the limit (settings.IMPORT_MAX_LINE_BYTES, or the posts
-limit of `campaign.services.posts.posts_line_limit`) is read past in blocks, never held whole, and
+limit of `campaign.services.post_records.posts_line_limit`) is read past in blocks, never held whole, and
 comes back as a rejected record with its line number, its size, the limit and a short prefix.
 Lines are decoded one by one, so a byte that is not UTF-8 is reported on the line it is on and the
 other lines are imported.

@@ -25,8 +25,20 @@ from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_task
 from core.parsing import parse_instant
-from rewards import dashboard as reads
-from rewards.dashboard import PREVIEW_ACTIONS, STATE_COLUMNS, campaign_dashboard_charts, campaign_dashboard_get, settlement_preview_get
+from rewards.dashboard.charts import campaign_dashboard_charts
+from rewards.dashboard.ledger import STATE_COLUMNS
+from rewards.dashboard.page import campaign_dashboard_get
+from rewards.dashboard.preview import (
+    CHANGE,
+    CREATE,
+    DUE,
+    PREVIEW_ACTIONS,
+    REMOVE,
+    REVIEW_OPEN,
+    REVIEW_UPDATE,
+    REVIEW_WITHDRAW,
+    settlement_preview_get,
+)
 from rewards.models import Reward
 from rewards.rules.types import ALL
 from rewards.services import payout_report_store
@@ -72,18 +84,51 @@ def _kind_labels():
 
 def _action_labels():
     return {
-        reads.CREATE: _("new calculated reward"),
-        reads.CHANGE: _("calculated amount changes"),
-        reads.DUE: _("preview becomes payable"),
-        reads.REMOVE: _("calculated reward removed"),
-        reads.REVIEW_OPEN: _("review item opened"),
-        reads.REVIEW_UPDATE: _("review item updated"),
-        reads.REVIEW_WITHDRAW: _("review item withdrawn"),
+        CREATE: _("new calculated reward"),
+        CHANGE: _("calculated amount changes"),
+        DUE: _("preview becomes payable"),
+        REMOVE: _("calculated reward removed"),
+        REVIEW_OPEN: _("review item opened"),
+        REVIEW_UPDATE: _("review item updated"),
+        REVIEW_WITHDRAW: _("review item withdrawn"),
     }
 
 
 def _pool_label(kind_labels, pool):
     return kind_labels.get(pool.kind, pool.kind) + ("" if pool.period == ALL else f" {pool.period}")
+
+
+def _since_links(campaign, base):
+    """Where each input counted in "since the latest settlement" is listed, by its code."""
+    return {
+        "posts": _changelist("admin:campaign_post_changelist", **base),
+        "registrations": _changelist("admin:traders_leadtraderregistration_changelist"),
+        "signups": _changelist("admin:campaign_signup_changelist", **base),
+        "stats": _changelist("admin:traders_tradingstats_changelist"),
+        "moderation": _changelist("admin:campaign_moderationdecision_changelist"),
+        "reference_texts": _changelist("admin:campaign_referencetext_changelist", **base),
+        "exclusions": _changelist("admin:rewards_reviewflag_changelist", **base),
+        "configuration": reverse("admin:campaign_campaign_change", args=[campaign.pk]),
+    }
+
+
+def _dashboard_links(campaign, base):
+    """The dashboard's links to the admin lists of the campaign's rows, and to its preview."""
+    return {
+        "approve": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "calculated", "preview__exact": "0"}),
+        "pay": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "approved"}),
+        "rewards": reverse("admin:rewards_reward_changelist") + "?" + urlencode(base),
+        "posts": reverse("admin:campaign_post_changelist") + "?" + urlencode(base),
+        "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
+        "rejected_rows": reverse("admin:core_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_link__campaign__id__exact": campaign.pk}),
+        "import_runs": reverse("admin:core_importrun_changelist") + "?" + urlencode({"campaign_link__campaign__id__exact": campaign.pk}),
+        "runs": reverse("admin:rewards_settlementrun_changelist") + "?" + urlencode(base),
+        "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
+        "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
+        "registrations": reverse("admin:traders_leadtraderregistration_changelist"),
+        "adjustments": _changelist("admin:rewards_adjustment_changelist", campaign__id__exact=campaign.pk),
+        "preview": reverse("admin:campaign_campaign_dashboard_preview", args=[campaign.pk]),
+    }
 
 
 class DashboardAdminMixin:
@@ -108,16 +153,7 @@ class DashboardAdminMixin:
         user = request.user
         base = {"campaign__id__exact": campaign.pk}
         kinds = _kind_labels()
-        since_links = {
-            "posts": _changelist("admin:campaign_post_changelist", **base),
-            "registrations": _changelist("admin:traders_leadtraderregistration_changelist"),
-            "signups": _changelist("admin:campaign_signup_changelist", **base),
-            "stats": _changelist("admin:traders_tradingstats_changelist"),
-            "moderation": _changelist("admin:campaign_moderationdecision_changelist"),
-            "reference_texts": _changelist("admin:campaign_referencetext_changelist", **base),
-            "exclusions": _changelist("admin:rewards_reviewflag_changelist", **base),
-            "configuration": reverse("admin:campaign_campaign_change", args=[campaign.pk]),
-        }
+        since_links = _since_links(campaign, base)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Dashboard: %(name)s") % {"name": campaign.name},
@@ -139,21 +175,7 @@ class DashboardAdminMixin:
             "can_preview": user.has_perm(PREVIEW_PERMISSION),
             "budgets": [(_pool_label(kinds, b.pool), b) for b in dashboard.budgets],
             "fallen_due": [kinds[code] if code in kinds else f"{kinds[Reward.Kind.CONTENT_POOL]} {code}" for code in dashboard.since.fallen_due] if dashboard.since else [],
-            "links": {
-                "approve": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "calculated", "preview__exact": "0"}),
-                "pay": reverse("admin:rewards_reward_changelist") + "?" + urlencode({**base, "state__exact": "approved"}),
-                "rewards": reverse("admin:rewards_reward_changelist") + "?" + urlencode(base),
-                "posts": reverse("admin:campaign_post_changelist") + "?" + urlencode(base),
-                "review_items": reverse("admin:rewards_reviewitem_changelist") + "?" + urlencode({"reward__campaign__id__exact": campaign.pk, "status__exact": "open"}),
-                "rejected_rows": reverse("admin:core_rejectedrecord_changelist") + "?" + urlencode({"run__campaign_link__campaign__id__exact": campaign.pk}),
-                "import_runs": reverse("admin:core_importrun_changelist") + "?" + urlencode({"campaign_link__campaign__id__exact": campaign.pk}),
-                "runs": reverse("admin:rewards_settlementrun_changelist") + "?" + urlencode(base),
-                "reports": reverse("admin:rewards_payoutreport_changelist") + "?" + urlencode(base),
-                "signups": reverse("admin:campaign_signup_changelist") + "?" + urlencode(base),
-                "registrations": reverse("admin:traders_leadtraderregistration_changelist"),
-                "adjustments": _changelist("admin:rewards_adjustment_changelist", campaign__id__exact=campaign.pk),
-                "preview": reverse("admin:campaign_campaign_dashboard_preview", args=[campaign.pk]),
-            },
+            "links": _dashboard_links(campaign, base),
             "since_rows": [(change, since_links.get(change.code)) for change in dashboard.since.changes] if dashboard.since else [],
         }
         return TemplateResponse(request, "admin/rewards/dashboard.html", context, status=400 if settle_form else 200)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rewards.models import ReviewItem, Reward, SettlementRun
 from rewards.rules.money import format_money
-from rewards.selectors import review_breakdown_get, reward_breakdown_get
+from rewards.selectors.breakdown import review_breakdown_get, reward_breakdown_get
 
 APPROVE_PERMISSION = "rewards.approve_reward"
 STATE_COLOURS = {"calculated": "#9a6700", "approved": "#0969da", "paid": "#1a7f37", "void": "#999"}

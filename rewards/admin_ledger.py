@@ -1,6 +1,6 @@
 """The ledger in the admin: rewards with their approve, mark-paid and void actions, their events,
 and the payout batches. Each action parses its form, makes one `rewards.services` call and reports
-what it returned; the list totals come from `rewards.selectors_ledger`.
+what it returned; the list totals come from `rewards.selectors.ledger`.
 """
 
 from decimal import Decimal
@@ -26,7 +26,7 @@ from rewards.admin_display import (
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, ReviewItem, Reward, RewardEvent
 from rewards.rules.money import format_money
-from rewards.selectors_ledger import amounts_per_asset, review_item_open_get, reward_totals
+from rewards.selectors.ledger import amounts_per_asset, review_item_open_get, reward_totals
 from rewards.services import rewards_approve, rewards_mark_paid, rewards_void
 
 

@@ -2,7 +2,7 @@
 by accept or keep, from the list (bulk, after a confirmation page) or from the item's own page,
 both through `review_items_close`; keeping a paid reward records an adjustment, which finance
 reads here and downloads per campaign. What a close would do comes from
-`rewards.selectors_ledger`, so the pages only show it.
+`rewards.selectors.ledger`, so the pages only show it.
 """
 
 from django.contrib import admin, messages
@@ -33,7 +33,7 @@ from rewards.admin_display import (
 from rewards.exceptions import RewardError
 from rewards.models import Adjustment, ReviewComputation, ReviewItem
 from rewards.rules.money import format_money
-from rewards.selectors_ledger import (
+from rewards.selectors.ledger import (
     REPORT_FORMATS,
     adjustment_report_campaigns,
     adjustment_report_get,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rewards.admin_display import ToolsMixin, TraderColumns
 from rewards.admin_posts import FeaturingActions
 from rewards.models import FeaturedPost, StatusLink, WeeklyStar
-from rewards.selectors import status_link_url
+from rewards.selectors.links import status_link_url
 from rewards.services.bulk import status_links_delete, status_links_ensure_all, traffic_refresh_all, weekly_stars_set
 from rewards.services.status_links import status_links_rotate
 from rewards.services.traffic import weekly_star_set, weekly_stars_automatic

@@ -26,15 +26,14 @@ from core.parsing import parse_instant
 from rewards.charts import Bar, horizontal_bars
 from rewards.exceptions import RewardError
 from rewards.models import Reward, WhatIfRun
-from rewards.services.whatif import (
-    APPLY_PERMISSIONS,
+from rewards.services.whatif.apply import APPLY_PERMISSIONS
+from rewards.services.whatif.changes import WHATIF_FIELDS, config_fingerprint
+from rewards.services.whatif.preview import WhatIfPreview
+from rewards.services.whatif.results import whatif_preview_load
+from rewards.services.whatif.runs import (
     PREVIEW_MAX_AGE,
-    WHATIF_FIELDS,
-    WhatIfPreview,
-    config_fingerprint,
     whatif_apply_settlement,
     whatif_apply_start,
-    whatif_preview_load,
     whatif_preview_start,
     whatif_run_restart,
     whatif_run_restartable,

@@ -11,9 +11,9 @@ from django.db.models import Count, F
 from campaign.models import Campaign
 from campaign.terms import leaderboard_pool_size
 from rewards.budgets import pool_budgets_get
-from rewards.models import Adjustment, Reward, ReviewItem, SettlementRun
+from rewards.models import Adjustment, ReviewItem, Reward, SettlementRun
 from rewards.rules.money import format_money
-from rewards.services.settlement import settled_due
+from rewards.services.computation import settled_due
 
 
 def ledger_violations(*, campaign: Campaign) -> list[str]:

@@ -109,6 +109,6 @@ def whatif_run_task(run_id: int) -> dict:
     """Compute one what-if run (preview or apply) and record its progress and outcome on the row.
     Safe to deliver twice: the service claims the run with a conditional update, so a finished
     run is never computed again and a live one is left to its worker."""
-    from rewards.services.whatif import whatif_run_execute
+    from rewards.services.whatif.runs import whatif_run_execute
 
     return whatif_run_execute(run_id=run_id)

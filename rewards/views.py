@@ -23,7 +23,10 @@ from django.views import View
 
 from campaign.page_cache import page_cache_lookup, page_cache_set, page_campaign_get
 from campaign.selectors import campaign_get
-from rewards.selectors import campaign_page_get, status_link_from_token, status_token_claims, trader_status_get, window_phase
+from rewards.selectors.board import window_phase
+from rewards.selectors.links import status_link_from_token, status_token_claims
+from rewards.selectors.public import campaign_page_get
+from rewards.selectors.status import trader_status_get
 
 LANGUAGE_PARAM = "lang"
 PAGE_PARAM = "page"

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from campaign.services.posts import POST_FIELDS
+from campaign.services.post_records import POST_FIELDS
 from campaign.services.signups import SIGNUP_HEADER
 from core.api.records import INT32_MAX, INT64_MAX, RecordFormat
 

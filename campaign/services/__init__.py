@@ -1,6 +1,12 @@
 """Writes for the campaign app, one module per use case; import the functions from here."""
 
+from campaign.services.feed import feed_pull
+from campaign.services.judging import posts_judge
 from campaign.services.locks import campaign_lock, campaigns_lock
+from campaign.services.moderation import ModerationError, post_feature, posts_moderate
+from campaign.services.posts import posts_import_file, posts_ingest
+from campaign.services.qualify import posts_judge_pending, posts_qualify
+from campaign.services.reference_texts import reference_texts_import
 from campaign.services.signups import (
     SIGNUP_HEADER,
     campaign_import_file,
@@ -11,9 +17,6 @@ from campaign.services.signups import (
     signup_parse,
     signups_import,
 )
-from campaign.services.posts import posts_import_file, posts_ingest, posts_judge, posts_judge_pending, posts_qualify, reference_texts_import
-from campaign.services.moderation import ModerationError, post_feature, posts_moderate
-from campaign.services.feed import feed_pull
 
 __all__ = [
     "SIGNUP_HEADER",

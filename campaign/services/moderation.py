@@ -22,7 +22,7 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
     the reason, and the others are still done. Every decision is kept in the audit trail with who,
     when, why and the verdict before. Returns (moderated posts, refused posts with reasons).
     """
-    from campaign.services.posts import campaign_lexicon, post_reason, posts_judge
+    from campaign.services.judging import campaign_lexicon, post_reason, posts_judge
 
     note = (note or "").strip()
     if not note:

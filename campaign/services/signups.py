@@ -99,7 +99,8 @@ def signups_import(
 
 
 def _importers():
-    from campaign.services.posts import posts_import_file, reference_texts_import
+    from campaign.services.posts import posts_import_file
+    from campaign.services.reference_texts import reference_texts_import
 
     return {
         # Records of traders, not of a campaign: `campaign_import_file` made their run, linked to it.

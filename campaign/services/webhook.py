@@ -17,7 +17,8 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 
 from campaign.models import Campaign, WebhookDelivery
-from campaign.services.posts import post_parser, posts_ingest
+from campaign.services.post_records import post_parser
+from campaign.services.posts import posts_ingest
 from campaign.services.signups import campaign_import_run_create
 from core.imports import record_parse
 from core.models import ImportRun, RejectedRecord

@@ -1,4 +1,4 @@
-"""Reads for the rewards API. The status page's reads live in rewards.selectors (its owner's);
+"""Reads for the rewards API. The status page's reads live in rewards.selectors.status (its owner's);
 these are the API's own lists and the public leaderboard."""
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 
 from campaign.models import Campaign
 from rewards.models import Adjustment, PayoutReport, ReviewComputation, ReviewItem, Reward, SettlementRun
-from rewards.selectors import latest_settlement
+from rewards.selectors.board import latest_settlement
 from traders.models import Trader
 
 OPEN_REVIEW = "open_review_items"

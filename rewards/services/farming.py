@@ -1,7 +1,7 @@
 """Anti-farming review flags: raised from the pure signals, decided by ops with a note.
 
 A flag only reports. Money changes only when ops exclude a post or a trader explicitly; the next
-settlement then leaves it out (`rewards.services.settlement.qualified_posts`).
+settlement then leaves it out (`rewards.services.computation.qualified_posts`).
 """
 
 from itertools import groupby

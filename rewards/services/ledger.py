@@ -17,7 +17,7 @@ from campaign.page_cache import campaign_pages_changed
 from campaign.services import campaigns_lock
 from rewards.budgets import pool_budgets_get, pool_name
 from rewards.exceptions import RewardError
-from rewards.models import Adjustment, PayoutBatch, Reward, RewardEvent, ReviewItem
+from rewards.models import Adjustment, PayoutBatch, ReviewItem, Reward, RewardEvent
 from rewards.rules.budget import approval_excess
 from rewards.rules.money import format_money
 

@@ -1,6 +1,6 @@
 """Trader status links: who has one, and rotating them (which kills every older link).
 
-The link itself is a signed token built by `rewards.selectors.status_link_token`; only its
+The link itself is a signed token built by `rewards.selectors.links.status_link_token`; only its
 rotation counter is stored, so nothing secret sits in the database.
 """
 

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from campaign.models import Post
 from core.api.permissions import DenyAll, PublicRead, required_perms, required_scopes
 from rewards.models import ReviewItem, Reward, SettlementRun, StatusLink
-from rewards.selectors import status_link_token
+from rewards.selectors.links import status_link_token
 from rewards.services import rewards_approve, settle_campaign
 from tests.api.conftest import DUE, INGEST_PERMS, OPS_PERMS, token_client
 from traders.models import Trader

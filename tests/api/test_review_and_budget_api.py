@@ -18,7 +18,9 @@ from campaign.models import Post
 from rewards.api.serializers import StatusRewardSerializer
 from rewards.budgets import pool_budgets_get
 from rewards.models import Adjustment, ReviewItem, Reward, RewardEvent, StatusLink
-from rewards.selectors import Breakdown, RewardLine, ReviewLine, status_link_token
+from rewards.selectors.breakdown import Breakdown
+from rewards.selectors.links import status_link_token
+from rewards.selectors.status import ReviewLine, RewardLine
 from rewards.services import payout_rows, rewards_approve, rewards_mark_paid, settle_campaign
 from tests.api.conftest import OPS_PERMS, token_client
 from tests.rewards.scenario import scenario_load

@@ -27,7 +27,7 @@ from campaign.services import posts_import_file, signups_import
 from core.api.tokens import api_token_create
 from core.models import ApiToken
 from rewards.models import ReviewItem, SettlementRun, StatusLink
-from rewards.selectors import status_link_token
+from rewards.selectors.links import status_link_token
 from rewards.services import rewards_approve, settle_campaign
 from tests.api.conftest import DUE, INGEST_PERMS, OPS_PERMS, grant
 from tests.rewards.scenario import REGISTRATIONS, SIGNUPS, STATS, posts_jsonl

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from campaign.models import Signup
 from rewards.models import StatusLink
-from rewards.selectors import STATUS_SALT, status_link_token
+from rewards.selectors.links import STATUS_SALT, status_link_token
 from traders.models import Trader
 
 pytestmark = pytest.mark.django_db

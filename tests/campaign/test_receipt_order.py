@@ -79,7 +79,8 @@ def test_a_file_is_dated_by_its_upload_not_by_when_its_rows_are_written(campaign
     file_records = item_records([post_item("p", 1, likes=5)])
     run = ImportRun.objects.create(kind=ImportRun.Kind.POSTS)
     ImportRun.objects.filter(pk=run.pk).update(started_at=run_started)
-    from campaign.services.posts import _posts_write, post_parse
+    from campaign.services.post_records import post_parse
+    from campaign.services.posts import _posts_write
 
     with transaction.atomic():
         refused = _posts_write(campaign, [(r, post_parse(r.data)) for r in file_records], received_at=run_started)

@@ -6,13 +6,14 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from campaign.models import Campaign, Post
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, text_facts
 from campaign.services import posts_import_file, posts_judge
-from campaign.services.posts import campaign_lexicon
+from campaign.services.judging import campaign_lexicon
 from tests.factories import OTHER_TEXTS, enrolled_trader, post_item
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from playwright.sync_api import expect
 
 from rewards.models import ReviewItem, SettlementRun, StatusLink
-from rewards.selectors import status_link_url
+from rewards.selectors.links import status_link_url
 from tests.e2e.conftest import csp_violations
 from tests.reliability.test_security import ledger_with_review_items
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from rewards.selectors import status_link_token
+from rewards.selectors.links import status_link_token
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create
 from rewards.services.traffic import traffic_refresh

@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from campaign.models import Campaign, Post
 from rewards.models import Reward, SettlementRun, WhatIfRun
-from rewards.services.whatif import whatif_apply_start, whatif_preview, whatif_preview_load, whatif_preview_start, whatif_run_restart
+from rewards.services.whatif.preview import whatif_preview
+from rewards.services.whatif.results import whatif_preview_load
+from rewards.services.whatif.runs import whatif_apply_start, whatif_preview_start, whatif_run_restart
 from rewards.tasks import whatif_run_task
 from tests.rewards.scenario import scenario_load
 

@@ -12,7 +12,8 @@ import tracemalloc
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from campaign import signing

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 
 from campaign.models import Post
 from rewards.models import ReviewItem, Reward, StatusLink
-from rewards.selectors import status_link_url
+from rewards.selectors.links import status_link_url
 from rewards.services import rewards_approve, settle_campaign
 from rewards.services.status_links import status_links_ensure
 from rewards.services.traffic import traffic_refresh

@@ -15,7 +15,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from campaign.models import Post
-from rewards.models import Adjustment, PayoutBatch, Reward, ReviewItem, SettlementRun
+from rewards.models import Adjustment, PayoutBatch, ReviewItem, Reward, SettlementRun
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,8 @@ from campaign.services import posts_import_file
 from rewards.invariants import ledger_violations
 from rewards.models import Reward
 from rewards.rules.money import quantize_money
-from rewards.selectors import reward_breakdown_get, status_link_token
+from rewards.selectors.breakdown import reward_breakdown_get
+from rewards.selectors.links import status_link_token
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create
 from tests.factories import enrolled_trader

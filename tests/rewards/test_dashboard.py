@@ -18,14 +18,11 @@ from campaign.models import JudgingState, Post
 from campaign.services import posts_import_file, posts_moderate, reference_texts_import, signups_import
 from rewards.budgets import pool_budgets_get
 from rewards.charts import Bar, Reference, Series, horizontal_bars, nice_scale, stacked_columns
-from rewards.dashboard import (
-    STATE_COLUMNS,
-    campaign_dashboard_charts,
-    campaign_dashboard_get,
-    campaign_days,
-    settlement_preview_get,
-    since_settlement_get,
-)
+from rewards.dashboard.charts import campaign_dashboard_charts
+from rewards.dashboard.ledger import STATE_COLUMNS
+from rewards.dashboard.page import campaign_dashboard_get, campaign_days
+from rewards.dashboard.preview import settlement_preview_get
+from rewards.dashboard.since import since_settlement_get
 from rewards.models import PayoutReport, ReviewComputation, ReviewFlag, ReviewItem, Reward, SettlementRun
 from rewards.services import rewards_approve, settle_campaign
 from rewards.services.farming import EXCLUDE_TRADER, review_flags_decide

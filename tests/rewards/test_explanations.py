@@ -16,8 +16,11 @@ from django.utils import timezone
 
 from campaign.models import Post
 from campaign.services import posts_import_file, posts_moderate
-from rewards.models import Reward, ReviewItem, StatusLink
-from rewards.selectors import NOT_BEST, SINCE, VERDICT, PostLine, reward_breakdown, review_breakdown_get, status_link_url, trader_status_get
+from rewards.models import ReviewItem, Reward, StatusLink
+from rewards.selectors.breakdown import NOT_BEST, SINCE, VERDICT, review_breakdown_get, reward_breakdown
+from rewards.selectors.links import status_link_url
+from rewards.selectors.posts import PostLine
+from rewards.selectors.status import trader_status_get
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
 from rewards.services.status_links import status_links_ensure
 

@@ -28,7 +28,7 @@ from rewards.rules.farming import (
     near_identical_posts,
     posting_bursts,
 )
-from rewards.selectors import status_link_token
+from rewards.selectors.links import status_link_token
 from rewards.services import settle_campaign
 from rewards.services.farming import DISMISS, EXCLUDE_POST, EXCLUDE_TRADER, review_flags_decide, review_flags_refresh
 from rewards.services.status_links import status_link_get_or_create

@@ -8,7 +8,7 @@ import pytest
 
 from campaign.models import JudgingState, Post, ReferenceText
 from campaign.services import posts_import_file, posts_ingest, reference_texts_import
-from campaign.services.posts import judging_inputs_digest
+from campaign.services.qualify import judging_inputs_digest
 from core.reading import jsonl_records
 from rewards.models import Reward
 from rewards.services import settle_campaign

@@ -19,10 +19,10 @@ from campaign.models import Campaign, Post
 from campaign.services import posts_import_file, posts_moderate
 from rewards.budgets import pool_budgets_get
 from rewards.invariants import ledger_violations
-from rewards.models import Adjustment, Reward, RewardEvent, ReviewItem
+from rewards.models import Adjustment, ReviewItem, Reward, RewardEvent
 from rewards.services import payout_rows, review_items_close, rewards_approve, rewards_mark_paid, settle_campaign
 from rewards.services.ledger import ACCEPT, KEEP
-from rewards.services.whatif import whatif_preview
+from rewards.services.whatif.preview import whatif_preview
 from tests.rewards.scenario import BODY
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +147,8 @@ def test_the_what_if_preview_takes_first_post_limit(loaded):
 def test_a_configuration_edit_cannot_take_a_pool_below_the_approved_money(loaded, ops, changes, field, message):
     from django.core.exceptions import ValidationError
 
-    from rewards.services.whatif import config_fingerprint, whatif_apply
+    from rewards.services.whatif.apply import whatif_apply
+    from rewards.services.whatif.changes import config_fingerprint
 
     ops.user_permissions.add(*Permission.objects.filter(codename__in=["change_campaign", "add_settlementrun"]))
     ops = User.objects.get(pk=ops.pk)

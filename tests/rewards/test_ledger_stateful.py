@@ -37,8 +37,9 @@ from rewards.budgets import pool_budgets_get
 from rewards.invariants import ledger_violations
 from rewards.models import Adjustment, ReviewComputation, ReviewItem, Reward
 from rewards.services import review_items_close, rewards_approve, rewards_compute, rewards_mark_paid, rewards_void, settle_campaign
-from rewards.services.settlement import settled_due
-from rewards.services.whatif import config_fingerprint, whatif_apply
+from rewards.services.computation import settled_due
+from rewards.services.whatif.apply import whatif_apply
+from rewards.services.whatif.changes import config_fingerprint
 from tests.conftest import CAMPAIGN_SLUG
 from tests.factories import OTHER_TEXTS, TRADING_TEXT
 from tests.rewards.scenario import BODY

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 
 from campaign.models import Campaign, Post
 from rewards.models import FeaturedPost
-from rewards.selectors import status_link_token
+from rewards.selectors.links import status_link_token
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create
 from rewards.services.traffic import posts_feature, traffic_refresh

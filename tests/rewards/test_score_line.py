@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from campaign.qualification import post_score
-from rewards.selectors import PostLine, _score_line
+from rewards.selectors.breakdown import _score_line
+from rewards.selectors.posts import PostLine
 
 INT = st.integers(min_value=0, max_value=2**31 - 1)  # PositiveIntegerField
 BIG = st.integers(min_value=0, max_value=2**63 - 1)  # PositiveBigIntegerField (views)

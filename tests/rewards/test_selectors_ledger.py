@@ -1,4 +1,4 @@
-"""The reads behind the ledger pages of the admin (rewards.selectors_ledger) and the services the
+"""The reads behind the ledger pages of the admin (rewards.selectors.ledger) and the services the
 admin's bulk actions and buttons call (rewards.services.bulk), on a small ledger written by hand:
 two traders, two assets, every state, one paid reward under review."""
 
@@ -9,7 +9,7 @@ import pytest
 
 from campaign.models import Campaign
 from rewards.models import Adjustment, PayoutBatch, ReviewItem, Reward, SettlementRun, StatusLink, WeeklyStar
-from rewards.selectors_ledger import (
+from rewards.selectors.ledger import (
     AdjustmentTotal,
     RewardTotal,
     adjustment_report_campaigns,

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from campaign.models import Post
-from rewards.models import Reward, ReviewItem, SettlementRun
+from rewards.models import ReviewItem, Reward, SettlementRun
 from rewards.services import payout_rows, render_csv, rewards_approve, settle_campaign
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +128,6 @@ def test_every_cent_of_a_settlement_is_explained_by_its_breakdown(loaded):
 
 @pytest.mark.parametrize("value, text", [(Fraction(1190), "1190"), (Fraction(84005, 1000), "84.005"), (Fraction(0), "0"), (Fraction(1, 8), "0.125"), (Fraction(100), "100")])
 def test_leaderboard_scores_are_written_with_every_digit_and_no_more(value, text):
-    from rewards.services.settlement import exact_decimal
+    from rewards.services.computation import exact_decimal
 
     assert exact_decimal(value) == text

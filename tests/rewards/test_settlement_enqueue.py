@@ -16,7 +16,8 @@ from core.api.tokens import api_token_create
 from rewards.models import Reward, SettlementRun
 from rewards.services import settlement
 from rewards.services.settlement import settlement_enqueue
-from rewards.services.whatif import config_fingerprint, whatif_apply
+from rewards.services.whatif.apply import whatif_apply
+from rewards.services.whatif.changes import config_fingerprint
 from rewards.tasks import settle_campaign_task
 from tests.api.conftest import token_client
 from tests.integration.conftest import celery_worker  # noqa: F401 - the real worker thread

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from campaign.page_cache import page_campaign_get
 from campaign.services import posts_import_file
 from rewards.models import StatusLink
-from rewards.selectors import STATUS_SALT, status_link_from_token, status_link_token, status_link_url
+from rewards.selectors.links import STATUS_SALT, status_link_from_token, status_link_token, status_link_url
 from rewards.services import settle_campaign
 from rewards.services.status_links import status_link_get_or_create, status_links_ensure, status_links_rotate
 from rewards.services.traffic import traffic_refresh

@@ -19,7 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from campaign.models import Post
 from campaign.services import posts_import_file, posts_moderate
 from rewards.models import Reward
-from rewards.selectors import STATUS_POSTS_PER_PAGE, status_link_token
+from rewards.selectors.links import status_link_token
+from rewards.selectors.status import STATUS_POSTS_PER_PAGE
 from rewards.services import rewards_approve, settle_campaign
 from rewards.services.status_links import status_link_get_or_create, status_links_rotate
 from rewards.services.traffic import traffic_refresh

@@ -27,7 +27,9 @@ from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, ReviewFlag, ReviewItem, Reward, RewardEvent, SettlementRun
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
 from rewards.services.farming import EXCLUDE_TRADER, review_flags_decide
-from rewards.services.whatif import WHATIF_FIELDS, config_fingerprint, whatif_apply, whatif_preview
+from rewards.services.whatif.apply import whatif_apply
+from rewards.services.whatif.changes import WHATIF_FIELDS, config_fingerprint
+from rewards.services.whatif.preview import whatif_preview
 from tests.factories import post_item
 from tests.rewards.scenario import BODY
 from traders.models import Trader
@@ -388,7 +390,7 @@ def test_applying_a_longer_grace_moves_the_settlement_clock(loaded, ops, django_
 
 def preview_run(campaign, user=None, **changes):
     """A queued preview run, as the what-if page makes it."""
-    from rewards.services.whatif import whatif_preview_start
+    from rewards.services.whatif.runs import whatif_preview_start
 
     return whatif_preview_start(campaign=campaign, changes=changes, at=DUE, user=user or User(username="nobody"))
 
@@ -440,7 +442,8 @@ def test_progress_counts_the_duplicate_links_computed_in_memory(loaded):
 def test_a_preview_run_shows_exactly_what_the_preview_gives(busy, ops, changes):
     run = preview_run(busy, ops, **changes)
     assert (run.state, run.created_by) == ("queued", ops)
-    from rewards.services.whatif import whatif_preview_load, whatif_run_execute
+    from rewards.services.whatif.results import whatif_preview_load
+    from rewards.services.whatif.runs import whatif_run_execute
 
     assert whatif_run_execute(run_id=run.pk) == {"run": run.pk, "state": "finished"}
     run.refresh_from_db()
@@ -459,7 +462,7 @@ def test_a_preview_run_refuses_a_bad_change_before_it_is_queued(loaded):
 
 
 def test_a_finished_run_is_not_computed_again_when_its_task_comes_again(loaded, ops):
-    from rewards.services.whatif import whatif_run_execute
+    from rewards.services.whatif.runs import whatif_run_execute
 
     run = preview_run(loaded, ops, pool_cap="300")
     whatif_run_execute(run_id=run.pk)
@@ -479,7 +482,7 @@ def test_a_live_run_is_left_to_its_worker_and_a_silent_one_is_taken_over(loaded,
     from django.utils import timezone
 
     from rewards.models import WhatIfRun
-    from rewards.services.whatif import whatif_run_execute
+    from rewards.services.whatif.runs import whatif_run_execute
 
     run = preview_run(loaded, ops, pool_cap="300")
     WhatIfRun.objects.filter(pk=run.pk).update(state="running", attempts=1, done=3, total=10)
@@ -492,6 +495,6 @@ def test_a_live_run_is_left_to_its_worker_and_a_silent_one_is_taken_over(loaded,
 
 
 def test_a_run_for_a_run_that_is_gone_returns_quietly():
-    from rewards.services.whatif import whatif_run_execute
+    from rewards.services.whatif.runs import whatif_run_execute
 
     assert whatif_run_execute(run_id=999999) == {"skipped": "run is gone"}

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from campaign import signing
 from campaign.models import Post, ReferenceText, Signup, WebhookDelivery
 from campaign.services import campaign_import_file, posts_import_file, reference_texts_import, signups_import
-from campaign.services.posts import posts_line_limit
+from campaign.services.post_records import posts_line_limit
 from core.api.tokens import api_token_create
 from core.models import ImportRun, RejectedRecord
 from core.reading import BLOCK

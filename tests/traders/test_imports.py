@@ -211,7 +211,7 @@ def test_an_over_long_csv_line_is_read_past_and_rejected_with_its_line_the_limit
 
 def test_an_over_long_json_line_is_read_past_and_rejected_and_the_next_line_imported(campaign, settings):
     from campaign.services import posts_import_file
-    from campaign.services.posts import posts_line_limit
+    from campaign.services.post_records import posts_line_limit
     from tests.factories import post_item
 
     settings.IMPORT_MAX_LINE_BYTES = 1000

@@ -18,7 +18,7 @@ from campaign.models import Campaign
 from campaign.services import campaign_import_file, feed_pull, reference_texts_import
 from core.models import ImportRun
 from rewards.models import StatusLink
-from rewards.selectors import status_link_url
+from rewards.selectors.links import status_link_url
 from rewards.services import payout_report_store, settle_campaign
 from rewards.services.schedule import settlement_schedule_sync
 from rewards.services.status_links import status_links_ensure

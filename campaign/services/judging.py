@@ -1,0 +1,194 @@
+"""Judging: the verdict and score of stored posts (RULES.md section 3, checks 1 to 7 in order, the
+first failure is the reason; the post score).
+
+The rules are pure (`campaign.qualification`); this gathers a stored post's facts and stores the
+verdicts, in batches and without the texts: checks 4 and 5 come from the facts stored at ingest
+(`text_facts` under the campaign's lexicon), recomputed only where they are missing or stale.
+Which posts to judge, and when, is decided by `campaign.services.qualify`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaign.models import Campaign, JudgingState, Post
+from campaign.page_cache import campaign_pages_changed
+from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
+from campaign.selectors import enrolment_map
+from campaign.services.duplicates import duplicates_lock
+from campaign.services.post_records import ENGAGEMENT
+from core.database import analyze, rows_batches, rows_update
+
+JUDGE_BATCH = 5000
+ANALYZE_AFTER = 50_000  # verdicts changed by one judging, from which the posts' statistics are refreshed
+
+
+def campaign_lexicon(campaign: Campaign) -> Lexicon:
+    return Lexicon(latin_terms=tuple(campaign.latin_terms), cjk_terms=tuple(campaign.cjk_terms))
+
+
+def _stored_facts(post: "Post | JudgeRow", lexicon: Lexicon) -> tuple[int, bool] | None:
+    """The post's stored checks 4 and 5, when they were computed under this lexicon."""
+    if post.text_length is None or post.trading_term is None or post.lexicon_key != lexicon_key(lexicon):
+        return None
+    return post.text_length, post.trading_term
+
+
+def post_reason(campaign: Campaign, post: "Post | JudgeRow", *, enrolled: bool, lexicon: Lexicon, ignore_moderation: bool = False) -> str | None:
+    """The first failing check of RULES.md section 3 for a stored post, or None when it qualifies.
+
+    With `ignore_moderation` the post is judged as if unmoderated: what an approval may override
+    is decided on that. Checks 4 and 5 come from the facts stored at ingest when they were
+    computed under `lexicon`; otherwise from the text.
+    """
+    stored = _stored_facts(post, lexicon)
+    facts = PostFacts(
+        in_window=campaign.in_window(post.created_at),
+        enrolled=enrolled,
+        deleted=post.deleted,
+        text="" if stored else post.text,
+        is_duplicate=post.duplicate_of_id is not None or post.duplicate_of_reference_id is not None,
+        moderation=None if ignore_moderation else (post.moderation or None),
+        length=stored[0] if stored else None,
+        trading=stored[1] if stored else None,
+    )
+    return judge(facts, min_length=campaign.min_length, lexicon=lexicon)
+
+
+def post_judgement(campaign: Campaign, post: "Post | JudgeRow", *, enrolled: bool, lexicon: Lexicon) -> tuple[str, int]:
+    """(verdict, score) of a stored post under `campaign`'s rules: what `posts_judge` stores and
+    what the what-if preview computes under an unsaved configuration."""
+    verdict = post_reason(campaign, post, enrolled=enrolled, lexicon=lexicon) or Post.Verdict.QUALIFIED.value
+    return verdict, post_score(**{name: getattr(post, name) for name in ENGAGEMENT}, cap=campaign.score_cap)
+
+
+@dataclass(slots=True)
+class JudgeRow:
+    """What judging reads of a stored post (no text unless its stored facts are stale): plain
+    values, several times cheaper to load than model instances over a million posts."""
+
+    pk: int
+    author_uid: int
+    created_at: datetime
+    deleted: bool
+    moderation: str
+    duplicate_of_id: int | None
+    duplicate_of_reference_id: int | None
+    verdict: str
+    score: int
+    text_length: int | None
+    trading_term: bool | None
+    lexicon_key: str
+    likes: int
+    comments: int
+    shares: int
+    views: int
+    judged_at: datetime | None
+    text: str = ""
+
+
+JUDGE_FIELDS = (
+    "id", "author__uid", "created_at", "deleted", "moderation", "duplicate_of_id", "duplicate_of_reference_id", "verdict", "score",
+    "text_length", "trading_term", "lexicon_key", *ENGAGEMENT, "judged_at",
+)  # fmt: skip
+
+
+def _judge_batches(campaign: Campaign, post_ids):
+    """The posts to judge in batches of JUDGE_BATCH, without their texts: the given ids, or the
+    whole campaign streamed (memory bounded whatever its size)."""
+    posts = Post.objects.filter(campaign=campaign).order_by().values_list(*JUDGE_FIELDS)
+    if post_ids is not None:
+        for i in range(0, len(post_ids), JUDGE_BATCH):
+            yield [JudgeRow(*row) for row in posts.filter(id__in=post_ids[i : i + JUDGE_BATCH])]
+        return
+    # Streamed (memory bounded), each post once; `_posts_judge` writes a batch's verdicts before the next.
+    yield from ([JudgeRow(*row) for row in rows] for rows in rows_batches(posts, size=JUDGE_BATCH))
+
+
+def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
+    """Compute and store checks 4 and 5 for the posts whose stored facts are missing or were
+    computed under another lexicon (a lexicon change, posts stored before facts existed)."""
+    missing = [post for post in posts if _stored_facts(post, lexicon) is None]
+    if not missing:
+        return
+    texts = {pk: (text, digest) for pk, text, digest in Post.objects.filter(id__in=[post.pk for post in missing]).values_list("id", "text", "content_hash")}
+    for post in missing:
+        post.text = texts[post.pk][0]
+        post.text_length, post.trading_term, post.lexicon_key = text_facts(post.text, lexicon)
+    # Stored only while the text is still the one they were computed from: a writer that takes no
+    # lock (the webhook's) may have stored a new text meanwhile, with its own facts.
+    rows_update(
+        model=Post,
+        values=("id", "text_length", "trading_term", "lexicon_key", "content_hash"),
+        rows=[(p.pk, p.text_length, p.trading_term, p.lexicon_key, texts[p.pk][1]) for p in missing],
+        assign={column: f"v.{column}" for column in ("text_length", "trading_term", "lexicon_key")},
+        where="t.id = v.id AND t.content_hash = v.content_hash",
+    )
+
+
+def _verdicts_save(dirty: dict[tuple[str, int], list[int]], now: datetime) -> int:
+    """Store new (verdict, score) pairs with `judged_at` = now; returns how many posts."""
+    if not dirty:
+        return 0
+    # One statement for the batch, however many pairs it has (a batch judged from scratch has
+    # hundreds of scores, each one a statement before).
+    rows = [(pk, verdict, score) for (verdict, score), pks in dirty.items() for pk in pks]
+    rows_update(
+        model=Post, values=("id", "verdict", "score"), rows=rows, assign={"verdict": "v.verdict", "score": "v.score"}, constants={"judged_at": now}, where="t.id = v.id"
+    )
+    return len(rows)
+
+
+def posts_judge(*, campaign: Campaign, post_ids=None, now=None) -> int:
+    """Recompute verdict and score of the campaign's posts (all, or `post_ids`) from the data as it
+    is now: window, enrolment, deletion, length, lexicon, duplicates, moderation, engagement.
+
+    Pure rules do the deciding (`campaign.qualification`); this loads and stores, in batches and
+    without the texts (checks 4 and 5 use the facts stored at ingest). Returns how many posts
+    changed (a post whose verdict was only confirmed, its `judged_at` set again, counts too).
+    Idempotent: judging twice changes nothing the second time. Takes the campaign lock, so
+    judgings run one after the other and the instants they stamp follow that order.
+    """
+    if post_ids is not None:
+        post_ids = list(post_ids)
+        if not post_ids:
+            return 0
+    with transaction.atomic():
+        duplicates_lock(campaign)
+        return _posts_judge(campaign, post_ids, now or judging_now(JudgingState.objects.filter(campaign=campaign).first()))
+
+
+def _posts_judge(campaign: Campaign, post_ids, now: datetime) -> int:
+    lexicon = campaign_lexicon(campaign)
+    changed = 0
+    enrolled: dict = {}  # each trader's enrolment evaluated once per call, not once per batch
+    for rows in _judge_batches(campaign, post_ids):
+        _text_facts_fill(rows, lexicon)
+        unknown = {p.author_uid for p in rows} - enrolled.keys()
+        if unknown:
+            enrolled.update(enrolment_map(campaign=campaign, uids=unknown))
+        dirty: dict[tuple[str, int], list[int]] = {}
+        for post in rows:
+            verdict, score = post_judgement(campaign, post, enrolled=enrolled[post.author_uid].enrolled, lexicon=lexicon)
+            # A post not judged since it changed is stamped even when its verdict stays.
+            if (verdict, score) != (post.verdict, post.score) or post.judged_at is None:
+                dirty.setdefault((verdict, score), []).append(post.pk)
+        changed += _verdicts_save(dirty, now)
+    if changed:
+        campaign_pages_changed(campaign_id=campaign.pk)
+    if changed >= ANALYZE_AFTER:
+        # The planner's statistics still describe the verdicts before (all pending, after an
+        # import): reading the qualifying posts would then pick a plan for none (10 s instead of
+        # 3 at 1,000,000 posts). Autovacuum would catch up later, or never where it is off.
+        analyze(Post._meta.db_table)
+    return changed
+
+
+def judging_now(state: JudgingState | None) -> datetime:
+    """The instant a judging stamps: now, but always after the last whole judging's instant, so a
+    clock behind another worker's can never hide a verdict from `campaign.services.qualify`'s
+    `_judged_since`."""
+    now = timezone.now()
+    return now if state is None or now > state.judged_at else state.judged_at + timedelta(microseconds=1)

@@ -1,0 +1,244 @@
+"""Every cent explained: the breakdown of a reward's stored amount, or of a review item's new
+computation, for the trader's status page and the admin (RULES.md section 8).
+
+A reward's breakdown is read from its stored `detail` (written by the settlement that computed
+the amount, so it never drifts from what is paid): the posts it counted and their scores, the
+shares, the rank. The trader's posts as they are now only say what moved since: the engagement
+behind each score, a counted post that no longer qualifies, and why the others did not count.
+"""
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal, localcontext
+from fractions import Fraction
+
+from campaign.models import Campaign, Post
+from campaign.qualification import post_score
+from rewards.models import ReviewItem, Reward
+from rewards.selectors.posts import ENGAGEMENT, Exclusion, PostLine, exclusions_of
+
+SHARE_DIGITS = 8
+NOT_BEST = "not_best"
+EXCLUDED = "excluded"
+VERDICT = "verdict"
+# A post that qualifies now and would have counted, but that the computation did not count: it
+# qualified, or its score rose, after the computation was made.
+SINCE = "since"
+VERDICT_LABELS = dict(Post.Verdict.choices)  # lazy labels: translated when shown
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    """One post in a breakdown: its score from its engagement, or why it did not count."""
+
+    post_id: str
+    created_at: datetime | None
+    score: int
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    views: int = 0
+    raw: int = 0
+    cap: int = 0
+    known: bool = True  # False when the post is no longer stored (only its stored score is shown)
+    reason: str = ""  # "" when it counted; else VERDICT, NOT_BEST, SINCE or EXCLUDED
+    reason_label: str = ""
+    note: str = ""  # the campaign team's note when ops excluded the post
+    # A counted post that no longer counts now: VERDICT (with today's verdict in `since_label`)
+    # or EXCLUDED (with `note`); "" when it still qualifies or is no longer stored.
+    since_reason: str = ""
+    since_label: str = ""
+
+    @property
+    def views_points(self) -> int:
+        return self.views // 100
+
+    @property
+    def capped(self) -> bool:
+        return self.raw > self.cap
+
+    @property
+    def changed(self) -> bool:
+        """The engagement moved since the settlement: the stored score is the one paid on."""
+        return self.known and min(self.raw, self.cap) != self.score
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """What a reward is made of, in the order a reader checks it; fields unused by a kind are None."""
+
+    kind: str
+    amount: Decimal
+    counted: list[ScoreLine]
+    not_counted: list[ScoreLine]
+    detail: dict
+    exclusion: Exclusion | None = None
+    score_cap: int = 0
+    top_posts: int = 0
+    exact_share: str | None = None
+    share_formula: bool = False  # the exact share is pool x score / eligible total (no capping moved it)
+    copier_points: str | None = None
+    pnl_points: str | None = None
+    # The thresholds named when a computation gives no reward (see `empty`).
+    min_score: int = 0
+    min_posts: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """The computation gives no reward of this kind (a review item's computed 0.00 has no detail)."""
+        return not self.detail
+
+
+def _decimal_text(value: Fraction, digits: int = SHARE_DIGITS) -> str:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        shown = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
+    text = format(shown, "f")
+    return text if shown == exact else text + "…"
+
+
+def _score_line(post: PostLine | None, post_id: str, stored_score: int, cap: int, **kwargs) -> ScoreLine:
+    if post is None:
+        return ScoreLine(post_id=post_id, created_at=None, score=stored_score, known=False, cap=cap, **kwargs)
+    # The rule's score before the cap (shown apart from it); the engagement fields' sizes keep it far below sys.maxsize.
+    raw = post_score(likes=post.likes, comments=post.comments, shares=post.shares, views=post.views, cap=sys.maxsize)
+    return ScoreLine(
+        post_id=post_id, created_at=post.created_at, score=stored_score, likes=post.likes, comments=post.comments, shares=post.shares,
+        views=post.views, raw=raw, cap=cap, **kwargs,
+    )  # fmt: skip
+
+
+def _verdict_label(post: PostLine) -> str:
+    return str(VERDICT_LABELS.get(post.verdict, post.verdict))
+
+
+def _counts_now(post: PostLine) -> bool:
+    return post.qualifies and not post.excluded_note
+
+
+def _counted(post: PostLine | None, post_id: str, stored_score: int, cap: int) -> ScoreLine:
+    """A post the computation counted, with its stored score; flagged when it no longer counts now."""
+    if post is None or _counts_now(post):
+        return _score_line(post, post_id, stored_score, cap)
+    if post.excluded_note:
+        return _score_line(post, post_id, stored_score, cap, since_reason=EXCLUDED, note=post.excluded_note)
+    return _score_line(post, post_id, stored_score, cap, since_reason=VERDICT, since_label=_verdict_label(post))
+
+
+def _not_counted(post: PostLine, cap: int, *, would_count: bool) -> ScoreLine:
+    """A post the computation did not count, and why: excluded or not qualifying now, or (it
+    qualifies now) not among the best posts, or new to the data since the computation
+    (`would_count`: it would have counted had it qualified, with this score, then)."""
+    if post.excluded_note:
+        return _score_line(post, post.post_id, post.score, cap, reason=EXCLUDED, note=post.excluded_note)
+    if not post.qualifies:
+        return _score_line(post, post.post_id, post.score, cap, reason=VERDICT, reason_label=_verdict_label(post))
+    return _score_line(post, post.post_id, post.score, cap, reason=SINCE if would_count else NOT_BEST)
+
+
+def _by_time(posts: list[PostLine]) -> list[PostLine]:
+    return sorted(posts, key=lambda p: (p.created_at, p.post_id))
+
+
+def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Decimal, detail: dict, posts: list[PostLine],
+                     exclusion: Exclusion | None = None) -> Breakdown:  # fmt: skip
+    """The breakdown of one computation (a reward's stored amount and detail, or a review item's
+    computed ones) and the trader's posts as they are now (no query).
+
+    Everything counted comes from the detail, never from today's verdicts: the content pool's and
+    the leaderboard's posts with their stored scores (a leaderboard detail written before
+    settlements stored its posts falls back to the posts that qualify now), the first post's id
+    and score; a counted post that no longer qualifies is flagged as such. The trader's other
+    posts (of the period, for the content pool) say why they did not count: their verdict or
+    exclusion now, not among the best (content pool), or qualifying only since the computation.
+    Content pool: creator score, eligible total, pool, cap, exact share, floor and rounding cent.
+    Leaderboard: the score's three parts, rank and tier. Amounts shown are the stored ones, never
+    recomputed. An empty detail (a computation that gives no reward) counts nothing.
+    """
+    by_id = {post.post_id: post for post in posts}
+    cap = campaign.score_cap
+    detail = detail or {}
+    common = {"kind": kind, "amount": amount, "detail": detail, "exclusion": exclusion, "score_cap": cap,
+              "min_score": campaign.pool_min_score, "min_posts": campaign.leaderboard_min_posts}  # fmt: skip
+    if not detail:
+        return _no_reward_breakdown(common, campaign=campaign, kind=kind, period=period, posts=posts, cap=cap)
+    if kind == Reward.Kind.CONTENT_POOL:
+        return _content_pool_breakdown(common, campaign=campaign, period=period, detail=detail, posts=posts, by_id=by_id, cap=cap)
+    if kind == Reward.Kind.LEADERBOARD:
+        return _leaderboard_breakdown(common, detail=detail, posts=posts, by_id=by_id, cap=cap)
+    post_id = detail.get("post_id", "")
+    post = by_id.get(post_id)
+    stored_score = detail["score"] if "score" in detail else (post.score if post else 0)
+    counted = [_counted(post, post_id, stored_score, cap)] if post_id else []
+    return Breakdown(**common, counted=counted, not_counted=[])
+
+
+def _no_reward_breakdown(common: dict, *, campaign: Campaign, kind: str, period: str, posts: list[PostLine], cap: int) -> Breakdown:
+    """No reward in this computation: nothing was counted; the posts that do not count now say why."""
+    span = next((p for p in campaign.content_periods() if p.code == period), None) if kind == Reward.Kind.CONTENT_POOL else None
+    left_out = [p for p in posts if not _counts_now(p) and (span is None or span.contains(p.created_at))]
+    return Breakdown(**common, counted=[], not_counted=[_not_counted(p, cap, would_count=False) for p in _by_time(left_out)], top_posts=campaign.pool_top_posts)
+
+
+def _content_pool_breakdown(common: dict, *, campaign: Campaign, period: str, detail: dict, posts: list[PostLine], by_id: dict[str, PostLine],
+                            cap: int) -> Breakdown:  # fmt: skip
+    stored = detail.get("posts", [])
+    counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in stored]
+    counted_ids = {row["post_id"] for row in stored}
+    span = next((p for p in campaign.content_periods() if p.code == period), None)
+    others = [p for p in posts if p.post_id not in counted_ids and span is not None and span.contains(p.created_at)]
+    # Not among the best only when the computation had its full count of posts, each scoring
+    # at least this one; otherwise the post would have counted, had it qualified then.
+    lowest = min((row["score"] for row in stored), default=None) if len(stored) >= campaign.pool_top_posts else None
+    exact = Fraction(detail["exact_share"]) if "exact_share" in detail else None
+    return Breakdown(
+        **common, counted=counted, not_counted=[_not_counted(p, cap, would_count=lowest is None or p.score > lowest) for p in _by_time(others)],
+        top_posts=campaign.pool_top_posts, exact_share=None if exact is None else _decimal_text(exact),
+        share_formula=exact is not None and bool(detail.get("eligible_score_total"))
+        and exact == Fraction(Decimal(detail["pool"])) * detail["creator_score"] / detail["eligible_score_total"],
+    )  # fmt: skip
+
+
+def _leaderboard_breakdown(common: dict, *, detail: dict, posts: list[PostLine], by_id: dict[str, PostLine], cap: int) -> Breakdown:
+    if "posts" in detail:
+        counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in detail["posts"]]
+    else:  # a detail written before settlements stored the posts counted
+        counted = [_score_line(p, p.post_id, p.score, cap) for p in _by_time([p for p in posts if _counts_now(p)])]
+    counted_ids = {line.post_id for line in counted}  # a set: a top trader has hundreds of posts
+    others = [p for p in posts if p.post_id not in counted_ids]
+    copiers = Decimal(str(detail.get("new_copiers", 0))) * Decimal(detail.get("copier_weight", "0"))
+    pnl = max(Decimal("0"), Decimal(detail.get("copier_pnl_usdt", "0"))) * Decimal(detail.get("pnl_weight", "0"))
+    # Every qualifying post counts on the leaderboard: one the computation left out is newer than it.
+    return Breakdown(
+        **common, counted=counted, not_counted=[_not_counted(p, cap, would_count=True) for p in _by_time(others)],
+        copier_points=_plain(copiers), pnl_points=_plain(pnl),
+    )  # fmt: skip
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def reward_breakdown_get(*, reward: Reward) -> Breakdown:
+    """The breakdown of one ledger row (for the admin): two queries, the trader's posts and exclusions."""
+    return _breakdown_of(reward, amount=reward.amount, detail=reward.detail)
+
+
+def review_breakdown_get(*, item: ReviewItem) -> Breakdown:
+    """The breakdown of a review item's new computation (for the admin), to show beside its
+    reward's own (`reward_breakdown_get`), never in its place: the same two queries."""
+    return _breakdown_of(item.reward, amount=item.computed_amount, detail=item.computed_detail)
+
+
+def _breakdown_of(reward: Reward, *, amount: Decimal, detail: dict) -> Breakdown:
+    campaign, trader = reward.campaign, reward.trader
+    exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
+    posts = [
+        PostLine(post_id=row["post_id"], created_at=row["created_at"], text="", verdict=row["verdict"], score=row["score"], approved_by_ops=False,
+                 featured_day=None, homepage=False, likes=row["likes"], comments=row["comments"], shares=row["shares"], views=row["views"],
+                 excluded_note=excluded_posts.get(row["post_id"], ""))
+        for row in Post.objects.filter(campaign=campaign, author=trader).values("post_id", "created_at", "verdict", "score", *ENGAGEMENT)
+    ]  # fmt: skip
+    return reward_breakdown(campaign=campaign, kind=reward.kind, period=reward.period, amount=amount, detail=detail, posts=posts, exclusion=exclusion)
