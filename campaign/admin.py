@@ -4,6 +4,7 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge, posts_moderate
 from core.admin import ImportRunAdmin, ReadOnlyAdmin, RejectedRecordAdmin
 from core.models import ImportRun, RejectedRecord
+from core.screen_time import screen_time
 from traders.admin import TraderAdmin
 from traders.models import Trader
 
@@ -33,6 +35,8 @@ ENROLMENT_LABELS = {
     "no_signup": _("no campaign sign-up"),
     "signup_outside_window": _("sign-up outside the window"),
 }
+
+SCREEN_TIME_HELP = _("Beijing time (UTC+8), as entered and as shown.")
 
 
 def enrolment_badge(reason):
@@ -70,7 +74,14 @@ class CampaignAdmin(admin.ModelAdmin):
     def periods(self, obj):
         if not obj.pk:
             return "—"
-        return ", ".join(f"{p.code}: {p.starts_at:%Y-%m-%d %H:%M} → {p.ends_at:%Y-%m-%d %H:%M} UTC" for p in obj.content_periods())
+        return ", ".join(f"{p.code}: {screen_time(p.starts_at)} → {screen_time(p.ends_at)}" for p in obj.content_periods())
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField) and field is not None:
+            # The admin reads and writes instants in TIME_ZONE, Asia/Shanghai: say so beside them.
+            field.help_text = SCREEN_TIME_HELP
+        return field
 
     def get_urls(self):
         custom = [

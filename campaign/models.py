@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from campaign import terms
 from campaign.periods import slice_window
 from core.models import ImportRun
+from core.screen_time import screen_time
 from traders.models import Trader
 
 
@@ -209,7 +210,7 @@ class Signup(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.trader.uid} @ {self.submitted_at:%Y-%m-%d %H:%M}"
+        return f"{self.trader.uid} @ {screen_time(self.submitted_at)}"
 
 
 class Post(models.Model):
@@ -318,7 +319,7 @@ class JudgingState(models.Model):
         verbose_name_plural = _("judging states")
 
     def __str__(self):
-        return f"{self.campaign_id} judged {self.judged_at:%Y-%m-%d %H:%M:%S}"
+        return _("judged %(at)s") % {"at": screen_time(self.judged_at, seconds=True)}
 
 
 class EngagementSnapshot(models.Model):
@@ -344,7 +345,7 @@ class EngagementSnapshot(models.Model):
         indexes = [models.Index(fields=["post", "observed_at"], name="engagementsnapshot_post_time")]
 
     def __str__(self):
-        return f"{self.post_id} @ {self.observed_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.post_id} @ {screen_time(self.observed_at, seconds=True)}"
 
 
 class ReferenceText(models.Model):
@@ -387,6 +388,9 @@ class DuplicateBand(models.Model):
     key = models.BigIntegerField()
     owner = models.BigIntegerField()
 
+    def __str__(self):
+        return f"{self.key} -> {self.owner}"
+
 
 class ModerationDecision(models.Model):
     """The audit trail of moderation: who approved or rejected which post, when and why."""
@@ -404,7 +408,7 @@ class ModerationDecision(models.Model):
         verbose_name_plural = _("moderation decisions")
 
     def __str__(self):
-        return f"{self.post.post_id}: {self.action or 'clear'} by {self.decided_by}"
+        return f"{self.post.post_id}: " + _("%(action)s by %(by)s") % {"action": self.get_action_display(), "by": self.decided_by}
 
 
 class FeedCursor(models.Model):
@@ -450,6 +454,9 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["campaign", "id"], condition=models.Q(processed_at__isnull=True), name="webhookdelivery_queue"),
         ]
+
+    def __str__(self):
+        return self.delivery_id
 
 
 class CampaignImport(models.Model):

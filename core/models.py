@@ -115,7 +115,7 @@ class RejectedRecord(models.Model):
         verbose_name_plural = _("rejected records")
 
     def __str__(self):
-        return f"line {self.line}: {self.reason}"
+        return _("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 class ApiToken(models.Model):

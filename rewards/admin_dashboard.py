@@ -25,6 +25,7 @@ from campaign.models import Campaign
 from campaign.selectors import campaigns_collecting
 from campaign.tasks import feed_pull_task
 from core.parsing import parse_instant
+from core.screen_time import screen_time
 from rewards.dashboard.charts import campaign_dashboard_charts
 from rewards.dashboard.ledger import STATE_COLUMNS
 from rewards.dashboard.page import campaign_dashboard_get
@@ -205,7 +206,7 @@ class DashboardAdminMixin:
             self.message_user(
                 request,
                 _("The feed is pulled only while a campaign collects posts: from its start to the end of its grace time (%(until)s).")
-                % {"until": timezone.localtime(campaign.ends_at + campaign.grace).strftime("%Y-%m-%d %H:%M %Z")},
+                % {"until": screen_time(campaign.ends_at + campaign.grace)},
                 messages.WARNING,
             )
         else:
@@ -219,7 +220,7 @@ class DashboardAdminMixin:
         self.message_user(
             request,
             _("Settlement as of %(at)s was queued. Reload this page to see the run when it has finished.")
-            % {"at": timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S %Z")},
+            % {"at": screen_time(at, seconds=True)},
             messages.SUCCESS,
         )
         return self._back(campaign, "#settlement")

@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.screen_time import screen_time
 from rewards.models import ReviewItem, Reward, SettlementRun
 from rewards.rules.money import format_money
 from rewards.selectors.breakdown import review_breakdown_get, reward_breakdown_get
@@ -24,11 +24,8 @@ STATE_COLOURS = {"calculated": "#9a6700", "approved": "#0969da", "paid": "#1a7f3
 
 
 def local_text(instant) -> str:
-    """An instant in the screens' time zone with its offset spelled out ("2026-02-26 00:00 UTC+8")."""
-    local = timezone.localtime(instant)
-    minutes = int(local.utcoffset().total_seconds()) // 60
-    offset = f"{minutes // 60:+d}" + (f":{abs(minutes) % 60:02d}" if minutes % 60 else "")
-    return f"{local:%Y-%m-%d %H:%M} UTC{offset}"
+    """An instant as screens show it ("2026-02-26 00:00 UTC+8"): core.screen_time's one format."""
+    return screen_time(instant)
 
 
 def signed_text(amount: Decimal) -> str:

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from campaign.admin import action_form_response
+from core.screen_time import screen_time
 from rewards.admin_display import APPROVE_PERMISSION, NoteForm, ToolsMixin
 from rewards.exceptions import RewardError
 from rewards.models import FarmingThresholds, ReviewFlag
@@ -24,9 +24,9 @@ def _engagement_counts(observation: dict) -> str:
 
 
 def _evidence_time(value) -> str:
-    """An instant of a flag's evidence (ISO 8601) in the local time of the screens."""
+    """An instant of a flag's evidence (ISO 8601) as screens show it; one without an offset as stored."""
     try:
-        return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+        return screen_time(datetime.fromisoformat(value), seconds=True)
     except (TypeError, ValueError):
         return str(value)
 

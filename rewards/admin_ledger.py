@@ -8,10 +8,11 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from campaign.admin import action_form_response
 from core.admin import ReadOnlyAdmin
 from rewards.admin_display import (
     STATE_COLOURS,
@@ -23,9 +24,11 @@ from rewards.admin_display import (
     run_link,
     signed_html,
 )
+from rewards.admin_records import detail_sections, record_html
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, ReviewItem, Reward, RewardEvent
 from rewards.rules.money import format_money
+from rewards.rules.types import ALL
 from rewards.selectors.ledger import amounts_per_asset, review_item_open_get, reward_totals
 from rewards.services import rewards_approve, rewards_mark_paid, rewards_void
 
@@ -53,6 +56,77 @@ def _report(modeladmin, request, done, refused, verb):
     modeladmin.message_user(request, _("%(verb)s: %(n)d reward(s).") % {"verb": verb, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
 
 
+def _period_text(period: str) -> str:
+    return str(_("whole campaign")) if period == ALL else str(_("period %(period)s") % {"period": period})
+
+
+def _grouped(amount: Decimal) -> str:
+    # Two decimals from format_money (which never rounds), thousands grouped for reading.
+    return f"{Decimal(format_money(amount)):,f}"
+
+
+BUDGET_NOTE = _("Each pool's budget is checked as the rewards are approved: one that would take its pool over is refused then, with the amount.")
+
+
+# What each action's service refuses, said on the confirmation page before it is asked (the
+# service still decides, and also refuses what only it can see, such as a pool's budget).
+def _approve_refusal(reward):
+    if reward.preview:
+        return _("a preview: its period is not yet due")
+    return None if reward.state == Reward.State.CALCULATED else _("%(state)s, not calculated") % {"state": reward.get_state_display()}
+
+
+def _pay_refusal(reward):
+    return None if reward.state == Reward.State.APPROVED else _("%(state)s, not approved") % {"state": reward.get_state_display()}
+
+
+def _void_refusal(reward):
+    if reward.preview:
+        return _("a preview: its period is not yet due")
+    if reward.state in (Reward.State.CALCULATED, Reward.State.APPROVED):
+        return None
+    return _("%(state)s: it cannot be voided") % {"state": reward.get_state_display()}
+
+
+def _will_approve(n):
+    return ngettext("%(n)d reward will be approved, in total:", "%(n)d rewards will be approved, in total:", n) % {"n": n}
+
+
+def _will_pay(n):
+    return ngettext("%(n)d reward will be marked paid, in total:", "%(n)d rewards will be marked paid, in total:", n) % {"n": n}
+
+
+def _will_void(n):
+    return ngettext("%(n)d reward will be voided, in total:", "%(n)d rewards will be voided, in total:", n) % {"n": n}
+
+
+def _confirmation(modeladmin, request, queryset, *, title, refusal, will, confirm, form=None, note="", field="apply"):
+    """The intermediate page of a reward action: every selected reward in words, then the count
+    and the total per asset of those the action will change (`will(n)` says it), and how many it
+    will refuse and why. The button (`confirm`) posts the selection back with `field=yes`."""
+    rewards = list(queryset.select_related("trader").order_by("trader__uid", "kind", "period", "pk"))
+    refusals = {reward.pk: refusal(reward) for reward in rewards}
+    rows = [(reward, reward.get_kind_display(), _period_text(reward.period), _grouped(reward.amount), refusals[reward.pk]) for reward in rewards]
+    acting = [reward for reward in rewards if refusals[reward.pk] is None]
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "rows": rows,
+        "acting": will(len(acting)),
+        "totals": [(asset, _grouped(total)) for asset, total in amounts_per_asset((r.asset, r.amount) for r in acting)],
+        "refused": len(rows) - len(acting),
+        "note": note,
+        "form": form,
+        "confirm": confirm,
+        "confirm_field": field,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "back": request.get_full_path(),
+    }
+    return TemplateResponse(request, "admin/rewards/reward/confirm_action.html", context)
+
+
 
 
 @admin.register(Reward)
@@ -63,7 +137,9 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
     list_select_related = ["trader", "campaign", "payout_batch"]
     raw_id_fields = ["trader", "settlement_run", "payout_batch"]
     date_hierarchy = "created_at"
-    readonly_fields = [*("settlement" if f.name == "settlement_run" else f.name for f in Reward._meta.fields), "open_review", "adjustments", "breakdown"]
+    # The settlement and "how it was computed" as readable fields; every other field as stored.
+    exclude = ["detail", "settlement_run"]  # shown as `detail_record` and `settlement`, never as form fields
+    readonly_fields = [*({"settlement_run": "settlement", "detail": "detail_record"}.get(f.name, f.name) for f in Reward._meta.fields), "open_review", "adjustments", "breakdown"]
     inlines = [RewardEventInline]
     actions = ["approve", "mark_paid", "void"]
 
@@ -79,6 +155,10 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "—"
         return explanations_html(reward=obj, item=review_item_open_get(reward=obj))
+
+    @admin.display(description=_("how it was computed"))
+    def detail_record(self, obj):
+        return record_html("admin/rewards/reward/_detail.html", detail_sections(obj.detail))
 
     @admin.display(description=_("settlement"))
     def settlement(self, obj):
@@ -128,6 +208,12 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
 
     @admin.action(description=_("Approve selected rewards"), permissions=["approve"])
     def approve(self, request, queryset):
+        """Approve after a confirmation page shows what is selected, as Django's delete does."""
+        if request.POST.get("post") != "yes":
+            return _confirmation(
+                self, request, queryset, title=_("Approve rewards"), refusal=_approve_refusal, will=_will_approve, confirm=_("Yes, approve"), note=BUDGET_NOTE,
+                field="post",
+            )  # fmt: skip
         done, refused = rewards_approve(reward_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         _report(self, request, done, refused, _("Approved"))
 
@@ -152,7 +238,7 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
                 return None
             _report(self, request, done, refused, _("Paid in batch %(ref)s") % {"ref": batch.reference})
             return None
-        return action_form_response(self, request, queryset, form, _("Mark paid"))
+        return _confirmation(self, request, queryset, title=_("Mark paid"), refusal=_pay_refusal, will=_will_pay, confirm=_("Mark paid"), form=form)
 
     @admin.action(description=_("Void selected rewards"), permissions=["approve"])
     def void(self, request, queryset):
@@ -161,7 +247,7 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
             done, refused = rewards_void(reward_ids=list(queryset.values_list("pk", flat=True)), user=request.user, note=form.cleaned_data["note"])
             _report(self, request, done, refused, _("Voided"))
             return None
-        return action_form_response(self, request, queryset, form, _("Void"))
+        return _confirmation(self, request, queryset, title=_("Void"), refusal=_void_refusal, will=_will_void, confirm=_("Void"), form=form)
 
     def has_approve_permission(self, request):
         return request.user.has_perm("rewards.approve_reward")

@@ -3,7 +3,6 @@ record of what the ledger was written from) and the stored payout reports with t
 served through the admin and its permission, never as public media.
 """
 
-import json
 from decimal import Decimal
 
 from django.contrib import admin
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
 from rewards.admin_display import local_text
+from rewards.admin_records import config_sections, record_html, summary_sections
 from rewards.models import PayoutReport, Reward, SettlementRun
 from rewards.rules.money import format_money
 
@@ -27,7 +27,7 @@ class SettlementRunAdmin(ReadOnlyAdmin):  # a run is the record of what the ledg
     search_fields = ["=id", "triggered_by"]
     list_select_related = ["campaign"]
     date_hierarchy = "started_at"
-    fields = ["campaign", "settled_as_of", "started_at", "finished_at", "triggered_by", "qualified", "unallocated", "ledger", "budgets", "other_summary", "config"]
+    fields = ["campaign", "settled_as_of", "started_at", "finished_at", "triggered_by", "qualified", "unallocated", "ledger", "budgets", "summary_record", "config_record"]
     readonly_fields = fields
 
     @admin.display(description=_("settled as of"), ordering="at")
@@ -77,10 +77,13 @@ class SettlementRunAdmin(ReadOnlyAdmin):  # a run is the record of what the ledg
         ]  # fmt: skip
         return render_to_string("admin/rewards/settlementrun/_budgets.html", {"rows": rows})
 
-    @admin.display(description=_("rest of the summary"))
-    def other_summary(self, obj):
-        rest = {key: value for key, value in obj.summary.items() if key not in {"ledger", "budgets"}}
-        return format_html('<pre style="white-space:pre-wrap">{}</pre>', json.dumps(rest, indent=2, ensure_ascii=False))
+    @admin.display(description=_("summary"))
+    def summary_record(self, obj):
+        return record_html("admin/rewards/settlementrun/_summary.html", summary_sections(obj.summary))
+
+    @admin.display(description=_("configuration used"))
+    def config_record(self, obj):
+        return record_html("admin/rewards/settlementrun/_config.html", config_sections(obj.config))
 
 
 @admin.register(PayoutReport)

@@ -1,21 +1,26 @@
-"""Traffic support in the admin: the traders' status links, the featured posts and the weekly star
-traders, with the hand overrides and the "recompute now" and "create links" buttons. Each action
-and button makes one service call (rewards.services.traffic, .status_links, .bulk) and reports
-what it returned.
+"""Traffic support in the admin: the traders' status links (with their export for the messaging
+team), the featured posts and the weekly star traders, with the hand overrides and the "recompute
+now" and "create links" buttons. Each action and button makes one service call
+(rewards.services.traffic, .status_links, .bulk) and reports what it returned.
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from campaign.models import Campaign
 from rewards.admin_display import ToolsMixin, TraderColumns
 from rewards.admin_posts import FeaturingActions
 from rewards.models import FeaturedPost, StatusLink, WeeklyStar
+from rewards.selectors.ledger import REPORT_FORMATS, adjustment_report_campaigns
 from rewards.selectors.links import status_link_url
-from rewards.services.bulk import status_links_delete, status_links_ensure_all, traffic_refresh_all, weekly_stars_set
-from rewards.services.status_links import status_links_rotate
+from rewards.services.bulk import status_links_ensure_all, traffic_refresh_all, weekly_stars_set
+from rewards.services.status_links import status_links_export, status_links_rotate
 from rewards.services.traffic import weekly_star_set, weekly_stars_automatic
 
 
@@ -30,7 +35,11 @@ class StatusLinkAdmin(TraderColumns, ToolsMixin, admin.ModelAdmin):
     readonly_fields = ["version", "created_at", "rotated_at", "rotated_by", "copy_link"]
     actions = ["rotate"]
     tools = [("ensure", _("Create links for every trader of each campaign"), "ensure_links")]
-    tools_help = _("Send a trader their own link only. Rotating a link kills every copy sent before; send the new one.")
+    tools_help = _(
+        "Send a trader their own link only. Rotating a link kills every copy sent before; send the new one. "
+        "The export lists every trader of the campaign with a link, created for whoever had none."
+    )
+    change_list_template = "admin/rewards/statuslink/change_list.html"
 
     def get_fields(self, request, obj=None):
         return ["campaign", "trader"] if obj is None else ["campaign", "trader", *self.readonly_fields]
@@ -49,11 +58,11 @@ class StatusLinkAdmin(TraderColumns, ToolsMixin, admin.ModelAdmin):
             _("copy"),
         )
 
-    def delete_model(self, request, obj):
-        status_links_delete(link_ids=[obj.pk])  # its cached status pages go with it
-
-    def delete_queryset(self, request, queryset):
-        status_links_delete(link_ids=list(queryset.values_list("pk", flat=True)))
+    def has_delete_permission(self, request, obj=None):
+        # Never deleted, only rotated: every known trader gets a link again on the next export or
+        # API call, and a link made afresh starts at version 1, where the tokens signed for the
+        # deleted one would work again. Rotating is what revokes a link.
+        return False
 
     @admin.action(description=_("Rotate selected links (every older link stops working)"), permissions=["change"])
     def rotate(self, request, queryset):
@@ -63,6 +72,26 @@ class StatusLinkAdmin(TraderColumns, ToolsMixin, admin.ModelAdmin):
     def ensure_links(self, request):
         created = status_links_ensure_all()
         self.message_user(request, _("%(n)d link(s) created.") % {"n": created}, messages.SUCCESS)
+
+    def changelist_view(self, request, extra_context=None):
+        # The campaign selected in the filter, or each campaign: a file never mixes campaigns.
+        campaigns = adjustment_report_campaigns(campaign_id=request.GET.get("campaign__id__exact", ""))
+        exports = [(campaign, *(reverse("admin:rewards_statuslink_export", args=[campaign.pk, fmt]) for fmt in REPORT_FORMATS)) for campaign in campaigns]
+        return super().changelist_view(request, {**(extra_context or {}), "link_exports": exports})
+
+    def get_urls(self):
+        return [path("export/<int:campaign_id>/<str:fmt>/", self.admin_site.admin_view(self.export_view), name="rewards_statuslink_export"), *super().get_urls()]
+
+    def export_view(self, request, campaign_id, fmt):
+        """Every trader's link of one campaign as CSV or XLSX, to whoever may see the links."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        if fmt not in REPORT_FORMATS:
+            return HttpResponse(status=404)
+        export = status_links_export(campaign=campaign, fmt=fmt)
+        # A list of credentials: admin_view's never_cache keeps it out of every cache.
+        return HttpResponse(export.content, content_type=export.content_type, headers={"Content-Disposition": f'attachment; filename="{export.name}"'})
 
 
 def _traffic_recompute(modeladmin, request):

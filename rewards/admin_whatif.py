@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from campaign.models import Campaign, Post
 from core.admin import ReadOnlyAdmin
 from core.parsing import parse_instant
+from core.screen_time import screen_time
 from rewards.charts import Bar, horizontal_bars
 from rewards.exceptions import RewardError
 from rewards.models import Reward, WhatIfRun
@@ -294,7 +295,7 @@ def _applied_view(run: WhatIfRun) -> dict:
 
 
 def _local(instant) -> str:
-    return timezone.localtime(instant).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return screen_time(instant, seconds=True)
 
 
 def _preview_view(preview: WhatIfPreview) -> dict:

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from campaign.models import Campaign
+from core.screen_time import screen_time
+from rewards.rules.types import ALL
 from traders.models import Trader
 
 
@@ -45,7 +47,7 @@ class SettlementRun(models.Model):
         verbose_name_plural = _("settlement runs")
 
     def __str__(self):
-        return f"{self.campaign.slug} as of {timezone.localtime(self.at):%Y-%m-%d %H:%M} (#{self.pk})"
+        return f"{self.campaign.slug}: " + _("settlement #%(run)s (%(at)s)") % {"run": self.pk, "at": screen_time(self.at)}
 
 
 class PayoutBatch(models.Model):
@@ -117,7 +119,13 @@ class Reward(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.trader.uid} {self.kind} {self.period} {self.amount} {self.asset}"
+        return f"{self.trader.uid} {self.label}: {self.amount} {self.asset}"
+
+    @property
+    def label(self) -> str:
+        """The kind in words, with the period when there are several: "content pool P1", "leaderboard"."""
+        kind = str(self.get_kind_display())
+        return kind if self.period == ALL else f"{kind} {self.period}"
 
 
 class RewardEvent(models.Model):
@@ -131,13 +139,26 @@ class RewardEvent(models.Model):
     at = models.DateTimeField(_("at"), auto_now_add=True)
     note = models.TextField(_("note"), blank=True)
 
+    # The actions the ledger services record (rewards/services/ledger.py), in words.
+    ACTIONS = {
+        "approve": _("approved"),
+        "pay": _("marked paid"),
+        "void": _("voided"),
+        "accept_review": _("review item accepted"),
+        "keep_review": _("review item kept"),
+    }
+
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("reward event")
         verbose_name_plural = _("reward events")
 
     def __str__(self):
-        return f"{self.action} {self.from_state} -> {self.to_state} by {self.by}"
+        reward = self.reward
+        return f"{reward.trader.uid} {reward.label}: " + _("%(action)s by %(by)s") % {"action": self.get_action_display(), "by": self.by}
+
+    def get_action_display(self) -> str:
+        return str(self.ACTIONS.get(self.action, self.action))
 
 
 class ReviewItem(models.Model):
@@ -190,7 +211,7 @@ class ReviewItem(models.Model):
 
     def __str__(self):
         reward = self.reward
-        return f"#{self.pk} {reward.trader.uid} {reward.kind} {reward.period}: {self.stored_amount} -> {self.computed_amount} {reward.asset}"
+        return f"#{self.pk} {reward.trader.uid} {reward.label}: {self.stored_amount} -> {self.computed_amount} {reward.asset}"
 
     @property
     def difference(self):
@@ -212,7 +233,7 @@ class ReviewComputation(models.Model):
         constraints = [models.UniqueConstraint(fields=["item", "settlement_run"], name="reviewcomputation_once_per_run")]
 
     def __str__(self):
-        return f"{self.computed_amount} (run #{self.settlement_run_id})"
+        return _("%(amount)s by settlement #%(run)s") % {"amount": self.computed_amount, "run": self.settlement_run_id}
 
 
 class Adjustment(models.Model):
@@ -238,7 +259,7 @@ class Adjustment(models.Model):
 
     def __str__(self):
         sign = "+" if self.amount > 0 else ""
-        return f"{self.trader.uid} {self.reward.kind} {self.reward.period} {sign}{self.amount} {self.asset}"
+        return f"{self.trader.uid} {self.reward.label}: {sign}{self.amount} {self.asset}"
 
 
 class PayoutReport(models.Model):
@@ -258,7 +279,7 @@ class PayoutReport(models.Model):
         verbose_name_plural = _("payout reports")
 
     def __str__(self):
-        return f"{self.campaign.slug} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.campaign.slug} {screen_time(self.created_at)}"
 
 
 class StatusLink(models.Model):
@@ -375,7 +396,7 @@ class FarmingThresholds(models.Model):
         verbose_name_plural = _("anti-farming thresholds")
 
     def __str__(self):
-        return f"{self.campaign.slug} thresholds"
+        return f"{self.campaign.slug}: " + _("anti-farming thresholds")
 
 
 class ReviewFlag(models.Model):

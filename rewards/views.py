@@ -2,9 +2,9 @@
 
 Thin shells over `rewards.selectors`. Language: `?lang=<code>` wins for the response and is
 remembered in Django's language cookie; otherwise LocaleMiddleware's cookie or Accept-Language.
-The switch is a plain link, not a POST to `set_language`: the status page is served with
-`Referrer-Policy: no-referrer`, under which browsers send `Origin: null` with a form POST, and
-Django's CSRF check refuses that.
+The switch is a plain link to the same page (the status page's page of posts kept), not a POST
+to `set_language`: the status page is served with `Referrer-Policy: no-referrer`, under which
+browsers send `Origin: null` with a form POST, and Django's CSRF check refuses that.
 
 Both pages are kept rendered in the server's cache (`campaign.page_cache`), each stored with the
 campaign's data version it was rendered under, so most requests cost one cache read (the page and
@@ -100,6 +100,9 @@ def _status_page(request, token: str, code: str | None, number: int) -> HttpResp
     return render(request, "rewards/status.html", {
         "status": trader_status_get(link=link, now=timezone.now(), page=number),
         "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
+        # The language switch keeps the page of posts. Only what the page is keyed by goes into
+        # its links (see `_status_key`): a cached page never carries another visitor's query.
+        "lang_keep": f"{PAGE_PARAM}={number}&" if number > 1 else "",
     })  # fmt: skip
 
 

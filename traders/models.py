@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import ImportRun
+from core.screen_time import screen_time
 
 
 class Trader(models.Model):
@@ -86,4 +87,4 @@ class TradingStats(models.Model):
         constraints = [models.UniqueConstraint(fields=["trader", "as_of"], name="tradingstats_one_per_instant")]
 
     def __str__(self):
-        return f"{self.trader.uid} @ {self.as_of:%Y-%m-%d %H:%M}"
+        return f"{self.trader.uid} @ {screen_time(self.as_of)}"

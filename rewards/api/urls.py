@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards.api.views import ledger, public, reports, review_items, settlements
+from rewards.api.views import ledger, public, reports, review_items, settlements, status_links
 
 urlpatterns = [
     path("campaigns/<slug:slug>/leaderboard/", public.LeaderboardGetApi.as_view(), name="api-leaderboard-get"),
@@ -23,4 +23,5 @@ urlpatterns = [
     path("campaigns/<slug:slug>/adjustments.csv", reports.AdjustmentsReportCsvApi.as_view(), name="api-adjustments-report-csv"),
     path("campaigns/<slug:slug>/adjustments.xlsx", reports.AdjustmentsReportXlsxApi.as_view(), name="api-adjustments-report-xlsx"),
     path("payout-reports/", reports.PayoutReportListApi.as_view(), name="api-payout-reports-list"),
+    path("campaigns/<slug:slug>/status-links/<int:uid>/", status_links.StatusLinkGetApi.as_view(), name="api-status-link-get"),
 ]

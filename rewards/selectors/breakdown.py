@@ -74,6 +74,7 @@ class Breakdown:
     not_counted: list[ScoreLine]
     detail: dict
     exclusion: Exclusion | None = None
+    asset: str = ""  # the reward's asset code, shown after the amount received
     score_cap: int = 0
     top_posts: int = 0
     exact_share: str | None = None
@@ -143,7 +144,7 @@ def _by_time(posts: list[PostLine]) -> list[PostLine]:
 
 
 def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Decimal, detail: dict, posts: list[PostLine],
-                     exclusion: Exclusion | None = None) -> Breakdown:  # fmt: skip
+                     exclusion: Exclusion | None = None, asset: str = "") -> Breakdown:  # fmt: skip
     """The breakdown of one computation (a reward's stored amount and detail, or a review item's
     computed ones) and the trader's posts as they are now (no query).
 
@@ -160,7 +161,7 @@ def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Deci
     by_id = {post.post_id: post for post in posts}
     cap = campaign.score_cap
     detail = detail or {}
-    common = {"kind": kind, "amount": amount, "detail": detail, "exclusion": exclusion, "score_cap": cap,
+    common = {"kind": kind, "amount": amount, "detail": detail, "exclusion": exclusion, "asset": asset, "score_cap": cap,
               "min_score": campaign.pool_min_score, "min_posts": campaign.leaderboard_min_posts}  # fmt: skip
     if not detail:
         return _no_reward_breakdown(common, campaign=campaign, kind=kind, period=period, posts=posts, cap=cap)
@@ -241,4 +242,5 @@ def _breakdown_of(reward: Reward, *, amount: Decimal, detail: dict) -> Breakdown
                  excluded_note=excluded_posts.get(row["post_id"], ""))
         for row in Post.objects.filter(campaign=campaign, author=trader).values("post_id", "created_at", "verdict", "score", *ENGAGEMENT)
     ]  # fmt: skip
-    return reward_breakdown(campaign=campaign, kind=reward.kind, period=reward.period, amount=amount, detail=detail, posts=posts, exclusion=exclusion)
+    return reward_breakdown(campaign=campaign, kind=reward.kind, period=reward.period, amount=amount, detail=detail, posts=posts, exclusion=exclusion,
+                            asset=reward.asset)  # fmt: skip

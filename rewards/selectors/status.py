@@ -42,11 +42,16 @@ STATUS_POSTS_PER_PAGE = 50
 
 @dataclass(frozen=True)
 class Step:
-    """One of the three steps of the announcement; `reason` says what is missing when not done."""
+    """One of the three steps of the announcement; `reason` says what is missing when not done.
+
+    `final`: nothing the trader does now can complete it any more, so the page tells what was
+    missing as past, with no advice to act (see `_steps`).
+    """
 
     key: str
     done: bool
     reason: str = ""
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,11 @@ class TraderStatus:
     exclusion: Exclusion | None = None
     # The posts shown, newest first, with their excerpts (None when no page was asked for).
     page: Page | None = None
+    # The window closed and the final (due) settlement ran: the results shown are the campaign's last.
+    over: bool = False
+    # Not enrolled, and a missing step can no longer be completed: the page says so, with no
+    # advice to finish the steps.
+    enrolment_over: bool = False
 
 
 def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = None) -> TraderStatus:
@@ -140,7 +150,9 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
     Counts, steps and the posts' verdicts are over every post; only `page` (newest first,
     STATUS_POSTS_PER_PAGE a page, out-of-range numbers give the nearest page) carries excerpts.
     Enrolment and the steps are evaluated now, from the data as it is; verdicts and scores are
-    the posts' stored ones (judged at ingestion and again at every settlement).
+    the posts' stored ones (judged at ingestion and again at every settlement). Once the window
+    closed, a step the trader can no longer complete is `final` (told as past, without advice),
+    and after the final settlement the campaign is `over`.
 
     Explanations follow the money (RULES.md section 8): a reward's breakdown is the computation
     of its stored amount, and an open review item's computation is its own `review` line, never
@@ -151,17 +163,19 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
     exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
     posts = _post_lines(campaign=campaign, trader=trader, excluded_posts=excluded_posts)
     qualifying = sum(post.qualifies for post in posts)
-    steps = _steps(enrolment=enrolment, signup_reason=signup_reason, posts=posts, qualifying=qualifying)
     rows = _reward_rows(campaign=campaign, trader=trader)
     rewards = _reward_lines(rows, campaign=campaign, posts=posts, exclusion=exclusion)
     board = latest_board(campaign)  # read whatever the rewards are: the page's query count stays fixed
+    phase = window_phase(campaign, now)
+    over = phase == "closed" and board is not None and board.due
+    steps = _steps(enrolment=enrolment, signup_reason=signup_reason, posts=posts, qualifying=qualifying, closed=phase == "closed", over=over)
     standing = _standing(trader=trader, board=board, leaderboard=next((row for row in rows if row["kind"] == Reward.Kind.LEADERBOARD), None))
     stars = _star_lines(campaign=campaign, trader=trader)
     return TraderStatus(
         campaign=campaign,
         trader=trader,
         now=now,
-        phase=window_phase(campaign, now),
+        phase=phase,
         enrolled=enrolment.enrolled,
         steps=steps,
         posts=posts,
@@ -175,6 +189,8 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
         posts_to_rank=max(0, campaign.leaderboard_min_posts - qualifying),
         exclusion=exclusion,
         page=None if page is None else _posts_page(campaign=campaign, trader=trader, posts=posts, number=page),
+        over=over,
+        enrolment_over=not enrolment.enrolled and any(step.final and not step.done for step in steps[:2]),
     )
 
 
@@ -208,12 +224,19 @@ def _post_lines(*, campaign: Campaign, trader: Trader, excluded_posts: dict[str,
     ]
 
 
-def _steps(*, enrolment: Enrolment, signup_reason: str, posts: list[PostLine], qualifying: int) -> list[Step]:
+def _steps(*, enrolment: Enrolment, signup_reason: str, posts: list[PostLine], qualifying: int, closed: bool, over: bool) -> list[Step]:
+    """The three steps, each final once the trader can no longer complete it (RULES.md section 2):
+    a sign-up or a post counts only from inside the window, so both are final when it closed;
+    the registration counts at settlement time, so it is final after the final settlement, or
+    when the window closed without a sign-up that counts (the trader cannot be enrolled any more).
+    A trader's posts that do not count yet may still count at the final settlement (a pending
+    verdict, a registration approved in time): that step is final only after it."""
     reg_reason = enrolment.reason if enrolment.reason in REGISTRATION_REASONS else ENROLLED
+    signed_up = signup_reason == ENROLLED
     return [
-        Step("registration", reg_reason == ENROLLED, "" if reg_reason == ENROLLED else reg_reason),
-        Step("signup", signup_reason == ENROLLED, "" if signup_reason == ENROLLED else signup_reason),
-        Step("posts", qualifying > 0, "" if qualifying else (NONE_QUALIFYING if posts else NO_POSTS)),
+        Step("registration", reg_reason == ENROLLED, "" if reg_reason == ENROLLED else reg_reason, final=over or (closed and not signed_up)),
+        Step("signup", signed_up, "" if signed_up else signup_reason, final=closed),
+        Step("posts", qualifying > 0, "" if qualifying else (NONE_QUALIFYING if posts else NO_POSTS), final=over or (closed and not posts)),
     ]
 
 
@@ -234,7 +257,8 @@ def _reward_lines(rows: list[dict], *, campaign: Campaign, posts: list[PostLine]
     kinds, states = dict(Reward.Kind.choices), dict(Reward.State.choices)
 
     def explained(row, amount, detail):
-        return reward_breakdown(campaign=campaign, kind=row["kind"], period=row["period"], amount=amount, detail=detail, posts=posts, exclusion=exclusion)
+        return reward_breakdown(campaign=campaign, kind=row["kind"], period=row["period"], amount=amount, detail=detail, posts=posts, exclusion=exclusion,
+                                asset=row["asset"])  # fmt: skip
 
     return [
         RewardLine(

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from campaign.models import Campaign
-from campaign.page_cache import campaign_pages_changed
-from rewards.models import StatusLink, WeeklyStar
+from rewards.models import WeeklyStar
 from rewards.services.farming import review_flags_refresh
 from rewards.services.status_links import status_links_ensure
 from rewards.services.traffic import traffic_refresh, weekly_star_set
@@ -49,16 +48,3 @@ def weekly_stars_set(*, star_ids, star: bool, by: str) -> int:
     for row in rows:
         weekly_star_set(campaign=row.campaign, week=row.week, trader=row.trader, star=star, by=by)
     return len(rows)
-
-
-@transaction.atomic
-def status_links_delete(*, link_ids) -> int:
-    """Delete these status links; the cached status pages of their campaigns go with them.
-    Returns how many links were deleted."""
-    links = StatusLink.objects.filter(pk__in=list(link_ids))
-    campaigns = set(links.values_list("campaign_id", flat=True))
-    deleted = links.count()
-    links.delete()
-    for campaign_id in campaigns:
-        campaign_pages_changed(campaign_id=campaign_id)
-    return deleted

@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from campaign.models import Campaign
+from core.screen_time import screen_time
 from rewards.models import Adjustment, PayoutReport, Reward
 from rewards.rules.money import format_money
 
@@ -46,7 +47,8 @@ def payout_rows(*, campaign: Campaign) -> list[PayoutRow]:
 
 
 def safe_cell(value: str) -> str:
-    """Defuse spreadsheet formula injection: a text starting with a trigger gets a leading `'`."""
+    """Defuse spreadsheet formula injection in a CSV, which has no cell types: a text starting with
+    a trigger gets a leading `'`. An XLSX needs no such mark: `_table_xlsx` types its text cells."""
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
@@ -59,8 +61,11 @@ def _table_csv(header, lines) -> str:
 
 
 def _table_xlsx(header, lines, *, title: str, text_columns: set[int], money_columns: set[int], widths) -> bytes:
-    """A one-sheet workbook; columns are 1-based. Text cells stay text whatever they start with
-    (openpyxl would read "=..." as a formula); money cells are numbers shown with two decimals."""
+    """A one-sheet workbook; columns are 1-based. Text is given as typed (no `safe_cell`): every
+    text cell is stored as a string, never a formula, whatever it starts with, and one that looks
+    like a formula is also marked "quote prefix", so Excel shows it as typed (no `'`) and keeps it
+    text when it is edited. Money cells are numbers shown with two decimals. The header row is
+    frozen and carries an autofilter."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -71,14 +76,16 @@ def _table_xlsx(header, lines, *, title: str, text_columns: set[int], money_colu
     ws.append(list(header))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    # (A counter, not ws.max_row: max_row rescans the sheet, which made the export quadratic.)
-    for row, line in enumerate(lines, start=2):
+    last_row = 1  # (A counter, not ws.max_row: max_row rescans the sheet, which made the export quadratic.)
+    for last_row, line in enumerate(lines, start=2):
         ws.append(list(line))
-        for col in text_columns:
-            ws.cell(row=row, column=col).data_type = "s"
+        for col, value in enumerate(line, start=1):
+            if col in text_columns or isinstance(value, str):
+                _as_text(ws.cell(row=last_row, column=col))
         for col in money_columns:
-            ws.cell(row=row, column=col).number_format = "0.00"
+            ws.cell(row=last_row, column=col).number_format = "0.00"
     ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last_row}"
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     out = io.BytesIO()
@@ -86,12 +93,21 @@ def _table_xlsx(header, lines, *, title: str, text_columns: set[int], money_colu
     return out.getvalue()
 
 
+def _as_text(cell) -> None:
+    # openpyxl reads a value starting with "=" as a formula: typing the cell "s" stores the text.
+    if cell.value is None:
+        return
+    cell.data_type = "s"
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+        cell.quotePrefix = True
+
+
 def render_csv(rows: list[PayoutRow]) -> str:
     return _table_csv(HEADER, ([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, format_money(r.amount), r.status] for r in rows))
 
 
 def render_xlsx(rows: list[PayoutRow], *, title: str = "Payout") -> bytes:
-    lines = ([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, r.amount, r.status] for r in rows)
+    lines = ([r.uid, r.nickname, r.kind, r.period, r.asset, r.amount, r.status] for r in rows)
     return _table_xlsx(HEADER, lines, title=title, text_columns={2, 3, 4, 5, 7}, money_columns={6}, widths=(12, 24, 14, 8, 12, 12, 12))
 
 
@@ -128,18 +144,18 @@ def adjustment_rows(*, campaign: Campaign) -> list[AdjustmentRow]:
     return sorted(rows, key=lambda r: (r.uid, r.kind, r.period, r.recorded_at, r.review_item))
 
 
-def _adjustment_line(r: AdjustmentRow, *, money) -> list:
+def _adjustment_line(r: AdjustmentRow, *, money, text) -> list:
     recorded = timezone.localtime(r.recorded_at).isoformat(timespec="seconds")
-    return [r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, money(r.amount), money(r.paid), money(r.computed), r.review_item, recorded,
-            safe_cell(r.recorded_by), safe_cell(r.note)]  # fmt: skip
+    return [r.uid, text(r.nickname), r.kind, r.period, r.asset, money(r.amount), money(r.paid), money(r.computed), r.review_item, recorded,
+            text(r.recorded_by), text(r.note)]  # fmt: skip
 
 
 def render_adjustments_csv(rows: list[AdjustmentRow]) -> str:
-    return _table_csv(ADJUSTMENT_HEADER, (_adjustment_line(r, money=format_money) for r in rows))
+    return _table_csv(ADJUSTMENT_HEADER, (_adjustment_line(r, money=format_money, text=safe_cell) for r in rows))
 
 
 def render_adjustments_xlsx(rows: list[AdjustmentRow], *, title: str = "Adjustments") -> bytes:
-    lines = (_adjustment_line(r, money=lambda amount: amount) for r in rows)
+    lines = (_adjustment_line(r, money=lambda amount: amount, text=str) for r in rows)
     return _table_xlsx(
         ADJUSTMENT_HEADER, lines, title=title, text_columns={2, 3, 4, 5, 10, 11, 12}, money_columns={6, 7, 8}, widths=(12, 24, 14, 8, 12, 12, 12, 12, 12, 26, 16, 40)
     )
@@ -160,7 +176,7 @@ def payout_report_store(*, campaign: Campaign, created_by: str, email: bool = Fa
     if recipients:
         message = EmailMessage(
             subject=f"[{campaign.slug}] payout report {stamp} ({len(rows)} rows)",
-            body=f"The payout report of {campaign.name} as of {timezone.now():%Y-%m-%d %H:%M %Z}: {len(rows)} rewards.\n",
+            body=f"The payout report of {campaign.name} as of {screen_time(timezone.now())}: {len(rows)} rewards.\n",
             to=recipients,
         )
         message.attach(f"{name}.csv", csv_text, "text/csv")

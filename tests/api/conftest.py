@@ -26,7 +26,7 @@ READ_PERMS = (
     "rewards.view_payoutreport",
     "rewards.add_payoutreport",
 )
-OPS_PERMS = (*READ_PERMS, "rewards.approve_reward", "rewards.pay_reward", "rewards.add_settlementrun")
+OPS_PERMS = (*READ_PERMS, "rewards.approve_reward", "rewards.pay_reward", "rewards.add_settlementrun", "rewards.view_statuslink")
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 _names = count(1)
 

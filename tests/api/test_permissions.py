@@ -61,6 +61,7 @@ MATRIX = [
     # 1002's rewards are calculated: mark-paid refuses them by state but answers 200.
     ("POST", "/api/v1/rewards/mark-paid/",                     {"reward_ids": "{reward}", "reference": "MATRIX-1"}, OPS),
     ("POST", "/api/v1/campaigns/{slug}/settlements/",          {},                               OPS_202),
+    ("GET",  "/api/v1/campaigns/{slug}/status-links/{uid}/",   None,                             OPS),
     ("GET",  "/api/v1/settlements/{task_id}/",                 None,                             READ),
     ("GET",  "/api/v1/settlement-runs/",                       None,                             READ),
     ("GET",  "/api/v1/settlement-runs/{id}/",                  None,                             READ),
@@ -138,6 +139,7 @@ def test_the_permission_matrix(api_started, client_for, method, path, body, prin
         "task_id": TASK_ID,
         "id": settled.pk,
         "item_id": 999999,
+        "uid": 1002,
         "reward": Reward.objects.filter(trader__uid=1002, preview=False).values_list("pk", flat=True).first(),
     }
     response = send(client_for(principal), method, path.format(**values), fill(body, values))
@@ -205,6 +207,7 @@ EXAMPLES = {
     ("api-adjustments-report-csv", "GET"): ({"slug": SLUG}, None),
     ("api-adjustments-report-xlsx", "GET"): ({"slug": SLUG}, None),
     ("api-payout-reports-list", "GET"): ({}, None),
+    ("api-status-link-get", "GET"): ({"slug": SLUG, "uid": 1002}, None),
 }
 
 PROTECTED = [(route, name, method, view) for route, name, method, view in api_endpoints() if name not in PUBLIC_ENDPOINTS]

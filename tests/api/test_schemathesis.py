@@ -56,7 +56,7 @@ def data(transactional_db, campaign, eager_tasks):
     item = ReviewItem.objects.get()
     task_id = "5c3e7a1e-2f64-4d0a-8f5b-3a1d9c0e7b42"  # the first run, as if the API had started it
     SettlementRun.objects.filter(pk=run.pk).update(task_id=task_id)
-    return secret, {"slug": campaign.slug, "token": status_link_token(link), "id": run.pk, "item_id": item.pk, "task_id": task_id}
+    return secret, {"slug": campaign.slug, "token": status_link_token(link), "id": run.pk, "item_id": item.pk, "task_id": task_id, "uid": 1002}
 
 
 @pytest.mark.usefixtures("ledger_invariants")

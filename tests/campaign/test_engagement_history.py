@@ -164,8 +164,8 @@ def test_the_post_admin_page_shows_the_history_newest_first(client, campaign, au
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw"))
     html = client.get(f"/admin/campaign/post/{Post.objects.get(post_id='p1').pk}/change/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     inline = html.index("Engagement history (newest first)")
-    # Local time (Asia/Shanghai); the newer observation (score 1 + 40 + 2 = 43) comes first.
-    newer, older = html.index("Feb. 14, 2026, 3 p.m.", inline), html.index("Feb. 14, 2026, 1 p.m.", inline)
+    # Local time (Asia/Shanghai, labelled UTC+8); the newer observation (score 1 + 40 + 2 = 43) comes first.
+    newer, older = html.index("2026-02-14 15:00 UTC+8", inline), html.index("2026-02-14 13:00 UTC+8", inline)
     assert newer < older
     assert html.index(">43<", newer) < older
 

@@ -38,7 +38,7 @@ def test_a_trader_opens_the_breakdown_of_each_reward(phone, link):
     board = page.get_by_test_id("breakdown-leaderboard")
     board.locator("summary").click()
     expect(board.get_by_test_id("leaderboard-score")).to_have_text("84.005")
-    expect(board.get_by_test_id("breakdown-tier")).to_have_text("4000.00")
+    expect(board.get_by_test_id("breakdown-tier")).to_have_text("4,000.00")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "breakdown_en")
 

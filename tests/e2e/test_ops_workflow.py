@@ -125,6 +125,9 @@ def test_ops_run_the_campaign_from_import_to_payout_report_in_the_browser(page, 
     page.wait_for_url("**/admin/rewards/reward/?*state__exact=calculated*")
     expect(page.locator("#result_list tbody tr")).to_have_count(7)
     select_all_and_run(page, "approve")
+    expect(page.locator("#action-totals")).to_contain_text("7 rewards will be approved")  # the confirmation page
+    shot(page, "06a_approve_confirmation")
+    page.click("#confirm-action")
     expect(page.locator(".messagelist")).to_contain_text("Approved: 7 reward(s).")
     shot(page, "06_approved")
 
@@ -134,7 +137,8 @@ def test_ops_run_the_campaign_from_import_to_payout_report_in_the_browser(page, 
     expect(page.locator("#result_list tbody tr")).to_have_count(7)
     select_all_and_run(page, "mark_paid")
     page.fill("#id_reference", BATCH)
-    page.click("input[name=apply]")
+    shot(page, "06b_mark_paid_form")
+    page.click("#confirm-action")
     expect(page.locator(".messagelist")).to_contain_text(f"Paid in batch {BATCH}: 7 reward(s).")
     shot(page, "07_paid")
     assert set(Reward.objects.values_list("state", flat=True)) == {"paid"}

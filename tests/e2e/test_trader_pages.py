@@ -69,8 +69,9 @@ def test_a_trader_on_spot_sees_what_is_missing(phone, link, campaign):
     page = phone("en-US")
     page.goto(f"/s/{status_link_token(status_link_get_or_create(campaign=campaign, trader=Trader.objects.get(uid=1004)))}/")
     expect(page.get_by_test_id("step-registration")).to_contain_text("registered as a spot lead trader")
-    expect(page.get_by_test_id("enrolled")).to_have_text("You are not enrolled yet.")
-    expect(page.get_by_test_id("post")).to_contain_text("You were not enrolled when it was checked.")
+    # The window closed and the final settlement ran: what was missing, with no advice to finish it.
+    expect(page.get_by_test_id("enrolled")).to_have_text("The campaign is over and you were not enrolled: below is what was not completed.")
+    expect(page.get_by_test_id("post")).to_contain_text("You were not enrolled in the campaign, so it does not count.")
     assert fits_the_phone(page)
     screenshot(page, "status_missing_step_en")
 

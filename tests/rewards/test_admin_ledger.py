@@ -117,7 +117,7 @@ def test_the_review_item_list_names_each_item_with_trader_amounts_and_signed_dif
     html = response.content.decode()
     assert response.context["cl"].result_count == 4
     item = item_of(1002, "leaderboard")
-    assert f"#{item.pk} 1002 leaderboard ALL: 3000.00 -&gt; 4000.00 USDT" in html
+    assert f"#{item.pk} 1002 leaderboard: 3000.00 -&gt; 4000.00 USDT" in html
     assert "ReviewItem object" not in html
     assert 'data-amount="+1000.00"' in html  # 1002: 3000.00 in the ledger, 4000.00 computed
     assert 'data-amount="-4000.00"' in html  # 1001: rank 1 before, out of the board now
@@ -137,7 +137,7 @@ def test_an_open_review_item_page_shows_the_stored_and_the_new_explanation_each_
     assert f"New computation (review item #{item.pk}, not in the ledger): 4000.00 USDT, by settlement #{second.pk} (2026-02-26 00:00 UTC+8)" in new
     rank = re.compile(r'data-testid="breakdown-rank">#(\d+)<')
     assert rank.findall(stored) == ["2"] and rank.findall(new) == ["1"]  # each column explains its own amount
-    assert re.search(r'data-testid="breakdown-amount"><strong>3000.00<', stored) and re.search(r'data-testid="breakdown-amount"><strong>4000.00<', new)
+    assert re.search(r'data-testid="breakdown-amount"><strong>3,000.00 USDT<', stored) and re.search(r'data-testid="breakdown-amount"><strong>4,000.00 USDT<', new)
     # The history of computed amounts, with the settlement of each.
     assert "4000.00 USDT" in html and f'/admin/rewards/settlementrun/{second.pk}/change/' in html
     assert f'/admin/rewards/reward/{item.reward_id}/change/' in html

@@ -334,7 +334,7 @@ def test_ops_read_the_jump_evidence_and_edit_its_thresholds_in_the_admin(jumped,
     html = client.get("/admin/rewards/reviewflag/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     # Times in Asia/Shanghai, counts as likes/comments/shares/views.
     assert "score 4 → 1059 (+1055) in 2.0 h, 527.5 points/h" in html
-    assert "3/0/0/0 at 2026-02-14 13:00:00 → 900/10/5/12345 at 2026-02-14 15:00:00" in html
+    assert "3/0/0/0 at 2026-02-14 13:00:00 UTC+8 → 900/10/5/12345 at 2026-02-14 15:00:00 UTC+8" in html
     form = client.get("/admin/rewards/farmingthresholds/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for name in ("jump_min_increase", "jump_multiple", "jump_hours"):
         assert f'name="{name}"' in form

@@ -38,7 +38,7 @@ def test_the_site_root_opens_the_preloaded_campaign_page(client, campaign):
 
 def test_the_page_shows_the_rules_the_top_10_stars_and_featured_posts(client, settled):
     html = get(client).content.decode()
-    assert "The rules in short" in html and "30.00 TRIAL_FUND" in html and "20,000.00 USDT" in html
+    assert "The rules in short" in html and "30.00 trial fund" in html and "20,000.00 USDT" in html
     board = html.split('data-testid="leaderboard"', 1)[1].split("</section>", 1)[0]
     # Nicknames and scores in rank order; 1002's nickname is a spreadsheet formula, shown escaped.
     assert board.index("alpha") < board.index("=cmd|&#x27; /C calc&#x27;!A0") and "84.005" in board and ">36<" in board

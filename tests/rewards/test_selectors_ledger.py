@@ -24,7 +24,6 @@ from rewards.selectors.ledger import (
 )
 from rewards.services.bulk import (
     review_flags_refresh_all,
-    status_links_delete,
     status_links_ensure_all,
     traffic_refresh_all,
     weekly_stars_set,
@@ -171,13 +170,6 @@ def test_status_links_are_ensured_for_every_campaign_once(ledger, campaign):
     assert status_links_ensure_all() == 2  # alpha and beta hold rewards
     assert status_links_ensure_all() == 0
     assert sorted(StatusLink.objects.values_list("trader__uid", flat=True)) == [5001, 5002]
-
-
-def test_deleting_status_links_deletes_only_those_given(ledger, campaign):
-    status_links_ensure_all()
-    alpha = StatusLink.objects.get(trader__uid=5001)
-    assert status_links_delete(link_ids=[alpha.pk]) == 1
-    assert list(StatusLink.objects.values_list("trader__uid", flat=True)) == [5002]
 
 
 def test_weekly_stars_set_by_hand_become_manual_rows(ledger, campaign):

@@ -63,7 +63,7 @@ def test_a_trader_sees_their_steps_posts_rewards_and_rank(client, settled):
     assert post_ids(response) == ["a1", "a2", "a3", "a4"]
     assert "score 11" in html and "Meets every rule of the campaign." in html
     # Rewards of the settled scenario (tests/rewards/test_settlement.py) with their states.
-    assert "100.00 USDT" in html and "30.00 TRIAL_FUND" in html and "4,000.00 USDT" in html
+    assert "100.00 USDT" in html and "30.00 trial fund" in html and "4,000.00 USDT" in html and "TRIAL_FUND" not in html
     assert html.count('data-testid="reward-') == 3 and "Calculated" in html
     assert "#1" in html and "Leaderboard score 84.005" in html and "Final, settled as of 2026-02-26 00:00." in html
     # Traffic support of the same data: 1001 is the W1 star with 33 points; featured on some days.
@@ -81,15 +81,16 @@ def test_another_traders_data_never_appears(client, settled):
 
 def test_a_missing_step_says_what_is_missing_and_each_post_why_it_does_not_count(client, settled):
     html = page(client, url_for(settled, 1004)).content.decode()
-    assert 'data-testid="step-registration"' in html and "You are registered as a spot lead trader" in html
-    assert "You are not enrolled yet." in html
-    assert "You were not enrolled when it was checked." in html  # d1: not_enrolled
-    assert "No rewards yet." in html and "You are not in the Top 10." in html
+    assert 'data-testid="step-registration"' in html and "You were registered as a spot lead trader" in html
+    # The window closed and the final settlement ran: what was missing, with no advice to finish it.
+    assert "The campaign is over and you were not enrolled" in html and "Not completed" in html
+    assert "You were not enrolled in the campaign, so it does not count." in html  # d1: not_enrolled
+    assert "No rewards: the final settlement gave you none." in html and "You are not in the Top 10." in html
 
 
 def test_a_trader_below_the_ranking_threshold_is_told_how_many_posts_are_missing(client, settled):
     html = page(client, url_for(settled, 1003)).content.decode()
-    assert "You are not in the Top 10." in html and "To be ranked you need 3 qualifying posts: 2 more to go." in html
+    assert "You are not in the Top 10." in html and "To be ranked a trader needed 3 qualifying posts written in the window; 1 of yours qualifies." in html
 
 
 def test_time_left_is_counted_from_now_and_times_are_shown_in_utc8(client, campaign):
@@ -103,8 +104,8 @@ def test_time_left_is_counted_from_now_and_times_are_shown_in_utc8(client, campa
         assert "The campaign starts in 2\xa0days." in page(client, url).content.decode()
     with time_machine.travel(datetime.fromisoformat("2026-03-01T00:00:00+08:00"), tick=False):
         html = page(client, url).content.decode()
-    assert "The campaign window has closed." in html and "No settlement yet" in html and "We have not seen any post" in html
-    assert "No posts yet." in html
+    assert "The campaign window has closed." in html and "No settlement yet" in html and "We have no post of yours from this campaign." in html
+    assert "You published no posts in the campaign window." in html and "No posts yet." not in html
 
 
 def test_the_page_speaks_chinese_from_accept_language_and_from_the_switch(client, settled):

@@ -311,7 +311,7 @@ def test_the_beat_entries_exist_in_the_database():
     assert tasks["Daily featured posts"] == "rewards.tasks.featured_posts_daily_task"
     assert tasks["Weekly star traders"] == "rewards.tasks.weekly_stars_task"
     daily = PeriodicTask.objects.get(name="Daily featured posts").crontab
-    assert (daily.minute, daily.hour, str(daily.timezone)) == ("5", "16", "UTC")  # 00:05 in UTC+8
+    assert (daily.minute, daily.hour, str(daily.timezone)) == ("5", "0", "Asia/Shanghai")  # 16:05 UTC, as before
 
 
 # --- Admin ------------------------------------------------------------------------------------
