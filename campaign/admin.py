@@ -13,12 +13,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from campaign.admin_moderation import ModerationForm, PostModerationPageMixin, posts_moderation_apply
 from campaign.enrolment import ENROLLED, enrolment_decide
 from campaign.models import Campaign, EngagementSnapshot, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
-from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge, posts_moderate
+from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge
 from core.admin import ImportRunAdmin, ReadOnlyAdmin, RejectedRecordAdmin
 from core.models import ImportRun, RejectedRecord
 from core.screen_time import screen_time
@@ -280,10 +281,6 @@ def action_form_response(modeladmin, request, queryset, form, title):
     return TemplateResponse(request, "admin/confirm_action.html", context)
 
 
-class ModerationForm(forms.Form):
-    note = forms.CharField(label=_("Note (required, kept in the audit trail)"), widget=forms.Textarea(attrs={"rows": 3}))
-
-
 class ModerationDecisionInline(admin.TabularInline):
     model = ModerationDecision
     extra = 0
@@ -339,7 +336,7 @@ class TraderUidListFilter(admin.FieldListFilter):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(PostModerationPageMixin, admin.ModelAdmin):
     list_display = ["post_id", "author_link", "created_at", "verdict_badge", "score", "moderation", "likes", "comments", "shares", "views", "deleted", "excerpt"]
     list_filter = ["campaign", "verdict", ("author__uid", TraderUidListFilter), "moderation", "deleted", "featured", "homepage"]
     search_fields = ["=post_id", "=author__uid", "author__nickname", "text"]
@@ -389,16 +386,8 @@ class PostAdmin(admin.ModelAdmin):
         if "apply" in request.POST:
             form = ModerationForm(request.POST)
             if form.is_valid():
-                by_campaign = {}
-                for post in queryset.select_related("campaign"):
-                    by_campaign.setdefault(post.campaign, []).append(post.id)
-                done_count = 0
-                for campaign, ids in by_campaign.items():
-                    done, refused = posts_moderate(campaign=campaign, post_ids=ids, action=action, note=form.cleaned_data["note"], user=request.user.get_username())
-                    done_count += len(done)
-                    for _post, reason in refused:
-                        self.message_user(request, reason, messages.WARNING)
-                self.message_user(request, _("%(verb)s: %(n)d post(s).") % {"verb": verb, "n": done_count}, messages.SUCCESS)
+                done = posts_moderation_apply(self, request, queryset.select_related("campaign"), action=action, note=form.cleaned_data["note"])
+                self.message_user(request, _("%(verb)s: %(n)d post(s).") % {"verb": verb, "n": len(done)}, messages.SUCCESS)
                 return None
         else:
             form = ModerationForm()

@@ -132,7 +132,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "user"]
     search_fields = ["name", "prefix", "user__username"]
     list_select_related = ["user"]
-    raw_id_fields = ["user"]
+    # A searchable select of users (the User admin's search_fields: username, names, email), not a raw id.
+    autocomplete_fields = ["user"]
     date_hierarchy = "created_at"
     readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at", "revoked_by"]
     actions = ["revoke"]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from core.screen_time import screen_time
 from rewards.models import ReviewItem, Reward, SettlementRun
 from rewards.rules.money import format_money
+from rewards.rules.types import ALL
 from rewards.selectors.breakdown import review_breakdown_get, reward_breakdown_get
 
 APPROVE_PERMISSION = "rewards.approve_reward"
@@ -52,6 +53,19 @@ def run_link(run: SettlementRun | None):
 
 def item_link(item_id: int, text: str):
     return format_html('<a href="{}">{}</a>', reverse("admin:rewards_reviewitem_change", args=[item_id]), text)
+
+
+def period_text(period: str) -> str:
+    """A reward's period as ops read it: the whole campaign named, not coded "ALL"; "P1" as is."""
+    return str(_("whole campaign")) if period == ALL else period
+
+
+class PeriodFilter(admin.AllValuesFieldListFilter):
+    """The period filter, the whole campaign named as in the columns."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            yield {**choice, "display": period_text(choice["display"])} if choice["display"] == ALL else choice
 
 
 def titled_filter(title, base=admin.ChoicesFieldListFilter):
@@ -106,7 +120,7 @@ class RewardColumns:
 
     @admin.display(description=_("period"), ordering="reward__period")
     def period(self, obj):
-        return obj.reward.period
+        return period_text(obj.reward.period)
 
 
 class NoteForm(forms.Form):

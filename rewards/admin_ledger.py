@@ -17,10 +17,12 @@ from core.admin import ReadOnlyAdmin
 from rewards.admin_display import (
     STATE_COLOURS,
     NoteForm,
+    PeriodFilter,
     TraderColumns,
     explanations_html,
     item_link,
     local_text,
+    period_text,
     run_link,
     signed_html,
 )
@@ -33,11 +35,44 @@ from rewards.selectors.ledger import amounts_per_asset, review_item_open_get, re
 from rewards.services import rewards_approve, rewards_mark_paid, rewards_void
 
 
-class RewardEventInline(admin.TabularInline):
+class EventWords:
+    """An event's action and states in words of the reader's language (stored as codes)."""
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_text(self, obj):
+        return obj.get_action_display()
+
+    @admin.display(description=_("from"), ordering="from_state")
+    def from_text(self, obj):
+        return _state_text(obj.from_state)
+
+    @admin.display(description=_("to"), ordering="to_state")
+    def to_text(self, obj):
+        return _state_text(obj.to_state)
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """The action filter in words; the same query string as the field's own filter."""
+
+    title = _("action")
+    parameter_name = "action__exact"
+
+    def lookups(self, request, model_admin):
+        return list(RewardEvent.ACTIONS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+def _state_text(state: str) -> str:
+    return Reward.State(state).label if state in Reward.State.values else state
+
+
+class RewardEventInline(EventWords, admin.TabularInline):
     model = RewardEvent
     extra = 0
     can_delete = False
-    fields = ["at", "by", "action", "from_state", "to_state", "note"]
+    fields = ["at", "by", "action_text", "from_text", "to_text", "note"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -131,15 +166,18 @@ def _confirmation(modeladmin, request, queryset, *, title, refusal, will, confir
 
 @admin.register(Reward)
 class RewardAdmin(TraderColumns, admin.ModelAdmin):
-    list_display = ["trader", "trader_nickname", "campaign", "kind", "period", "asset", "amount", "state_badge", "open_review", "preview", "approved_by", "payout_batch"]
-    list_filter = ["campaign", "kind", "state", "period", "preview", "asset"]
+    # What ops decide on first (who, how much, in what state), so it shows without scrolling at
+    # 1280 px; the campaign, preview flag, approver and payout batch are on the reward's page
+    # (campaign and preview also as filters, the batch in the search).
+    list_display = ["trader", "amount", "asset", "state_badge", "kind", "period_label", "open_review"]
+    list_filter = ["campaign", "kind", "state", ("period", PeriodFilter), "preview", "asset"]
     search_fields = ["=trader__uid", "trader__nickname", "payout_batch__reference"]
     list_select_related = ["trader", "campaign", "payout_batch"]
     raw_id_fields = ["trader", "settlement_run", "payout_batch"]
     date_hierarchy = "created_at"
     # The settlement and "how it was computed" as readable fields; every other field as stored.
     exclude = ["detail", "settlement_run"]  # shown as `detail_record` and `settlement`, never as form fields
-    readonly_fields = [*({"settlement_run": "settlement", "detail": "detail_record"}.get(f.name, f.name) for f in Reward._meta.fields), "open_review", "adjustments", "breakdown"]
+    readonly_fields = [*({"settlement_run": "settlement", "detail": "detail_record", "period": "period_label"}.get(f.name, f.name) for f in Reward._meta.fields), "open_review", "adjustments", "breakdown"]
     inlines = [RewardEventInline]
     actions = ["approve", "mark_paid", "void"]
 
@@ -149,6 +187,10 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             open_review_id=Subquery(open_items.values("pk")[:1]), open_review_computed=Subquery(open_items.values("computed_amount")[:1])
         )
+
+    @admin.display(description=_("period"), ordering="period")
+    def period_label(self, obj):
+        return period_text(obj.period)
 
     @admin.display(description=_("explanation"))
     def breakdown(self, obj):
@@ -286,10 +328,11 @@ class PayoutBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(RewardEvent)
-class RewardEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "reward", "action", "from_state", "to_state", "by", "note"]
-    list_filter = ["action", "by"]
+class RewardEventAdmin(EventWords, ReadOnlyAdmin):
+    list_display = ["at", "reward", "action_text", "from_text", "to_text", "by", "note"]
+    list_filter = [ActionFilter, "by"]
     search_fields = ["=reward__trader__uid", "by", "note"]
     list_select_related = ["reward", "reward__trader"]
     date_hierarchy = "at"
-    readonly_fields = ["reward", "action", "from_state", "to_state", "by", "at", "note"]
+    fields = ["reward", "action_text", "from_text", "to_text", "by", "at", "note"]
+    readonly_fields = fields

@@ -32,6 +32,7 @@ from rewards.admin_display import (
 )
 from rewards.exceptions import RewardError
 from rewards.models import Adjustment, ReviewComputation, ReviewItem
+from rewards.review_reasons import review_reason_display
 from rewards.rules.money import format_money
 from rewards.selectors.ledger import (
     REPORT_FORMATS,
@@ -93,12 +94,12 @@ class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
     list_select_related = ["reward", "reward__trader", "reward__campaign", "settlement_run"]
     date_hierarchy = "created_at"
     fieldsets = [
-        (None, {"fields": ["reward_link", "trader_uid", "trader_nickname", "reward_state", "status", "closed", "resolved_at", "resolution_note", "reason"]}),
+        (None, {"fields": ["reward_link", "trader_uid", "trader_nickname", "reward_state", "status", "closed", "resolved_at", "note_text", "reason_text"]}),
         (_("Amounts"), {"fields": ["ledger_amount", "computed", "difference_signed", "latest_settlement", "created_at", "updated_at"]}),
         (_("Explanations"), {"fields": ["explanations"]}),
     ]
     readonly_fields = [
-        "reward_link", "trader_uid", "trader_nickname", "reward_state", "status", "closed", "resolved_at", "resolution_note", "reason",
+        "reward_link", "trader_uid", "trader_nickname", "reward_state", "status", "closed", "resolved_at", "note_text", "reason_text",
         "ledger_amount", "computed", "difference_signed", "latest_settlement", "created_at", "updated_at", "explanations",
     ]  # fmt: skip
     inlines = [ReviewComputationInline]
@@ -112,6 +113,15 @@ class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
     @admin.display(description=_("review item"), ordering="pk")
     def item(self, obj):
         return str(obj)
+
+    # Written in English by the settlement, read in the reader's language.
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj):
+        return review_reason_display(obj.reason)
+
+    @admin.display(description=_("note"))
+    def note_text(self, obj):
+        return review_reason_display(obj.resolution_note)
 
     @admin.display(description=_("UID"), ordering="reward__trader__uid")
     def trader_uid(self, obj):
@@ -141,7 +151,7 @@ class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
     def closed(self, obj):
         if obj.status == ReviewItem.Status.OPEN:
             return "—"
-        return f"{obj.get_resolution_display()} ({obj.resolved_by})" if obj.resolved_by else obj.get_resolution_display()
+        return f"{obj.get_resolution_display()} ({review_reason_display(obj.resolved_by)})" if obj.resolved_by else obj.get_resolution_display()
 
     @admin.display(description=_("latest settlement"), ordering="settlement_run")
     def latest_settlement(self, obj):

@@ -11,6 +11,7 @@ coordinates are written with one decimal. Text and axes use `currentColor`, so a
 the admin's light or dark theme.
 """
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +21,8 @@ from django.utils.html import escape
 
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif"
 AXIS_OPACITY = "0.25"
-LABEL_CHARS = 26
+LABEL_CHARS = 60  # longer labels end in "…"; the bar's <title> keeps the whole text
+LABEL_COLUMN, VALUE_COLUMN = 200, 90  # the bar chart's narrowest label and value columns (px)
 
 Number = int | Decimal | Fraction
 
@@ -77,6 +79,13 @@ def _plain(value: Number) -> str:
 
 def _short(label: str, limit: int = LABEL_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _text_width(text: str) -> int:
+    """A generous estimate of `text`'s width in px at the charts' 11 px font: the SVG is laid out
+    on the server, which cannot measure text, and a column too narrow cuts its labels off.
+    Chinese (wide) characters take a full em, other characters at most 0.6 em."""
+    return round(sum(11 if unicodedata.east_asian_width(c) in "WF" else 6.6 for c in text))
 
 
 def nice_scale(maximum: Number, ticks: int = 4, *, whole: bool = False) -> tuple[Fraction, Fraction]:
@@ -205,11 +214,16 @@ def horizontal_bars(
     row_height: int = 22,
 ) -> str:
     """One labelled horizontal bar per row, longest scale at the largest value (or the reference
-    line when that is larger). Bars are drawn in the order given."""
+    line when that is larger). Bars are drawn in the order given.
+
+    `width` is the chart's width with the narrowest label and value columns; either widens (and
+    the chart with it, the bars keeping their scale) as far as its longest text needs."""
     if not bars:
         return _empty(chart_id, title, empty_text, width)
-    label_w, value_w, top = 200, 90, 30
-    plot_w = width - label_w - value_w
+    plot_w, top = width - LABEL_COLUMN - VALUE_COLUMN, 30
+    label_w = max([LABEL_COLUMN] + [_text_width(_short(b.label)) + 12 for b in bars])
+    value_w = max([VALUE_COLUMN] + [_text_width(b.value_text or _plain(b.value)) + 10 for b in bars])
+    width = label_w + plot_w + value_w
     height = top + row_height * len(bars) + (22 if reference else 8)
     scale = max([_fraction(b.value) for b in bars] + ([_fraction(reference.value)] if reference else []))
     scale = scale if scale > 0 else Fraction(1)

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from campaign.models import Campaign
 
@@ -50,6 +51,16 @@ def _cache_of_its_own(settings):
     database rollback, and the pages rendered and cached by one test (`campaign.page_cache`) must
     not be served to the next, whose rows may reuse the same ids."""
     settings.CACHES = {alias: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for alias, conf in settings.CACHES.items()}
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request in Chinese activates it for the
+    thread (LocaleMiddleware), and a name or message built after it would come out in Chinese in
+    the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

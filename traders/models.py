@@ -58,7 +58,7 @@ class LeadTraderRegistration(models.Model):
         verbose_name_plural = _("lead-trader registrations")
 
     def __str__(self):
-        return f"{self.trader.uid} {self.market}/{self.status}"
+        return f"{self.trader.uid} {self.get_market_display()}/{self.get_status_display()}"
 
     @property
     def counts(self):

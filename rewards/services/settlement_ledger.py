@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign
 from rewards.models import Adjustment, ReviewComputation, ReviewItem, Reward, SettlementRun
+from rewards.review_reasons import BY_SETTLEMENT, NOTE_WITHDRAWN, REASON_COMPUTES, REASON_GONE, review_reason_write
 from rewards.rules.review import ReviewAction, review_action
 from rewards.services.computation import Computed
 from traders.models import Trader
@@ -189,12 +190,13 @@ def _writes_gather(campaign: Campaign, run: SettlementRun, plan: list[Planned]) 
         elif p.change == Change.REMOVE:
             w.deleted.append(reward.pk)
         elif p.change == Change.REVIEW_OPEN:
-            what = f"now computes {p.amount} {reward.asset}" if c is not None else "no longer gives this reward"
+            held = {"run": run.pk, "state": reward.state, "held": p.held}
+            reason = review_reason_write(REASON_COMPUTES, amount=p.amount, asset=reward.asset, **held) if c is not None else review_reason_write(REASON_GONE, **held)
             w.opened.append(ReviewItem(reward=reward, settlement_run=run, stored_amount=p.held, computed_amount=p.amount, computed_detail=c.detail if c and c.asset == reward.asset else {},
-                                       reason=f"settlement #{run.pk} {what}; the {reward.get_state_display()} reward holds {p.held}"))  # fmt: skip
+                                       reason=reason))  # fmt: skip
         elif p.change == Change.REVIEW_WITHDRAW:
-            item.status, item.resolution, item.resolved_at, item.resolved_by = ReviewItem.Status.RESOLVED, ReviewItem.Resolution.WITHDRAWN, now, f"settlement #{run.pk}"
-            item.resolution_note, item.updated_at = f"settlement #{run.pk} computes {p.amount} {reward.asset}, what the reward holds", now
+            item.status, item.resolution, item.resolved_at, item.resolved_by = ReviewItem.Status.RESOLVED, ReviewItem.Resolution.WITHDRAWN, now, review_reason_write(BY_SETTLEMENT, run=run.pk)
+            item.resolution_note, item.updated_at = review_reason_write(NOTE_WITHDRAWN, run=run.pk, amount=p.amount, asset=reward.asset), now
             w.withdrawn.append(item)
         if p.change == Change.REVIEW_UPDATE or p.item_explained:
             if item.computed_amount != p.amount:

@@ -148,18 +148,6 @@ def test_a_rotated_link_is_a_404_even_when_its_page_is_cached(client, settled):
     assert "UID 1001" in html_of(client, url_for(settled, 1001))
 
 
-def test_a_link_deleted_in_the_admin_is_a_404_even_when_its_page_is_cached(client, settled):
-    from django.contrib import admin
-
-    from rewards.models import StatusLink
-
-    link = status_link_get_or_create(campaign=settled, trader=Trader.objects.get(uid=1001))
-    url = f"/s/{status_link_token(link)}/"
-    assert "UID 1001" in html_of(client, url)
-    admin.site._registry[StatusLink].delete_queryset(None, StatusLink.objects.filter(pk=link.pk))
-    assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").status_code == 404
-
-
 def test_an_expired_link_is_a_404_even_when_its_page_is_cached(client, settled, settings):
     import time_machine
     from django.utils import timezone
