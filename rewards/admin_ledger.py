@@ -92,7 +92,7 @@ def _report(modeladmin, request, done, refused, verb):
 
 
 def _period_text(period: str) -> str:
-    return str(_("whole campaign")) if period == ALL else str(_("period %(period)s") % {"period": period})
+    return period_text(period) if period == ALL else str(_("period %(period)s") % {"period": period})
 
 
 def _grouped(amount: Decimal) -> str:

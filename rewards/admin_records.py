@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Campaign, Post
 from core.screen_time import screen_time
+from rewards.rules.money import cents_or_exact
 
 # The keys of the settlement's JSON (rewards/services/computation.py, settlement_ledger.py).
 LABELS = {
@@ -113,8 +114,7 @@ def _number(text: str) -> str:
         return text
     if not value.is_finite() or value.as_tuple().exponent >= -2:
         return text
-    trimmed = value.normalize()
-    return f"{trimmed:f}" if trimmed.as_tuple().exponent < -2 else f"{value.quantize(Decimal('0.01')):f}"
+    return f"{cents_or_exact(value):f}"
 
 
 def _words(key, value) -> str:

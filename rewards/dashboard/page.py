@@ -13,7 +13,6 @@ Days are UTC+8 calendar days (RULES.md section 7).
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
@@ -22,6 +21,7 @@ from django.utils import timezone
 from campaign.models import Campaign, Post, Signup
 from campaign.selectors import enrolment_map
 from core.models import ImportRun, RejectedRecord
+from core.screen_time import SCREEN_ZONE
 from rewards.budgets import pool_budgets_get
 from rewards.dashboard.ledger import (
     AdjustmentTotal,
@@ -37,9 +37,6 @@ from rewards.dashboard.since import SinceSettlement, since_run_get
 from rewards.models import PayoutReport, ReviewItem, Reward
 from rewards.rules.budget import PoolBudget
 from traders.models import LeadTraderRegistration
-
-# Asia/Shanghai has kept UTC+8 without daylight saving since 1991: its days are the rulebook's.
-DAY_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -129,8 +126,8 @@ def _phase(campaign: Campaign, at: datetime) -> str:
 
 def campaign_days(campaign: Campaign) -> list[date]:
     """The UTC+8 calendar days the window touches, first to last."""
-    first = campaign.starts_at.astimezone(DAY_ZONE).date()
-    last = (campaign.ends_at - timedelta(microseconds=1)).astimezone(DAY_ZONE).date()
+    first = campaign.starts_at.astimezone(SCREEN_ZONE).date()
+    last = (campaign.ends_at - timedelta(microseconds=1)).astimezone(SCREEN_ZONE).date()
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -169,11 +166,11 @@ def _traders(campaign: Campaign) -> dict:
 
 def _posts_per_day(campaign: Campaign) -> tuple[DayPosts, ...]:
     days = campaign_days(campaign)
-    start = datetime.combine(days[0], time.min, tzinfo=DAY_ZONE)
-    end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=DAY_ZONE)
+    start = datetime.combine(days[0], time.min, tzinfo=SCREEN_ZONE)
+    end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=SCREEN_ZONE)
     rows = (
         Post.objects.filter(campaign=campaign, created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDate("created_at", tzinfo=DAY_ZONE))
+        .annotate(day=TruncDate("created_at", tzinfo=SCREEN_ZONE))
         .values_list("day", "verdict")
         .annotate(n=Count("id"))
         .order_by()

@@ -84,6 +84,14 @@ def require_whole_cents(value: Decimal | Fraction | int, *, name: str) -> int:
     return to_cents(value)
 
 
+def cents_or_exact(value: Decimal) -> Decimal:
+    """`value` to the cent when that loses nothing, else with the digits it carries (trailing
+    zeros dropped): how a stored figure is shown without rounding it ("1250.40000000" ->
+    1250.40, "0.12500000" -> 0.125)."""
+    cents = value.quantize(CENT)
+    return cents if cents == value else value.normalize()
+
+
 def format_money(value: Decimal | int) -> str:
     """Format an amount with exactly two decimals (``Decimal("4000")`` gives ``"4000.00"``).
 

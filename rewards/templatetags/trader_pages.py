@@ -12,9 +12,10 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from rewards.rules.money import CENT, cents_or_exact
+
 register = template.Library()
 
-CENT = Decimal("0.01")
 ELLIPSIS = "…"  # an exact share cut after its eighth decimal (rewards.selectors.breakdown)
 # An asset without a name here (USDT) is shown by its code, which is already a word to traders.
 ASSET_NAMES = {"TRIAL_FUND": _("trial fund")}
@@ -41,9 +42,7 @@ def money_text(value) -> str:
     number = _decimal(text.removesuffix(ELLIPSIS))
     if number is None or not number.is_finite():
         return text
-    cents = number.quantize(CENT)
-    shown = cents if cents == number else number.normalize()
-    return number_format(shown, force_grouping=True) + (ELLIPSIS if cut else "")
+    return number_format(cents_or_exact(number), force_grouping=True) + (ELLIPSIS if cut else "")
 
 
 def weight_text(value) -> str:

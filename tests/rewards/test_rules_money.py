@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from rewards.rules.money import (
     CENT,
+    cents_or_exact,
     format_money,
     from_cents,
     is_whole_cents,
@@ -150,3 +151,11 @@ def test_largest_remainder_sums_to_total_within_a_cent_of_exact_in_any_order(cas
     items = list(exact.items())
     rnd.shuffle(items)
     assert largest_remainder(dict(items), total=total, priority=lambda key: (key,)) == result
+
+
+@pytest.mark.parametrize(
+    "stored, shown",
+    [("1250.40000000", "1250.40"), ("100", "100.00"), ("0.12500000", "0.125"), ("3.14159265", "3.14159265"), ("-2.5", "-2.50")],
+)
+def test_a_stored_figure_is_shown_to_the_cent_unless_that_would_round_it(stored, shown):
+    assert f"{cents_or_exact(Decimal(stored)):f}" == shown
