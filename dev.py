@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""The two commands of the README, on a fresh machine that has only Python 3.11.
+"""The README's commands, on a fresh machine that has only Python 3.11.
 
-    python3 dev.py run     set up, migrate, load the demo campaign data, settle, serve the site
-    python3 dev.py test    set up and run the whole test suite (extra arguments go to pytest)
+    python3 dev.py run          set up, migrate, load the demo campaign data, settle, serve the site
+    python3 dev.py test         set up and run the whole test suite (extra arguments go to pytest)
+    python3 dev.py screenshots  re-make the README's screenshots in docs/screenshots/ (Chromium, axe-core)
 
-Both create `.venv` and install the pinned requirements when they changed. With no environment
-set, `run` uses the embedded default: SQLite and eager (in-process) Celery tasks.
+All create `.venv` and install the pinned requirements when they changed. With no environment
+set, `run` uses the embedded default: SQLite and eager (in-process) Celery tasks. `test` and
+`screenshots` also install axe-core (package-lock.json) for the accessibility tests when npm is
+here and node_modules/ is missing or behind the lock; without npm those tests are skipped.
 """
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -19,6 +24,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-test.txt"]
+# The README's screenshots: every page at both widths in English, the trader pages on a phone in Chinese.
+SCREENSHOTS = "en-US or (390 and zh-CN and (status or public))"
 
 
 def setup():
@@ -33,6 +40,22 @@ def setup():
         print("installing pinned requirements (requirements-test.txt)", flush=True)
         subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements-test.txt")], check=True)
         stamp.write_text(digest)
+
+
+def node_setup():
+    """`npm ci` when a package the lock pins is missing from node_modules/ or of another version.
+    Only the accessibility tests need it, so without npm (or offline) the rest still runs."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return
+    pinned = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    for where, package in pinned.items():
+        manifest = ROOT / where / "package.json"
+        if where and (not manifest.exists() or json.loads(manifest.read_text()).get("version") != package["version"]):
+            print("installing the pinned npm packages (package-lock.json)", flush=True)
+            if subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, stdout=subprocess.DEVNULL).returncode:
+                print("npm ci failed: the accessibility tests will be skipped (failed under CI)", flush=True)
+            return
 
 
 def manage(*args, env):
@@ -51,15 +74,24 @@ def run(argv):
 
 
 def test(argv):
+    node_setup()
     os.chdir(ROOT)
     os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *argv])
 
 
+def screenshots(argv):
+    node_setup()
+    os.chdir(ROOT)
+    env = {**os.environ, "SCREENSHOTS_DIR": str(ROOT / "docs" / "screenshots")}
+    os.execve(str(PYTHON), [str(PYTHON), "-m", "pytest", "tests/e2e/test_pages_a11y.py", "-k", SCREENSHOTS, *argv], env)
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    commands = {"run": run, "test": test, "screenshots": screenshots}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     setup()
-    (run if sys.argv[1] == "run" else test)(sys.argv[2:])
+    commands[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":

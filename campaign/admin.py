@@ -1,11 +1,11 @@
 import sys
-from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,29 +13,22 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from campaign.admin_forms import CampaignForm
 from campaign.admin_moderation import ModerationForm, PostModerationPageMixin, posts_moderation_apply
 from campaign.enrolment import ENROLLED, enrolment_decide
+from campaign.exports import ENROLMENT_LABELS, enrolment_export, enrolment_list, posts_export
 from campaign.models import Campaign, EngagementSnapshot, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge
 from core.admin import ImportRunAdmin, ReadOnlyAdmin, RejectedRecordAdmin
+from core.admin_exports import ChangeListExportMixin, export_links, spreadsheet_response
 from core.models import ImportRun, RejectedRecord
 from core.screen_time import screen_time
+from core.spreadsheets import EXPORT_FORMATS
 from traders.admin import TraderAdmin
 from traders.models import Trader
-
-ENROLMENT_LABELS = {
-    "enrolled": _("enrolled"),
-    "no_registration": _("no lead-trader registration"),
-    "registration_pending": _("registration pending"),
-    "registration_rejected": _("registration rejected"),
-    "registration_revoked": _("registration revoked"),
-    "spot_market": _("registered for spot, not futures"),
-    "no_signup": _("no campaign sign-up"),
-    "signup_outside_window": _("sign-up outside the window"),
-}
 
 SCREEN_TIME_HELP = _("Beijing time (UTC+8), as entered and as shown.")
 
@@ -52,6 +45,7 @@ class ImportFileForm(forms.Form):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm  # the JSON settings as lines, never raw JSON
     list_display = ["name", "slug", "starts_at", "ends_at", "leaderboard_strategy", "signup_count"]
     search_fields = ["name", "name_zh", "slug"]
     date_hierarchy = "starts_at"
@@ -88,6 +82,7 @@ class CampaignAdmin(admin.ModelAdmin):
         custom = [
             path("<int:pk>/import/", self.admin_site.admin_view(self.import_view), name="campaign_campaign_import"),
             path("<int:pk>/enrolment/", self.admin_site.admin_view(self.enrolment_view), name="campaign_campaign_enrolment"),
+            path("<int:pk>/enrolment/export/<str:fmt>/", self.admin_site.admin_view(self.enrolment_export_view), name="campaign_campaign_enrolment_export"),
         ]
         return custom + super().get_urls()
 
@@ -119,15 +114,9 @@ class CampaignAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
-        enrolments = enrolment_map(campaign=campaign)
-        counts = Counter(e.reason for e in enrolments.values())
-        reason = request.GET.get("reason", "")
-        query = request.GET.get("q", "").strip()
-        uids = sorted(uid for uid, e in enrolments.items() if not reason or e.reason == reason)
-        nicknames = dict(Trader.objects.filter(uid__in=uids).values_list("uid", "nickname"))
-        if query:
-            uids = [uid for uid in uids if query == str(uid) or query.lower() in nicknames.get(uid, "").lower()]
-        rows = [(uid, nicknames.get(uid, ""), enrolment_badge(enrolments[uid].reason)) for uid in uids[:2000]]
+        reason, query = request.GET.get("reason", ""), request.GET.get("q", "").strip()
+        listing = enrolment_list(campaign=campaign, reason=reason, query=query)
+        rows = [(uid, nickname, enrolment_badge(code)) for uid, nickname, code in listing.rows[:2000]]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Enrolment in %(name)s") % {"name": campaign.name},
@@ -135,12 +124,23 @@ class CampaignAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "rows": rows,
             "shown": len(rows),
-            "matching": len(uids),
+            "matching": len(listing.rows),
             "reason": reason,
             "query": query,
-            "reasons": [(code, label, counts.get(code, 0)) for code, label in ENROLMENT_LABELS.items()],
+            "reasons": [(code, label, listing.counts.get(code, 0)) for code, label in ENROLMENT_LABELS.items()],
+            "spreadsheet_exports": export_links("admin:campaign_campaign_enrolment_export", args=[campaign.pk], query=urlencode({"reason": reason, "q": query})),
         }
         return TemplateResponse(request, "admin/campaign/campaign/enrolment.html", context)
+
+    def enrolment_export_view(self, request, pk, fmt):
+        """The enrolment list as filtered on its page (reason, search), every row, as CSV or XLSX."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if fmt not in EXPORT_FORMATS:
+            raise Http404
+        reason, query = request.GET.get("reason", ""), request.GET.get("q", "").strip()
+        return spreadsheet_response(enrolment_export(campaign=campaign, reason=reason, query=query, fmt=fmt))
 
 
 # Import runs sit in a lower layer that knows no campaigns; here they gain their campaign (a column
@@ -336,7 +336,7 @@ class TraderUidListFilter(admin.FieldListFilter):
 
 
 @admin.register(Post)
-class PostAdmin(PostModerationPageMixin, admin.ModelAdmin):
+class PostAdmin(ChangeListExportMixin, PostModerationPageMixin, admin.ModelAdmin):
     list_display = ["post_id", "author_link", "created_at", "verdict_badge", "score", "moderation", "likes", "comments", "shares", "views", "deleted", "excerpt"]
     list_filter = ["campaign", "verdict", ("author__uid", TraderUidListFilter), "moderation", "deleted", "featured", "homepage"]
     search_fields = ["=post_id", "=author__uid", "author__nickname", "text"]
@@ -357,6 +357,9 @@ class PostAdmin(PostModerationPageMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def changelist_export(self, *, queryset, fmt):
+        return posts_export(posts=queryset, fmt=fmt)
 
     def save_model(self, request, obj, form, change):
         # Only the field this form edits: `featured` is written by the rewards layer's service, and

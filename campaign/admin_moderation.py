@@ -24,6 +24,16 @@ PAGE_DECISIONS = {
 }
 
 
+# An approval refused by the rules: the reason is the verdict of the check the post fails, in words.
+REFUSED = _("Post %(post_id)s was not approved: %(reason)s, which ops may not override.")
+
+
+def refusal_text(post: Post, reason: str) -> str:
+    """What ops read when `posts_moderate` refuses to approve `post` for `reason` (a verdict code)."""
+    words = Post.Verdict(reason).label if reason in Post.Verdict.values else reason
+    return REFUSED % {"post_id": post.post_id, "reason": words}
+
+
 class ModerationForm(forms.Form):
     note = forms.CharField(label=_("Note (required, kept in the audit trail)"), widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -38,8 +48,8 @@ def posts_moderation_apply(modeladmin, request, posts, *, action: str, note: str
     for campaign, ids in by_campaign.items():
         done, refused = posts_moderate(campaign=campaign, post_ids=ids, action=action, note=note, user=request.user.get_username())
         moderated.extend(done)
-        for _post, reason in refused:
-            modeladmin.message_user(request, reason, messages.WARNING)
+        for post, reason in refused:
+            modeladmin.message_user(request, refusal_text(post, reason), messages.WARNING)
     return moderated
 
 

@@ -96,7 +96,7 @@ class Campaign(models.Model):
     )
     # The threshold the stored duplicate links were computed under (`campaign.services.duplicates`):
     # when ops change the threshold, by any path, the next index work relinks every post.
-    links_threshold = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True, editable=False)
+    links_threshold = models.DecimalField(_("threshold of the stored duplicate links"), max_digits=4, decimal_places=3, null=True, blank=True, editable=False)
     latin_terms = models.JSONField(_("trading terms (whole words)"), default=default_latin_terms)
     cjk_terms = models.JSONField(_("trading terms (substrings)"), default=default_cjk_terms)
 
@@ -130,8 +130,8 @@ class Campaign(models.Model):
     featured_per_day = models.PositiveIntegerField(_("featured posts per day"), default=terms.DEFAULT_FEATURED_PER_DAY)
     weekly_stars = models.PositiveIntegerField(_("star traders per week"), default=terms.DEFAULT_WEEKLY_STARS)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-starts_at"]
@@ -192,12 +192,12 @@ class Campaign(models.Model):
 class Signup(models.Model):
     """A questionnaire sign-up (RULES.md section 2); kept even when the UID has no registration."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="signups")
-    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="signups")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="signups", verbose_name=_("campaign"))
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="signups", verbose_name=_("trader"))
     submitted_at = models.DateTimeField(_("submitted at"))
     square_handle = models.CharField(_("Square handle"), max_length=100, blank=True)
     contact = models.CharField(_("contact"), max_length=200, blank=True)
-    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("import run"))
     source_line = models.PositiveIntegerField(_("source line"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -240,9 +240,9 @@ class Post(models.Model):
     # scale): the campaign is the first column of the unique key and of the indexes below, so
     # it needs no index of its own; nor does the verdict (post_verdict_time) or index_stale
     # (only the few stale posts are ever looked up: post_index_stale).
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="posts", db_index=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="posts", db_index=False, verbose_name=_("campaign"))
     post_id = models.CharField(_("post ID"), max_length=128)
-    author = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="posts")
+    author = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="posts", verbose_name=_("author"))
     created_at = models.DateTimeField(_("created at"))
     text = models.TextField(_("text"))
     likes = models.PositiveIntegerField(_("likes"), default=0)
@@ -262,9 +262,11 @@ class Post(models.Model):
     # reads these, not the text, unless the lexicon changed since (another `lexicon_key`).
     text_length = models.PositiveIntegerField(_("length without URLs and whitespace"), null=True, blank=True, editable=False)
     trading_term = models.BooleanField(_("has a trading term"), null=True, blank=True, editable=False)
-    lexicon_key = models.CharField(max_length=16, blank=True, editable=False)
-    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    duplicate_of_reference = models.ForeignKey("ReferenceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    lexicon_key = models.CharField(_("trading-term lexicon key"), max_length=16, blank=True, editable=False)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("near-duplicate of post"))
+    duplicate_of_reference = models.ForeignKey(
+        "ReferenceText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("near-duplicate of reference text")
+    )
     moderation = models.CharField(_("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.NONE, blank=True)
     verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict.choices, default=Verdict.PENDING)
     score = models.PositiveIntegerField(_("score"), default=0)
@@ -310,9 +312,9 @@ class JudgingState(models.Model):
     differs, or when the row is gone (a post or reference deleted), every post is judged.
     """
 
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True, related_name="+")
-    inputs = models.CharField(max_length=64)
-    judged_at = models.DateTimeField()
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True, related_name="+", verbose_name=_("campaign"))
+    inputs = models.CharField(_("digest of the judging inputs"), max_length=64)
+    judged_at = models.DateTimeField(_("judged"))
 
     class Meta:
         verbose_name = _("judging state")
@@ -331,7 +333,7 @@ class EngagementSnapshot(models.Model):
     """
 
     # No index of its own: (post, observed_at) below serves the cascade and every lookup.
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="engagement_snapshots", db_index=False)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="engagement_snapshots", db_index=False, verbose_name=_("post"))
     observed_at = models.DateTimeField(_("observed at"))
     likes = models.PositiveIntegerField(_("likes"))
     comments = models.PositiveIntegerField(_("comments"))
@@ -351,12 +353,12 @@ class EngagementSnapshot(models.Model):
 class ReferenceText(models.Model):
     """A text ops loaded for the duplicate check; every post is later than every reference."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reference_texts")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reference_texts", verbose_name=_("campaign"))
     text = models.TextField(_("text"))
     content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
-    signature = models.BinaryField(editable=False, default=bytes)
-    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    signature = models.BinaryField(_("MinHash signature"), editable=False, default=bytes)
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("import run"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["campaign", "id"]
@@ -384,9 +386,13 @@ class DuplicateBand(models.Model):
     pk = models.CompositePrimaryKey("campaign_id", "key", "owner")
     # No database constraint: a cascade per row would be the cost of the 40 rows per post. The
     # ORM still deletes a campaign's rows with it (one indexed DELETE).
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
-    key = models.BigIntegerField()
-    owner = models.BigIntegerField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False, verbose_name=_("campaign"))
+    key = models.BigIntegerField(_("band key"))
+    owner = models.BigIntegerField(_("text (post, or minus the reference text)"))
+
+    class Meta:
+        verbose_name = _("near-duplicate index entry")
+        verbose_name_plural = _("near-duplicate index entries")
 
     def __str__(self):
         return f"{self.key} -> {self.owner}"
@@ -395,7 +401,7 @@ class DuplicateBand(models.Model):
 class ModerationDecision(models.Model):
     """The audit trail of moderation: who approved or rejected which post, when and why."""
 
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="decisions")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("post"))
     action = models.CharField(_("action"), max_length=10, choices=[("approved", _("approve")), ("rejected", _("reject")), ("", _("clear"))], blank=True)
     note = models.TextField(_("note"))
     decided_by = models.CharField(_("by"), max_length=150)
@@ -414,15 +420,15 @@ class ModerationDecision(models.Model):
 class FeedCursor(models.Model):
     """Where the feed pull of a campaign stopped: saved with each page in one transaction."""
 
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="feed_cursor")
-    cursor = models.CharField(max_length=500, blank=True)
-    pages = models.PositiveIntegerField(default=0)
-    items = models.PositiveBigIntegerField(default=0)
-    last_pulled_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="feed_cursor", verbose_name=_("campaign"))
+    cursor = models.CharField(_("cursor"), max_length=500, blank=True)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    items = models.PositiveBigIntegerField(_("items"), default=0)
+    last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
     # A pull claims the cursor with a conditional UPDATE of this lease, so two workers (or beat and
     # a hand-run command) never page the feed at once; an expired lease is free to take.
-    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(_("worked on until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("feed cursor")
@@ -437,15 +443,15 @@ class WebhookDelivery(models.Model):
     until a worker stores its posts (`webhook_deliveries_process`), which then sets
     `processed_at` and the import run in the same transaction as the posts."""
 
-    delivery_id = models.CharField(max_length=200, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    delivery_id = models.CharField(_("delivery ID"), max_length=200, unique=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
     # Null only for deliveries taken before the queue existed (processed at once back then).
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("campaign"))
     # The signed body as received (bytes: JSON may spell a NUL, which no PostgreSQL text holds).
     body = models.BinaryField(_("body"), default=b"", editable=False)
     items = models.PositiveIntegerField(_("items"), default=0)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
-    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("import run"))
 
     class Meta:
         ordering = ["-received_at"]
@@ -467,8 +473,8 @@ class CampaignImport(models.Model):
     campaign deletes its links and keeps the runs.
     """
 
-    run = models.OneToOneField(ImportRun, on_delete=models.CASCADE, primary_key=True, related_name="campaign_link")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports")
+    run = models.OneToOneField(ImportRun, on_delete=models.CASCADE, primary_key=True, related_name="campaign_link", verbose_name=_("import run"))
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports", verbose_name=_("campaign"))
 
     class Meta:
         verbose_name = _("campaign import")

@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "axes",
+    "config.apps.LoginProtectionConfig",  # django-axes, with an app name in the page's language
     "core",
     "traders",
     "campaign",
@@ -156,7 +156,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Ours (exactly what makemessages makes), then the packages' messages their own catalogues lack
+# (Django 5's newest admin strings, django-axes, django-celery-beat); the first wins.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_thirdparty"]
 TIME_ZONE = "Asia/Shanghai"  # what screens show, labelled "UTC+8" (core.screen_time)
 FORMAT_MODULE_PATH = ["config.formats"]  # Django's datetime displays carry that label too
 USE_I18N = True

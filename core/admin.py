@@ -6,8 +6,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from core.api.tokens import api_token_create, api_tokens_revoke
@@ -169,7 +170,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("scopes"))
     def scope_list(self, obj):
-        return ", ".join(obj.scopes or [])
+        """Each scope by its label (what it lets the token do), one a line; stored as codes."""
+        labels = [ApiToken.Scope(scope).label if scope in ApiToken.Scope.values else scope for scope in obj.scopes or []]
+        return format_html_join(mark_safe("<br>"), "{}", ((label,) for label in labels)) or "—"
 
     @admin.display(description=_("status"), ordering="revoked_at")
     def status(self, obj):

@@ -102,11 +102,11 @@ RUN_STATES = {
 class RejectedRecord(models.Model):
     """A record an import refused, kept whole with the line it came from and the reason."""
 
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejected_records")
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejected_records", verbose_name=_("import run"))
     line = models.PositiveIntegerField(_("line"))
     reason = models.TextField(_("reason"))
     raw = models.TextField(_("record as received"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
         ordering = ["run_id", "line", "id"]

@@ -4,10 +4,11 @@ budget check on its form, the dashboard (rewards/admin_dashboard.py) and the wha
 which may not import this layer.
 """
 
-from django import forms
 from django.db import transaction
 
+from campaign import admin_forms
 from campaign.admin import CampaignAdmin
+from campaign.history import CHANGED_IN_ADMIN
 from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
 from campaign.services.campaigns import campaign_update
@@ -17,9 +18,10 @@ from rewards.budgets import pool_budget_conflicts
 from rewards.services.schedule import settlement_schedule_sync
 
 
-class CampaignForm(forms.ModelForm):
-    """The campaign's change form, refusing an edit that would take a pool below the money already
-    approved or paid in it, or change the asset of a pool that holds rewards (RULES.md section 8)."""
+class CampaignForm(admin_forms.CampaignForm):
+    """The campaign's change form (its lists as lines), refusing an edit that would take a pool
+    below the money already approved or paid in it, or change the asset of a pool that holds
+    rewards (RULES.md section 8)."""
 
     def _post_clean(self):
         super()._post_clean()  # the instance now carries the edited values
@@ -39,7 +41,7 @@ class RewardsCampaignAdmin(DashboardAdminMixin, WhatIfAdminMixin, CampaignAdmin)
         if change:
             # The campaign's one write: locked, validated, only the edited fields, audited.
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            campaign_update(campaign=obj, changes=changes, by=request.user, note="", action="Changed in the admin")
+            campaign_update(campaign=obj, changes=changes, by=request.user, note="", action=CHANGED_IN_ADMIN)
         else:
             super().save_model(request, obj, form, change)
         # The settlement clocks follow the window and grace as saved, once the save commits.

@@ -53,7 +53,9 @@ class ReviewFlagAdmin(ToolsMixin, admin.ModelAdmin):
     list_select_related = ["campaign", "trader", "post"]
     raw_id_fields = ["trader", "post"]
     date_hierarchy = "created_at"
-    readonly_fields = [*(f.name for f in ReviewFlag._meta.fields if f.name != "id"), "evidence_text"]
+    # The evidence in words in place of its stored JSON; `fields` too, or the form would offer the JSON to edit.
+    readonly_fields = ["evidence_text" if f.name == "evidence" else f.name for f in ReviewFlag._meta.fields if f.name != "id"]
+    fields = readonly_fields
     actions = ["dismiss", "exclude_post", "exclude_trader"]
     tools = [("refresh", _("Recompute the anti-farming flags now"), "refresh")]
     tools_help = _("Flags only report. Only an exclusion, with a note, changes a settlement: the next one leaves the post or the trader out.")

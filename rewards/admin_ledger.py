@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdmin
+from core.admin_exports import ChangeListExportMixin
 from rewards.admin_display import (
     STATE_COLOURS,
     NoteForm,
@@ -28,9 +29,11 @@ from rewards.admin_display import (
 )
 from rewards.admin_records import detail_sections, record_html
 from rewards.exceptions import RewardError
+from rewards.ledger_words import event_note_text, ledger_error_text, refusal_text
 from rewards.models import PayoutBatch, ReviewItem, Reward, RewardEvent
 from rewards.rules.money import format_money
 from rewards.rules.types import ALL
+from rewards.selectors.exports import rewards_export
 from rewards.selectors.ledger import amounts_per_asset, review_item_open_get, reward_totals
 from rewards.services import rewards_approve, rewards_mark_paid, rewards_void
 
@@ -49,6 +52,10 @@ class EventWords:
     @admin.display(description=_("to"), ordering="to_state")
     def to_text(self, obj):
         return _state_text(obj.to_state)
+
+    @admin.display(description=_("note"), ordering="note")
+    def note_text(self, obj):
+        return event_note_text(action=obj.action, note=obj.note)
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -72,7 +79,7 @@ class RewardEventInline(EventWords, admin.TabularInline):
     model = RewardEvent
     extra = 0
     can_delete = False
-    fields = ["at", "by", "action_text", "from_text", "to_text", "note"]
+    fields = ["at", "by", "action_text", "from_text", "to_text", "note_text"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -85,9 +92,9 @@ class PaidForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _report(modeladmin, request, done, refused, verb):
-    for _reward, reason in refused:
-        modeladmin.message_user(request, reason, messages.WARNING)
+def _report(modeladmin, request, done, refused, verb, *, action):
+    for reward, refusal in refused:
+        modeladmin.message_user(request, refusal_text(reward, refusal, action=action), messages.WARNING)
     modeladmin.message_user(request, _("%(verb)s: %(n)d reward(s).") % {"verb": verb, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
 
 
@@ -165,7 +172,7 @@ def _confirmation(modeladmin, request, queryset, *, title, refusal, will, confir
 
 
 @admin.register(Reward)
-class RewardAdmin(TraderColumns, admin.ModelAdmin):
+class RewardAdmin(TraderColumns, ChangeListExportMixin, admin.ModelAdmin):
     # What ops decide on first (who, how much, in what state), so it shows without scrolling at
     # 1280 px; the campaign, preview flag, approver and payout batch are on the reward's page
     # (campaign and preview also as filters, the batch in the search).
@@ -233,6 +240,9 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def changelist_export(self, *, queryset, fmt):
+        return rewards_export(rewards=queryset, fmt=fmt)
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         cl = getattr(response, "context_data", {}).get("cl")
@@ -257,7 +267,7 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
                 field="post",
             )  # fmt: skip
         done, refused = rewards_approve(reward_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
-        _report(self, request, done, refused, _("Approved"))
+        _report(self, request, done, refused, _("Approved"), action="approve")
 
     @admin.action(description=_("Mark selected rewards paid (payout batch)"), permissions=["pay"])
     def mark_paid(self, request, queryset):
@@ -271,14 +281,14 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
                     user=request.user,
                 )
             except RewardError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+                self.message_user(request, ledger_error_text(exc), messages.ERROR)
                 return None
             if not done:  # every reward refused: the service created no batch
-                for _reward, reason in refused:
-                    self.message_user(request, reason, messages.WARNING)
+                for reward, refusal in refused:
+                    self.message_user(request, refusal_text(reward, refusal, action="pay"), messages.WARNING)
                 self.message_user(request, _("Nothing was marked paid: every selected reward was refused (see why above). No payout batch was created or changed."), messages.ERROR)
                 return None
-            _report(self, request, done, refused, _("Paid in batch %(ref)s") % {"ref": batch.reference})
+            _report(self, request, done, refused, _("Paid in batch %(ref)s") % {"ref": batch.reference}, action="pay")
             return None
         return _confirmation(self, request, queryset, title=_("Mark paid"), refusal=_pay_refusal, will=_will_pay, confirm=_("Mark paid"), form=form)
 
@@ -287,7 +297,7 @@ class RewardAdmin(TraderColumns, admin.ModelAdmin):
         form = NoteForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             done, refused = rewards_void(reward_ids=list(queryset.values_list("pk", flat=True)), user=request.user, note=form.cleaned_data["note"])
-            _report(self, request, done, refused, _("Voided"))
+            _report(self, request, done, refused, _("Voided"), action="void")
             return None
         return _confirmation(self, request, queryset, title=_("Void"), refusal=_void_refusal, will=_will_void, confirm=_("Void"), form=form)
 
@@ -329,10 +339,10 @@ class PayoutBatchAdmin(admin.ModelAdmin):
 
 @admin.register(RewardEvent)
 class RewardEventAdmin(EventWords, ReadOnlyAdmin):
-    list_display = ["at", "reward", "action_text", "from_text", "to_text", "by", "note"]
+    list_display = ["at", "reward", "action_text", "from_text", "to_text", "by", "note_text"]
     list_filter = [ActionFilter, "by"]
     search_fields = ["=reward__trader__uid", "by", "note"]
     list_select_related = ["reward", "reward__trader"]
     date_hierarchy = "at"
-    fields = ["reward", "action_text", "from_text", "to_text", "by", "at", "note"]
+    fields = ["reward", "action_text", "from_text", "to_text", "by", "at", "note_text"]
     readonly_fields = fields

@@ -44,7 +44,20 @@ from rewards.selectors.ledger import (
     review_items_close_preview,
 )
 from rewards.services import review_items_close
-from rewards.services.ledger import ACCEPT, KEEP
+from rewards.services.ledger import ACCEPT, KEEP, REFUSED_CLOSED, REFUSED_PAID
+
+# Why the service refused to close an item, in the reader's words (it returns a code).
+CLOSE_REFUSALS = {
+    REFUSED_CLOSED: _("Review item #%(item)s is already closed: %(resolution)s."),
+    REFUSED_PAID: _("Review item #%(item)s was not accepted: the reward is %(state)s, and a paid reward can only be kept."),
+}
+
+
+def close_refusal_text(item: ReviewItem, code: str) -> str:
+    template = CLOSE_REFUSALS.get(code)
+    if template is None:
+        return code
+    return template % {"item": item.pk, "resolution": item.get_resolution_display(), "state": item.reward.get_state_display()}
 
 
 class ReviewComputationInline(admin.TabularInline):
@@ -85,9 +98,11 @@ class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
     """Read-only pages of the review items; ops close an open item with accept or keep, from the
     list (bulk) or from the item's own page, both through `review_items_close`."""
 
+    # What ops decide on first (the item, the two amounts, the difference, open or not) comes first,
+    # so it shows without scrolling at 1280 px beside the filters (tests/e2e/test_pages_a11y.py).
     list_display = [
-        "item", "trader_uid", "trader_nickname", "kind", "period", "reward_state", "ledger_amount", "computed", "difference_signed",
-        "status", "closed", "created_at", "updated_at", "latest_settlement",
+        "item", "ledger_amount", "computed", "difference_signed", "status", "reward_state", "trader_uid", "trader_nickname", "kind", "period",
+        "closed", "created_at", "updated_at", "latest_settlement",
     ]  # fmt: skip
     list_filter = ["status", ("resolution", titled_filter(_("resolution"))), "reward__campaign", "reward__kind", ("reward__state", titled_filter(_("reward state")))]
     search_fields = ["=reward__trader__uid", "reward__trader__nickname"]
@@ -221,8 +236,8 @@ class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
         except RewardError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return back
-        for _item, reason in refused:
-            self.message_user(request, reason, messages.WARNING)
+        for refused_item, code in refused:
+            self.message_user(request, close_refusal_text(refused_item, code), messages.WARNING)
         if done:
             closed = done[0]
             self.message_user(request, _("Review item #%(item)s closed: %(resolution)s.") % {"item": closed.pk, "resolution": closed.get_resolution_display()}, messages.SUCCESS)
@@ -241,8 +256,8 @@ class ReviewItemAdmin(RewardColumns, ReadOnlyAdmin):
             except RewardError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            for _item, reason in refused:
-                self.message_user(request, reason, messages.WARNING)
+            for refused_item, code in refused:
+                self.message_user(request, close_refusal_text(refused_item, code), messages.WARNING)
             self.message_user(request, _("%(verb)s: %(n)d review item(s).") % {"verb": verb, "n": len(done)}, messages.SUCCESS if done else messages.WARNING)
             return None
         preview = review_items_close_preview(items=queryset, action=action)

@@ -15,12 +15,15 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaign.admin_forms import campaign_setting_field
 from campaign.models import Campaign, Post
+from campaign.setting_words import setting_lines
 from core.admin import ReadOnlyAdmin
 from core.parsing import parse_instant
 from core.screen_time import screen_time
@@ -30,7 +33,7 @@ from rewards.models import Reward, WhatIfRun
 from rewards.services.whatif.apply import APPLY_PERMISSIONS
 from rewards.services.whatif.changes import WHATIF_FIELDS, config_fingerprint
 from rewards.services.whatif.preview import WhatIfPreview
-from rewards.services.whatif.results import whatif_preview_load
+from rewards.services.whatif.results import whatif_preview_load, whatif_run_changes
 from rewards.services.whatif.runs import (
     PREVIEW_MAX_AGE,
     whatif_apply_settlement,
@@ -46,24 +49,6 @@ VIEW_PERMISSION = "rewards.view_settlementrun"
 CHART_ROWS = 15
 GAIN_COLOUR = "#1a7f37"
 LOSS_COLOUR = "#cf222e"
-LINE_FIELDS = ("latin_terms", "cjk_terms")
-
-
-class LinesField(forms.CharField):
-    """A list of strings, one a line (the lexicon)."""
-
-    widget = forms.Textarea(attrs={"rows": 6, "cols": 40})
-
-    def to_python(self, value):
-        return [line.strip() for line in (super().to_python(value) or "").splitlines() if line.strip()]
-
-
-class TiersField(forms.CharField):
-    """Tier amounts by rank, separated by commas, spaces or new lines."""
-
-    def to_python(self, value):
-        return [part for part in (super().to_python(value) or "").replace(",", " ").split() if part]
-
 
 class WhatIfForm(forms.Form):
     at = forms.CharField(
@@ -76,13 +61,7 @@ class WhatIfForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in WHATIF_FIELDS:
-            model_field = Campaign._meta.get_field(name)
-            if name in LINE_FIELDS:
-                self.fields[name] = LinesField(label=model_field.verbose_name.capitalize(), help_text=gettext_lazy("One term a line."))
-            elif name == "leaderboard_tiers":
-                self.fields[name] = TiersField(label=model_field.verbose_name.capitalize(), widget=forms.TextInput(attrs={"size": 80}), help_text=gettext_lazy("Amounts for ranks 1, 2, 3, ..., separated by commas."))
-            else:
-                self.fields[name] = model_field.formfield()
+            self.fields[name] = campaign_setting_field(name)  # as the campaign form has it: lists as lines
 
     def clean_at(self):
         try:
@@ -100,7 +79,7 @@ class WhatIfForm(forms.Form):
         initial = {"at": at.isoformat()}
         for name in WHATIF_FIELDS:
             value = run.changes[name] if run and name in run.changes else getattr(campaign, name)
-            initial[name] = "\n".join(value) if name in LINE_FIELDS else ", ".join(str(t) for t in value) if name == "leaderboard_tiers" else value
+            initial[name] = value  # a list is shown as its lines by its field
         return initial
 
 
@@ -284,7 +263,7 @@ def _applied_view(run: WhatIfRun) -> dict:
     settlement = whatif_apply_settlement(run=run)
     return {
         "changes": [
-            {"label": str(Campaign._meta.get_field(c["field"]).verbose_name), "current": _show(c["current"]), "proposed": _show(c["proposed"])}
+            {"label": str(Campaign._meta.get_field(c["field"]).verbose_name), "current": setting_html(c["field"], c["current"]), "proposed": setting_html(c["field"], c["proposed"])}
             for c in result["changes"]
         ],
         "verdicts_changed": result["verdicts_changed"],
@@ -312,13 +291,14 @@ def _preview_view(preview: WhatIfPreview) -> dict:
         "totals": [{"t": t, "kind": _kind_label(t.kind)} for t in preview.totals],
         "pools": [{"p": p, "kind": _kind_label(p.kind)} for p in preview.pools],
         "verdicts": [{"v": v, "current": _verdict_label(v.current), "proposed": _verdict_label(v.proposed)} for v in preview.verdict_changes],
-        "changes": [{"c": c, "current": _show(c.current), "proposed": _show(c.proposed)} for c in preview.changes],
+        "changes": [{"c": c, "current": setting_html(c.field, c.current), "proposed": setting_html(c.field, c.proposed)} for c in preview.changes],
         "at": _local(preview.at),
     }
 
 
-def _show(value) -> str:
-    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+def setting_html(name: str, value) -> str:
+    """A setting's value as ops read it (`setting_lines`: lists as lines, labels, "no limit"), one line a row."""
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in setting_lines(name, value))) or "—"
 
 
 @admin.register(WhatIfRun)
@@ -331,12 +311,28 @@ class WhatIfRunAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "created_by__username", "note", "error"]
     list_select_related = ["campaign", "created_by"]
     date_hierarchy = "created_at"
-    fields = ["campaign", "kind", "state", "progress", "changes", "at", "fingerprint", "note", "preview", "error", "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at"]
+    fields = ["campaign", "kind", "state", "progress", "changes_text", "at", "fingerprint", "note", "preview", "error", "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at"]
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj):
         return f"{obj.done:,} / {obj.total:,}" if obj.total is not None else f"{obj.done:,}"
+
+    @admin.display(description=gettext_lazy("proposed changes"))
+    def changes_text(self, obj):
+        """Each setting the run changes, before and after, in words (the run keeps them as JSON)."""
+        changes, against_now = whatif_run_changes(run=obj)
+        if not changes:
+            return _("No change: the proposed configuration is the current one.")
+        caption = format_html("<caption>{}</caption>", _("Set against the configuration now: this run kept no outcome of its own.")) if against_now else ""
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((capfirst(c.label), setting_html(c.field, c.current), setting_html(c.field, c.proposed)) for c in changes),
+        )  # fmt: skip
+        return format_html(
+            '<table data-testid="whatif-run-changes">{}<thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>',
+            caption, _("setting"), _("current"), _("proposed"), rows,
+        )  # fmt: skip
 
     @admin.display(description=gettext_lazy("page"))
     def page(self, obj):

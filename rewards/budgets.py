@@ -9,6 +9,8 @@ from the rows (SQLite adds decimals as floats), one pool per asset.
 from collections import defaultdict
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from campaign.models import Campaign
 from campaign.terms import leaderboard_pool_size
 from rewards.models import Reward
@@ -66,29 +68,51 @@ def pool_budget_conflicts(*, campaign: Campaign, proposed: Campaign) -> dict[str
     """Why `proposed` (an edited, unsaved copy of `campaign`) may not be saved, by field: a pool
     it makes smaller than what is already approved plus paid in it (RULES.md section 8: approved
     plus paid never exceed the pool), fewer first-post bonuses than are committed, or another
-    asset for a pool that holds rewards. Empty when the edit keeps every commitment."""
+    asset for a pool that holds rewards. Empty when the edit keeps every commitment.
+
+    The reasons are sentences in the active language (pools named by `pool_text`): they are shown
+    on the forms that edit a campaign (the campaign's, the what-if page's) and on a what-if run
+    that failed; no API answers with them."""
     errors: dict[str, list[str]] = defaultdict(list)
     new_pools = campaign_pools(proposed)
     for budget in pool_budgets_get(campaign=campaign):
         pool = new_pools.get(budget.pool.key)
         if pool is None:
             continue  # a period the edited window no longer has; its rewards stay as they are
-        name = pool_name(pool)
+        name = pool_text(pool)
         if pool.kind == Reward.Kind.LEADERBOARD:
             field = "leaderboard_tiers" if proposed.leaderboard_strategy == Campaign.SplitStrategy.TIERS else "leaderboard_pool"
         else:
             field = BUDGET_FIELDS[pool.kind]
         if pool.max_rewards is not None and budget.committed_rewards > pool.max_rewards:
-            errors[field].append(f"{budget.committed_rewards} {name} are already approved or paid: the limit cannot be {pool.max_rewards}")
+            errors[field].append(
+                _("%(committed)s %(pool)s are already approved or paid: the limit cannot be %(limit)s")
+                % {"committed": budget.committed_rewards, "pool": name, "limit": pool.max_rewards}
+            )
         elif pool.budget is not None and budget.committed > pool.budget:
             errors[field].append(
-                f"{format_money(budget.committed)} {pool.asset} of the {name} is already approved or paid: the pool cannot be "
-                f"{format_money(pool.budget)} ({format_money(budget.committed - pool.budget)} short)"
-            )
+                _("%(committed)s %(asset)s of the %(pool)s is already approved or paid: the pool cannot be %(budget)s (%(short)s short)")
+                % {
+                    "committed": format_money(budget.committed), "asset": budget.pool.asset, "pool": name,  # committed in the stored asset
+                    "budget": format_money(pool.budget), "short": format_money(budget.committed - pool.budget),
+                }
+            )  # fmt: skip
         if pool.asset != budget.pool.asset and Reward.objects.filter(campaign=campaign, kind=pool.kind, period=pool.period).exists():
-            errors[ASSET_FIELDS[pool.kind]].append(f"the {name} already holds rewards in {budget.pool.asset}: its asset cannot change")
+            errors[ASSET_FIELDS[pool.kind]].append(
+                _("the %(pool)s already holds rewards in %(asset)s: its asset cannot change") % {"pool": name, "asset": budget.pool.asset}
+            )
     return dict(errors)
 
 
 def pool_name(pool: Pool) -> str:
+    """The pool's name in English, as the API says it."""
     return {Reward.Kind.CONTENT_POOL: f"content pool {pool.period}", Reward.Kind.LEADERBOARD: "leaderboard pool"}.get(pool.kind, "first-post bonuses")
+
+
+def pool_text(pool: Pool) -> str:
+    """The pool's name in the active language, as the admin says it (`pool_name` in words)."""
+    if pool.kind == Reward.Kind.CONTENT_POOL:
+        return _("content pool %(period)s") % {"period": pool.period}
+    if pool.kind == Reward.Kind.LEADERBOARD:
+        return _("leaderboard pool")
+    return _("first-post bonuses")

@@ -28,7 +28,7 @@ class SettlementRun(models.Model):
         FINISHED = "finished", pgettext_lazy("run state", "finished")
         FAILED = "failed", pgettext_lazy("run state", "failed")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="settlement_runs")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="settlement_runs", verbose_name=_("campaign"))
     at = models.DateTimeField(_("settled as of"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     # The Celery task that runs it: how a caller follows the run, and how a task delivered
@@ -53,7 +53,7 @@ class SettlementRun(models.Model):
 class PayoutBatch(models.Model):
     """A payment made outside this system (exchange transfer, bulk credit), by its reference."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payout_batches")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payout_batches", verbose_name=_("campaign"))
     reference = models.CharField(_("external reference"), max_length=200, unique=True)
     note = models.TextField(_("note"), blank=True)
     created_by = models.CharField(_("by"), max_length=150)
@@ -89,22 +89,22 @@ class Reward(models.Model):
         PAID = "paid", _("paid")
         VOID = "void", _("void")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="rewards")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="rewards", verbose_name=_("campaign"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     period = models.CharField(_("period"), max_length=10)
-    trader = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="rewards")
+    trader = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="rewards", verbose_name=_("trader"))
     asset = models.CharField(_("asset"), max_length=20)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.CALCULATED, db_index=True)
     preview = models.BooleanField(_("preview (not yet due)"), default=False)
-    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="rewards")
+    settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="rewards", verbose_name=_("settlement run"))
     detail = models.JSONField(_("how it was computed"), default=dict)
     approved_by = models.CharField(_("approved by"), max_length=150, blank=True)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    payout_batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="rewards")
+    payout_batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="rewards", verbose_name=_("payout batch"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["campaign", "trader__uid", "kind", "period"]
@@ -131,7 +131,7 @@ class Reward(models.Model):
 class RewardEvent(models.Model):
     """Audit trail of every change of a reward's state: who, when, what."""
 
-    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="events")
+    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="events", verbose_name=_("reward"))
     action = models.CharField(_("action"), max_length=20)
     from_state = models.CharField(_("from"), max_length=12)
     to_state = models.CharField(_("to"), max_length=12)
@@ -184,7 +184,7 @@ class ReviewItem(models.Model):
         WITHDRAWN = "withdrawn", _("withdrawn: a later settlement computes the ledger amount again")
         SUPERSEDED = "superseded", _("merged into the reward's newer item")
 
-    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="review_items")
+    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="review_items", verbose_name=_("reward"))
     settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="review_items", verbose_name=_("latest settlement"))
     stored_amount = models.DecimalField(
         _("amount in the ledger"), max_digits=12, decimal_places=2, help_text=_("What the trader holds: the reward's amount, plus earlier adjustments of a paid reward.")
@@ -221,7 +221,7 @@ class ReviewItem(models.Model):
 class ReviewComputation(models.Model):
     """One amount a review item was given, and the settlement that computed it."""
 
-    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="computations")
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="computations", verbose_name=_("review item"))
     settlement_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="+", verbose_name=_("settlement"))
     computed_amount = models.DecimalField(_("amount computed"), max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -241,10 +241,10 @@ class Adjustment(models.Model):
     reward, recorded when ops keep a review item of that reward. Never in the payout report; the
     paid reward itself never changes."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="adjustments")
-    trader = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="adjustments")
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="adjustments")
-    review_item = models.OneToOneField(ReviewItem, on_delete=models.PROTECT, related_name="adjustment")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("campaign"))
+    trader = models.ForeignKey(Trader, on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("trader"))
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("reward"))
+    review_item = models.OneToOneField(ReviewItem, on_delete=models.PROTECT, related_name="adjustment", verbose_name=_("review item"))
     asset = models.CharField(_("asset"), max_length=20)
     amount = models.DecimalField(_("amount (+ underpaid, - overpaid)"), max_digits=12, decimal_places=2)
     note = models.TextField(_("note"))
@@ -265,7 +265,7 @@ class Adjustment(models.Model):
 class PayoutReport(models.Model):
     """A payout report as it was generated (scheduled or by hand), kept for download."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payout_reports")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payout_reports", verbose_name=_("campaign"))
     created_at = models.DateTimeField(_("generated"), auto_now_add=True)
     created_by = models.CharField(_("by"), max_length=150)
     rows = models.PositiveIntegerField(_("rows"))
@@ -289,8 +289,8 @@ class StatusLink(models.Model):
     so every link signed before no longer matches and shows nothing.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="status_links")
-    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="status_links")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="status_links", verbose_name=_("campaign"))
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="status_links", verbose_name=_("trader"))
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True)
@@ -319,9 +319,9 @@ class FeaturedPost(models.Model):
     featured at most once per campaign.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="featured_posts")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="featured_posts", verbose_name=_("campaign"))
     day = models.DateField(_("day (UTC+8)"))
-    post = models.ForeignKey("campaign.Post", on_delete=models.CASCADE, related_name="featured_on")
+    post = models.ForeignKey("campaign.Post", on_delete=models.CASCADE, related_name="featured_on", verbose_name=_("post"))
     rank = models.PositiveSmallIntegerField(_("rank"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=TrafficSource.choices, default=TrafficSource.AUTO)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -346,9 +346,9 @@ class WeeklyStar(models.Model):
     trader removed by hand (`removed` true), whom the rule then skips for that week.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="star_traders")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="star_traders", verbose_name=_("campaign"))
     week = models.CharField(_("week"), max_length=10)
-    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="weekly_stars")
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="weekly_stars", verbose_name=_("trader"))
     rank = models.PositiveSmallIntegerField(_("rank"), null=True, blank=True)
     score = models.PositiveIntegerField(_("week score"), default=0)
     source = models.CharField(_("source"), max_length=10, choices=TrafficSource.choices, default=TrafficSource.AUTO)
@@ -377,7 +377,7 @@ class FarmingThresholds(models.Model):
     lower layer; a thresholds change only changes which review flags are raised, never money.
     """
 
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="farming_thresholds")
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="farming_thresholds", verbose_name=_("campaign"))
     burst_posts = models.PositiveIntegerField(_("burst: more than this many posts"), default=5)
     burst_minutes = models.PositiveIntegerField(_("burst: within this many minutes"), default=30)
     duplicate_posts = models.PositiveIntegerField(_("near-identical: at least this many own copies"), default=2)
@@ -419,9 +419,9 @@ class ReviewFlag(models.Model):
         POST = "post", _("the post")
         TRADER = "trader", _("the trader")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_flags")
-    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="review_flags")
-    post = models.ForeignKey("campaign.Post", on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_flags", verbose_name=_("campaign"))
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="review_flags", verbose_name=_("trader"))
+    post = models.ForeignKey("campaign.Post", on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags", verbose_name=_("post"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     evidence = models.JSONField(_("evidence"), default=dict)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
@@ -471,7 +471,7 @@ class WhatIfRun(models.Model):
         FINISHED = "finished", pgettext_lazy("run state", "finished")
         FAILED = "failed", pgettext_lazy("run state", "failed")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="whatif_runs")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="whatif_runs", verbose_name=_("campaign"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     changes = models.JSONField(_("proposed changes"), default=dict)

@@ -44,12 +44,12 @@ class LeadTraderRegistration(models.Model):
         FUTURES = "futures", _("futures")
         SPOT = "spot", _("spot")
 
-    trader = models.OneToOneField(Trader, on_delete=models.CASCADE, related_name="registration")
+    trader = models.OneToOneField(Trader, on_delete=models.CASCADE, related_name="registration", verbose_name=_("trader"))
     market = models.CharField(_("market"), max_length=10, choices=Market.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     applied_at = models.DateTimeField(_("applied at"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("import run"))
     source_line = models.PositiveIntegerField(_("source line"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -72,11 +72,11 @@ class TradingStats(models.Model):
     how "equal as_of: the later import wins" holds and why re-importing a file changes nothing.
     """
 
-    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="stats")
+    trader = models.ForeignKey(Trader, on_delete=models.CASCADE, related_name="stats", verbose_name=_("trader"))
     as_of = models.DateTimeField(_("as of"))
     new_copiers = models.PositiveIntegerField(_("new copiers"))
     copier_pnl_usdt = models.DecimalField(_("copier PnL (USDT)"), max_digits=24, decimal_places=8)
-    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("import run"))
     source_line = models.PositiveIntegerField(_("source line"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -2,7 +2,6 @@
 (the campaign's admin form, the what-if apply), so each change is locked, validated and audited
 the same way whichever door it came through."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -10,17 +9,10 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from campaign.history import CHANGED, campaign_change_message
 from campaign.models import Campaign
 from campaign.page_cache import campaign_pages_changed
 from campaign.services.locks import campaign_lock
-
-
-def _text(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()  # one offset, whichever the door typed
-    return str(value)
 
 
 def _editable(name: str) -> bool:
@@ -32,7 +24,7 @@ def _editable(name: str) -> bool:
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, changes: dict, by, note: str, action: str = "Changed") -> Campaign:
+def campaign_update(*, campaign: Campaign, changes: dict, by, note: str, action: str = CHANGED) -> Campaign:
     """Write `changes` ({field name: new value}) to `campaign`; return the campaign as stored.
 
     Under the campaign lock (`campaign_lock`), so no judging or settlement sees half a change.
@@ -42,8 +34,10 @@ def campaign_update(*, campaign: Campaign, changes: dict, by, note: str, action:
     fields whose value differs from the stored one are written (with `updated_at`).
 
     The audit trail is the admin log, as for any edit in the admin: one LogEntry by the user
-    `by`, now, reading "<action>: field: old -> new; ... . Note: <note>". A change that changes
-    nothing writes nothing and logs nothing.
+    `by`, now, keeping `action` (one of campaign/history.py's, in English), each changed field
+    with its old and new value, and the note, exactly (`campaign_change_message`); the History
+    page says them in the reader's language. A change that changes nothing writes nothing and
+    logs nothing.
     """
     unknown = sorted(name for name in changes if not _editable(name))
     if unknown:
@@ -63,8 +57,7 @@ def campaign_update(*, campaign: Campaign, changes: dict, by, note: str, action:
     if not changed:
         return locked
     locked.save(update_fields=[*changed, "updated_at"])
-    what = "; ".join(f"{name}: {_text(before[name])} -> {_text(getattr(locked, name))}" for name in changed)
-    message = f"{action}: {what}." + (f" Note: {note.strip()}" if note and note.strip() else "")
+    message = campaign_change_message(action=action, changes=[(name, before[name], getattr(locked, name)) for name in changed], note=(note or "").strip())
     LogEntry.objects.log_actions(user_id=by.pk, queryset=[locked], action_flag=CHANGE, change_message=message, single_object=True)
     campaign_pages_changed(campaign_id=locked.pk)
     return locked

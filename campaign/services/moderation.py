@@ -20,7 +20,9 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
     A note is required. An approval may override only checks 4 to 6 (too short, not trading,
     duplicate): a post outside the window, by a trader not enrolled, or deleted is refused, with
     the reason, and the others are still done. Every decision is kept in the audit trail with who,
-    when, why and the verdict before. Returns (moderated posts, refused posts with reasons).
+    when, why and the verdict before. Returns (moderated posts, refused posts each with the
+    `Post.Verdict` code of the check it fails: `outside_window`, `not_enrolled` or `deleted`);
+    a code, not a sentence, so that each door says it in its reader's language.
     """
     from campaign.services.judging import campaign_lexicon, post_reason, posts_judge
 
@@ -39,7 +41,7 @@ def posts_moderate(*, campaign, post_ids, action: str, note: str, user: str) -> 
         if action == "approved":
             reason = post_reason(campaign, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon, ignore_moderation=True)
             if reason is not None and reason not in MODERATABLE:
-                refused.append((post, f"post {post.post_id} fails '{reason}', which ops may not override"))
+                refused.append((post, reason))
                 continue
         ModerationDecision.objects.create(post=post, action=action, note=note, decided_by=user, verdict_before=post.verdict)
         post.moderation = action

@@ -7,6 +7,7 @@ before it, which is what keeps a pool's approved plus paid rewards within the po
 section 8) when two people approve at once.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -15,13 +16,45 @@ from django.utils import timezone
 
 from campaign.page_cache import campaign_pages_changed
 from campaign.services import campaigns_lock
-from rewards.budgets import pool_budgets_get, pool_name
+from rewards.budgets import pool_budgets_get
 from rewards.exceptions import RewardError
 from rewards.models import Adjustment, PayoutBatch, ReviewItem, Reward, RewardEvent
-from rewards.rules.budget import approval_excess
-from rewards.rules.money import format_money
+from rewards.rules.budget import Pool, approval_excess
 
 ZERO = Decimal("0.00")
+
+# Why approve, mark paid or void leaves a reward as it was: codes, not sentences, so each door
+# words them for its reader (the admin in the reader's language, the API as it always has).
+REFUSED_STATE = "wrong_state"  # not in the state the action starts from (calculated, approved)
+REFUSED_PREVIEW = "preview"  # its period is not yet due
+REFUSED_BUDGET = "over_budget"  # approving it would take its pool over
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused reward's code and the facts a door needs to say it: the state it was in (read
+    under the lock) and, for `REFUSED_BUDGET`, the pool, what approving it would make approved
+    plus paid in that pool, and by how much that is over."""
+
+    code: str
+    state: str
+    pool: Pool | None = None
+    committed: Decimal | None = None
+    over: Decimal | None = None
+
+
+# Why mark paid refuses the whole operation. The English message stays the exception's text (the
+# API answers it as its 409 detail); the admin words the code.
+BATCH_OF_ANOTHER_CAMPAIGN = "batch_of_another_campaign"
+BATCH_OF_SEVERAL_CAMPAIGNS = "batch_of_several_campaigns"
+
+
+class PayoutRefused(RewardError):
+    """`rewards_mark_paid` refused the whole operation: `code`, and the batch's `reference`."""
+
+    def __init__(self, message: str, *, code: str, reference: str):
+        super().__init__(message)
+        self.code, self.reference = code, reference
 
 
 def _require(user, perm):
@@ -56,12 +89,13 @@ def _event(reward, action, from_state, by, note=""):
 
 
 @transaction.atomic
-def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Reward, str]]]:
+def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Reward, Refusal]]]:
     """Approve calculated, due rewards. Needs `rewards.approve_reward`.
 
-    A preview (period not yet due), a reward in any other state, and a reward that would take its
-    pool's approved plus paid rewards over the pool (or the first-post bonuses over
-    `first_post_limit`) are refused with the reason, the last with the amount it would be over;
+    A reward in any other state (`REFUSED_STATE`), a preview (`REFUSED_PREVIEW`: period not yet
+    due), and a reward that would take its pool's approved plus paid rewards over the pool (or the
+    first-post bonuses over `first_post_limit`: `REFUSED_BUDGET`, with the amount it would be over)
+    are refused with a `Refusal`;
     the rest are approved, in primary-key order, each counted against its pool before the next.
     Idempotent in effect: an approved reward is refused, not re-approved.
     """
@@ -75,17 +109,17 @@ def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Rewar
     done, refused, events = [], [], []
     for reward in rewards:
         if reward.state != Reward.State.CALCULATED:
-            refused.append((reward, f"reward {reward.pk} is {reward.state}, not calculated"))
+            refused.append((reward, Refusal(REFUSED_STATE, reward.state)))
             continue
         if reward.preview:
-            refused.append((reward, f"reward {reward.pk} is a preview: its period is not yet due"))
+            refused.append((reward, Refusal(REFUSED_PREVIEW, reward.state)))
             continue
         key = (reward.campaign_id, reward.kind, reward.period)
         if key in budgets:  # a pool the configuration no longer has (a period dropped) has no budget
             pool, total = budgets[key].pool, committed[key]
             over = approval_excess(pool=pool, committed=total[0], committed_rewards=total[1], amount=reward.amount)
             if over > 0:
-                refused.append((reward, _over_budget(reward, pool, total, over)))
+                refused.append((reward, Refusal(REFUSED_BUDGET, reward.state, pool=pool, committed=total[0] + reward.amount, over=over)))
                 continue
             total[0] += reward.amount
             total[1] += 1
@@ -98,22 +132,11 @@ def rewards_approve(*, reward_ids, user) -> tuple[list[Reward], list[tuple[Rewar
     return done, refused
 
 
-def _over_budget(reward, pool, total, over) -> str:
-    name = pool_name(pool)
-    limit = f"{format_money(pool.budget)} {pool.asset}" if pool.budget is not None else ""
-    if pool.max_rewards is not None:
-        limit += f" ({pool.max_rewards} bonuses)"
-    return (
-        f"reward {reward.pk} ({reward.trader.uid} {reward.kind} {reward.period} {format_money(reward.amount)} {reward.asset}) is refused: "
-        f"approving it would take the {name} to {format_money(total[0] + reward.amount)} approved and paid "
-        f"of {limit.strip()}, {format_money(over)} {pool.asset} over"
-    )
-
-
 @transaction.atomic
-def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tuple[PayoutBatch | None, list[Reward], list[tuple[Reward, str]]]:
+def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tuple[PayoutBatch | None, list[Reward], list[tuple[Reward, Refusal]]]:
     """Mark approved rewards paid in the payout batch with this external reference. Needs
-    `rewards.pay_reward`. Only approved rewards become paid; the others are refused with the reason.
+    `rewards.pay_reward`. Only approved rewards become paid; the others are refused
+    (`REFUSED_STATE`).
 
     The batch is created when the first reward is paid into it, never empty: when every reward is
     refused, no batch is created and the batch returned is the one already under the reference,
@@ -129,22 +152,22 @@ def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tu
     rewards = _locked(reward_ids)
     campaigns = {r.campaign_id for r in rewards}
     if len(campaigns) > 1:
-        raise RewardError("a payout batch belongs to one campaign; select rewards of one campaign")
+        raise PayoutRefused("a payout batch belongs to one campaign; select rewards of one campaign", code=BATCH_OF_SEVERAL_CAMPAIGNS, reference=reference)
     if not rewards:
         raise RewardError("no rewards selected")
     campaign_id = rewards[0].campaign_id
     batch = PayoutBatch.objects.filter(reference=reference).first()
     if batch is not None and batch.campaign_id != campaign_id:
-        raise RewardError(f"payout batch {reference} belongs to another campaign")
+        raise PayoutRefused(f"payout batch {reference} belongs to another campaign", code=BATCH_OF_ANOTHER_CAMPAIGN, reference=reference)
     payable = [reward for reward in rewards if reward.state == Reward.State.APPROVED]
-    refused = [(reward, f"reward {reward.pk} is {reward.state}, not approved") for reward in rewards if reward.state != Reward.State.APPROVED]
+    refused = [(reward, Refusal(REFUSED_STATE, reward.state)) for reward in rewards if reward.state != Reward.State.APPROVED]
     if not payable:
         return batch, [], refused
     by, now = user.get_username(), timezone.now()
     if batch is None:
         batch, _ = PayoutBatch.objects.get_or_create(reference=reference, defaults={"campaign_id": campaign_id, "created_by": by, "note": note})
         if batch.campaign_id != campaign_id:  # another campaign's call created it meanwhile
-            raise RewardError(f"payout batch {reference} belongs to another campaign")
+            raise PayoutRefused(f"payout batch {reference} belongs to another campaign", code=BATCH_OF_ANOTHER_CAMPAIGN, reference=reference)
     events = []
     for reward in payable:
         reward.state, reward.payout_batch, reward.paid_at, reward.updated_at = Reward.State.PAID, batch, now, now
@@ -156,15 +179,16 @@ def rewards_mark_paid(*, reward_ids, reference: str, user, note: str = "") -> tu
 
 
 @transaction.atomic
-def rewards_void(*, reward_ids, user, note: str) -> tuple[list[Reward], list[tuple[Reward, str]]]:
-    """Void calculated or approved rewards (never paid ones) with a note. Needs approve permission."""
+def rewards_void(*, reward_ids, user, note: str) -> tuple[list[Reward], list[tuple[Reward, Refusal]]]:
+    """Void calculated or approved rewards (never paid ones) with a note. Needs approve permission.
+    A preview is refused (`REFUSED_PREVIEW`), as is a reward in another state (`REFUSED_STATE`)."""
     _require(user, "rewards.approve_reward")
     note = _note(note, "voiding a reward")
     by, now = user.get_username(), timezone.now()
     done, refused, events = [], [], []
     for reward in _locked(reward_ids):
         if reward.state not in (Reward.State.CALCULATED, Reward.State.APPROVED) or reward.preview:
-            refused.append((reward, f"reward {reward.pk} is {'a preview' if reward.preview else reward.state}; it cannot be voided"))
+            refused.append((reward, Refusal(REFUSED_PREVIEW if reward.preview else REFUSED_STATE, reward.state)))
             continue
         before = reward.state
         reward.state, reward.updated_at = Reward.State.VOID, now
@@ -180,6 +204,9 @@ def rewards_void(*, reward_ids, user, note: str) -> tuple[list[Reward], list[tup
 
 ACCEPT = "accept"
 KEEP = "keep"
+# Why `review_items_close` refuses an item: codes, not sentences, so each door words them for its reader.
+REFUSED_CLOSED = "already_closed"
+REFUSED_PAID = "paid_keep_only"
 
 
 def _locked_items(item_ids) -> list[ReviewItem]:
@@ -204,8 +231,8 @@ def review_items_close(*, item_ids, action: str, user, note: str) -> tuple[list[
     - `keep`: the reward keeps its amount. On a paid reward the difference (computed minus what
       the trader holds) becomes an Adjustment for finance: positive underpaid, negative overpaid.
 
-    Items already closed, and accepts of paid rewards, are refused with the reason; the rest are
-    closed. Safe to repeat: a closed item is refused, never closed twice, so no adjustment is
+    Items already closed (`REFUSED_CLOSED`), and accepts of paid rewards (`REFUSED_PAID`), are
+    refused with that code beside the item as it was read under the lock; the rest are closed. Safe to repeat: a closed item is refused, never closed twice, so no adjustment is
     recorded twice (its one-to-one key on the item is the final guard).
     """
     _require(user, "rewards.approve_reward")
@@ -217,12 +244,12 @@ def review_items_close(*, item_ids, action: str, user, note: str) -> tuple[list[
     for item in _locked_items(item_ids):
         reward = item.reward
         if item.status != ReviewItem.Status.OPEN:
-            refused.append((item, f"review item {item.pk} is already closed ({item.resolution})"))
+            refused.append((item, REFUSED_CLOSED))
             continue
         before = reward.state
         if action == ACCEPT:
             if reward.state not in (Reward.State.APPROVED, Reward.State.VOID):
-                refused.append((item, f"review item {item.pk}: the reward is {reward.state}; a paid reward can only be kept"))
+                refused.append((item, REFUSED_PAID))
                 continue
             reward.amount, reward.detail, reward.settlement_run_id = item.computed_amount, item.computed_detail, item.settlement_run_id
             reward.state = Reward.State.VOID if item.computed_amount == ZERO else Reward.State.CALCULATED

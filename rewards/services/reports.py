@@ -1,8 +1,6 @@
 """The payout report of RULES.md section 9 (CSV exactly, and XLSX), stored and emailed daily; and the
 adjustments report finance settles apart from it (RULES.md section 8)."""
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,13 +12,11 @@ from django.utils import timezone
 
 from campaign.models import Campaign
 from core.screen_time import screen_time
+from core.spreadsheets import XLSX_TYPE, safe_cell, table_csv, table_xlsx
 from rewards.models import Adjustment, PayoutReport, Reward
 from rewards.rules.money import format_money
 
 HEADER = ("uid", "nickname", "kind", "period", "asset", "amount", "status")
-# A cell that starts with one of these is run as a formula by spreadsheet programs.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -46,69 +42,13 @@ def payout_rows(*, campaign: Campaign) -> list[PayoutRow]:
     return sorted(rows, key=lambda r: (r.uid, r.kind, r.period))
 
 
-def safe_cell(value: str) -> str:
-    """Defuse spreadsheet formula injection in a CSV, which has no cell types: a text starting with
-    a trigger gets a leading `'`. An XLSX needs no such mark: `_table_xlsx` types its text cells."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
-
-
-def _table_csv(header, lines) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(lines)
-    return out.getvalue()
-
-
-def _table_xlsx(header, lines, *, title: str, text_columns: set[int], money_columns: set[int], widths) -> bytes:
-    """A one-sheet workbook; columns are 1-based. Text is given as typed (no `safe_cell`): every
-    text cell is stored as a string, never a formula, whatever it starts with, and one that looks
-    like a formula is also marked "quote prefix", so Excel shows it as typed (no `'`) and keeps it
-    text when it is edited. Money cells are numbers shown with two decimals. The header row is
-    frozen and carries an autofilter."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = title[:31]
-    ws.append(list(header))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    last_row = 1  # (A counter, not ws.max_row: max_row rescans the sheet, which made the export quadratic.)
-    for last_row, line in enumerate(lines, start=2):
-        ws.append(list(line))
-        for col, value in enumerate(line, start=1):
-            if col in text_columns or isinstance(value, str):
-                _as_text(ws.cell(row=last_row, column=col))
-        for col in money_columns:
-            ws.cell(row=last_row, column=col).number_format = "0.00"
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last_row}"
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _as_text(cell) -> None:
-    # openpyxl reads a value starting with "=" as a formula: typing the cell "s" stores the text.
-    if cell.value is None:
-        return
-    cell.data_type = "s"
-    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
-        cell.quotePrefix = True
-
-
 def render_csv(rows: list[PayoutRow]) -> str:
-    return _table_csv(HEADER, ([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, format_money(r.amount), r.status] for r in rows))
+    return table_csv(HEADER, ([r.uid, safe_cell(r.nickname), r.kind, r.period, r.asset, format_money(r.amount), r.status] for r in rows))
 
 
 def render_xlsx(rows: list[PayoutRow], *, title: str = "Payout") -> bytes:
     lines = ([r.uid, r.nickname, r.kind, r.period, r.asset, r.amount, r.status] for r in rows)
-    return _table_xlsx(HEADER, lines, title=title, text_columns={2, 3, 4, 5, 7}, money_columns={6}, widths=(12, 24, 14, 8, 12, 12, 12))
+    return table_xlsx(HEADER, lines, title=title, text_columns={2, 3, 4, 5, 7}, money_columns={6}, widths=(12, 24, 14, 8, 12, 12, 12))
 
 
 # --- Adjustments (RULES.md section 8): for finance, never in the payout report ------------------
@@ -151,12 +91,12 @@ def _adjustment_line(r: AdjustmentRow, *, money, text) -> list:
 
 
 def render_adjustments_csv(rows: list[AdjustmentRow]) -> str:
-    return _table_csv(ADJUSTMENT_HEADER, (_adjustment_line(r, money=format_money, text=safe_cell) for r in rows))
+    return table_csv(ADJUSTMENT_HEADER, (_adjustment_line(r, money=format_money, text=safe_cell) for r in rows))
 
 
 def render_adjustments_xlsx(rows: list[AdjustmentRow], *, title: str = "Adjustments") -> bytes:
     lines = (_adjustment_line(r, money=lambda amount: amount, text=str) for r in rows)
-    return _table_xlsx(
+    return table_xlsx(
         ADJUSTMENT_HEADER, lines, title=title, text_columns={2, 3, 4, 5, 10, 11, 12}, money_columns={6, 7, 8}, widths=(12, 24, 14, 8, 12, 12, 12, 12, 12, 26, 16, 40)
     )
 

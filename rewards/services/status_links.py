@@ -19,10 +19,10 @@ from django.utils import timezone
 from campaign.models import Campaign, Post, Signup
 from campaign.page_cache import campaign_pages_changed
 from core.parsing import MAX_UID
+from core.spreadsheets import XLSX_TYPE, safe_cell, table_csv, table_xlsx
 from rewards.models import Reward, StatusLink
 from rewards.selectors.ledger import REPORT_FORMATS, ReportFile
 from rewards.selectors.links import status_link_url
-from rewards.services.reports import XLSX_TYPE, _table_csv, _table_xlsx, safe_cell
 from traders.models import LeadTraderRegistration, Trader
 
 EXPORT_HEADER = ("uid", "nickname", "url", "created")
@@ -106,10 +106,10 @@ def status_links_export(*, campaign: Campaign, fmt: str) -> ReportFile:
     ]
     name = f"{campaign.slug}-status-links-{timezone.localtime():%Y%m%d-%H%M%S}.{fmt}"
     if fmt == "csv":
-        text = _table_csv(EXPORT_HEADER, ([r.uid, safe_cell(r.nickname), r.url, r.created] for r in rows))
+        text = table_csv(EXPORT_HEADER, ([r.uid, safe_cell(r.nickname), r.url, r.created] for r in rows))
         return ReportFile(name=name, content=text.encode("utf-8"), content_type="text/csv; charset=utf-8")
     lines = ([r.uid, r.nickname, r.url, r.created] for r in rows)
-    content = _table_xlsx(EXPORT_HEADER, lines, title=f"{campaign.slug} links", text_columns={2, 3, 4}, money_columns=set(), widths=(12, 24, 100, 26))
+    content = table_xlsx(EXPORT_HEADER, lines, title=f"{campaign.slug} links", text_columns={2, 3, 4}, money_columns=set(), widths=(12, 24, 100, 26))
     return ReportFile(name=name, content=content, content_type=XLSX_TYPE)
 
 

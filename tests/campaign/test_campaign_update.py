@@ -10,6 +10,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from campaign.history import campaign_change_record
 from campaign.models import Campaign
 from campaign.services.campaigns import campaign_update
 
@@ -37,13 +38,18 @@ def test_a_change_is_written_and_audited_with_who_when_what_and_the_note(campaig
     assert updated.pool_cap == Decimal("300.00") and after.updated_at == NOW
     entry = LogEntry.objects.get()
     assert (entry.user_id, entry.object_id, entry.action_flag, entry.action_time) == (ops.pk, str(campaign.pk), CHANGE, NOW)
-    tiers = "[" + ", ".join(str(t) for t in before.leaderboard_tiers) + "]"
-    assert entry.change_message == f"Changed: pool_cap: {before.pool_cap} -> 300.00; leaderboard_tiers: {tiers} -> [5000, 2500]. Note: more for the top"
+    assert campaign_change_record(entry.change_message) == {
+        "action": "Changed",
+        "changes": [{"field": "pool_cap", "old": str(before.pool_cap), "new": "300.00"}, {"field": "leaderboard_tiers", "old": before.leaderboard_tiers, "new": ["5000", "2500"]}],
+        "note": "more for the top",
+    }
 
 
 def test_the_action_names_the_door_and_an_empty_note_is_left_out(campaign, ops):
     campaign_update(campaign=campaign, changes={"score_cap": campaign.score_cap + 1}, by=ops, note="", action="What-if applied")
-    assert LogEntry.objects.get().change_message == f"What-if applied: score_cap: {campaign.score_cap} -> {campaign.score_cap + 1}."
+    assert campaign_change_record(LogEntry.objects.get().change_message) == {
+        "action": "What-if applied", "changes": [{"field": "score_cap", "old": campaign.score_cap, "new": campaign.score_cap + 1}], "note": "",
+    }  # fmt: skip
 
 
 def test_only_the_changed_fields_are_written_over_what_is_stored_now(campaign, ops):

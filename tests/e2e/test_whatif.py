@@ -11,6 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from campaign.history import campaign_change_record
 from campaign.models import Campaign
 from rewards.models import Reward, SettlementRun, WhatIfRun
 from tests.e2e.conftest import csp_violations
@@ -84,5 +85,5 @@ def test_ops_preview_a_higher_cap_and_apply_it_in_the_browser(page, campaign):
     expect(page.locator("#whatif-applied")).to_contain_text("Content pool cap per creator")
     expect(page.locator("#whatif-settlement")).to_contain_text(f"Settlement run #{SettlementRun.objects.get().pk}")
     assert Campaign.objects.get(pk=campaign.pk).pool_cap == Decimal("300.00")
-    assert LogEntry.objects.get().change_message.endswith("Note: the pool should be spent")
+    assert campaign_change_record(LogEntry.objects.get().change_message)["note"] == "the pool should be spent"
     assert dict(Reward.objects.filter(kind="content_pool").values_list("trader__uid", "amount")) == {1001: Decimal("239.13"), 1002: Decimal("260.87")}

@@ -15,6 +15,7 @@ from campaign.services import posts_import_file
 from rewards.invariants import ledger_violations
 from rewards.models import Reward
 from rewards.services import rewards_approve, settle_campaign
+from rewards.services.ledger import REFUSED_BUDGET
 from tests.integration.test_settlement_concurrency import load
 from tests.rewards.scenario import BODY
 
@@ -56,7 +57,7 @@ def test_two_approvals_at_once_cannot_together_exceed_a_pool(transactional_db, c
     assert errors == []
     approved = [pk for pk, (done, _) in outcomes.items() if done]
     refused = [reason for _done, refusals in outcomes.values() for _, reason in refusals]
-    assert len(approved) == 1 and len(refused) == 1 and "over" in refused[0]
+    assert len(approved) == 1 and len(refused) == 1 and refused[0].code == REFUSED_BUDGET
     committed = sum(Reward.objects.filter(kind="content_pool", state="approved").values_list("amount", flat=True))
     assert committed <= Decimal("200.00")
     assert ledger_violations(campaign=campaign) == []

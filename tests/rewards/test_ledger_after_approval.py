@@ -17,11 +17,12 @@ from django.core.management.base import CommandError
 
 from campaign.models import Campaign, Post
 from campaign.services import posts_import_file, posts_moderate
+from rewards.api.views.ledger import refusal_reason
 from rewards.budgets import pool_budgets_get
 from rewards.invariants import ledger_violations
 from rewards.models import Adjustment, ReviewItem, Reward, RewardEvent
 from rewards.services import payout_rows, review_items_close, rewards_approve, rewards_mark_paid, settle_campaign
-from rewards.services.ledger import ACCEPT, KEEP
+from rewards.services.ledger import ACCEPT, KEEP, REFUSED_BUDGET, REFUSED_PAID
 from rewards.services.whatif.preview import whatif_preview
 from tests.rewards.scenario import BODY
 
@@ -73,7 +74,9 @@ def test_an_approval_that_would_over_commit_a_pool_is_refused_with_the_amount_ov
     assert (newcomer.state, newcomer.amount) == ("calculated", Decimal("62.00"))
     done, refused = rewards_approve(reward_ids=[newcomer.pk], user=ops)
     assert done == []
-    assert "content pool P1 to 262.00 approved and paid of 200.00 USDT, 62.00 USDT over" in refused[0][1]
+    assert (refused[0][1].code, refused[0][1].committed, refused[0][1].over) == (REFUSED_BUDGET, Decimal("262.00"), Decimal("62.00"))
+    # The API says it as it always has (rewards/api/views/ledger.py).
+    assert "content pool P1 to 262.00 approved and paid of 200.00 USDT, 62.00 USDT over" in refusal_reason(*refused[0], needs="calculated")
     assert reward(1003, "content_pool", "P1").state == "calculated"
     assert ledger_violations(campaign=loaded) == []
 
@@ -108,7 +111,8 @@ def test_approvals_in_one_action_count_against_the_pool_one_after_the_other(load
     # 100.00 can still be approved: 1002's 72.00 fits, then 1003's 62.00 no longer does.
     done, refused = rewards_approve(reward_ids=[reward(1002, "content_pool", "P1").pk, reward(1003, "content_pool", "P1").pk], user=ops)
     assert [r.trader.uid for r in done] == [1002]
-    assert [r.trader.uid for r, _ in refused] == [1003] and "34.00 USDT over" in refused[0][1]
+    assert [r.trader.uid for r, _ in refused] == [1003]
+    assert (refused[0][1].code, refused[0][1].committed, refused[0][1].over, refused[0][1].pool.asset) == (REFUSED_BUDGET, Decimal("234.00"), Decimal("34.00"), "USDT")
 
 
 def test_first_post_limit_gives_the_bonus_to_the_earliest_first_posts_and_bounds_approvals(loaded, ops):
@@ -124,7 +128,7 @@ def test_first_post_limit_gives_the_bonus_to_the_earliest_first_posts_and_bounds
     settle_campaign(campaign=loaded, at=DUE)
     assert ReviewItem.objects.get(status="open").reward == reward(1001, "first_post")
     done, refused = rewards_approve(reward_ids=[reward(1003, "first_post").pk], user=ops)
-    assert done == [] and "(2 bonuses), 30.00 TRIAL_FUND over" in refused[0][1]
+    assert done == [] and (refused[0][1].code, refused[0][1].pool.max_rewards, refused[0][1].over, refused[0][1].pool.asset) == (REFUSED_BUDGET, 2, Decimal("30.00"), "TRIAL_FUND")
 
 
 def test_the_what_if_preview_takes_first_post_limit(loaded):
@@ -168,7 +172,7 @@ def test_the_campaign_form_refuses_a_smaller_pool_or_another_asset_once_money_is
     campaign = Campaign.objects.get(pk=loaded.pk)
     data = {f.name: "" if f.value_from_object(campaign) is None else f.value_from_object(campaign) for f in campaign._meta.concrete_fields if f.editable and f.name != "id"}
     data.update(starts_at_0="2026-02-12", starts_at_1="18:00:00", ends_at_0="2026-02-25", ends_at_1="00:00:00")
-    data.update(latin_terms=json.dumps(campaign.latin_terms), cjk_terms=json.dumps(campaign.cjk_terms, ensure_ascii=False), leaderboard_tiers='["1000.00"]', pool_asset="USDC")
+    data.update(latin_terms="\n".join(campaign.latin_terms), cjk_terms="\n".join(campaign.cjk_terms), leaderboard_tiers="1000.00", pool_asset="USDC")
     response = client.post(f"/admin/campaign/campaign/{campaign.pk}/change/", data)
     assert response.status_code == 200
     page = response.content.decode()
@@ -270,7 +274,7 @@ def test_a_paid_reward_can_only_be_kept_and_the_difference_is_an_adjustment_outs
     settle_campaign(campaign=loaded, at=DUE)
     item = ReviewItem.objects.get(reward=second, status="open")
     done, refused = review_items_close(item_ids=[item.pk], action=ACCEPT, user=ops, note="try")
-    assert done == [] and "a paid reward can only be kept" in refused[0][1]
+    assert done == [] and refused == [(item, REFUSED_PAID)]
     report = payout_rows(campaign=loaded)
     done, refused = review_items_close(item_ids=[item.pk], action=KEEP, user=ops, note="top up in the next transfer")
     assert len(done) == 1

@@ -14,6 +14,7 @@ from core.api.tokens import api_token_create
 from rewards.exceptions import RewardError
 from rewards.models import PayoutBatch, Reward
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
+from rewards.services.ledger import REFUSED_STATE, Refusal
 from tests.api.conftest import OPS_PERMS, grant, token_client
 from tests.factories import CampaignFactory
 
@@ -43,7 +44,7 @@ def test_a_payment_whose_every_reward_is_refused_creates_no_batch(ledger):
     calculated = ids(1002, "calculated")
     batch, done, refused = rewards_mark_paid(reward_ids=calculated, reference="BANK-0", user=user_with("pay_reward"))
     assert (batch, done) == (None, [])
-    assert [reason for _, reason in refused] == [f"reward {pk} is calculated, not approved" for pk in calculated]
+    assert [(r.pk, refusal) for r, refusal in refused] == [(pk, Refusal(REFUSED_STATE, "calculated")) for pk in calculated]
     assert not PayoutBatch.objects.exists()
     assert set(Reward.objects.filter(pk__in=calculated).values_list("state", flat=True)) == {"calculated"}
 
@@ -63,7 +64,7 @@ def test_paying_again_pays_nothing_twice_and_answers_with_the_existing_batch(led
     user, approved = user_with("pay_reward"), ids(1001, "approved")
     first, _, _ = rewards_mark_paid(reward_ids=approved, reference="BANK-2", user=user)
     again, done, refused = rewards_mark_paid(reward_ids=approved, reference="BANK-2", user=user)
-    assert again == first and done == [] and all("is paid, not approved" in reason for _, reason in refused)
+    assert again == first and done == [] and {refusal for _, refusal in refused} == {Refusal(REFUSED_STATE, "paid")}
     assert PayoutBatch.objects.count() == 1 and first.rewards.count() == len(approved)
 
 
@@ -86,7 +87,7 @@ def test_the_admin_says_why_nothing_was_paid_and_creates_no_batch(ledger):
         follow=True,
     )
     messages = [str(m) for m in response.context["messages"]]
-    assert f"reward {calculated[0]} is calculated, not approved" in messages
+    assert f"Reward #{calculated[0]} is calculated, not approved." in messages
     assert any(m.startswith("Nothing was marked paid: every selected reward was refused") for m in messages)
     assert not PayoutBatch.objects.exists()
 

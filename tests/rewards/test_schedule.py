@@ -41,7 +41,7 @@ def test_saving_a_campaign_in_the_admin_schedules_its_settlements(admin_client, 
     campaign = CampaignFactory()
     data = {f.name: "" if f.value_from_object(campaign) is None else f.value_from_object(campaign) for f in campaign._meta.concrete_fields if f.editable and f.name != "id"}
     data.update(starts_at_0="2026-05-01", starts_at_1="10:00:00", ends_at_0="2026-05-10", ends_at_1="10:00:00")
-    data.update(latin_terms='["long"]', cjk_terms='["做多"]', leaderboard_tiers='["100.00"]')
+    data.update(latin_terms="long", cjk_terms="做多", leaderboard_tiers="1: 100.00")  # the lists as the form shows them: lines
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(f"/admin/campaign/campaign/{campaign.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -7,6 +7,7 @@ score 10; the leaderboard gives 1001 (84.005) 4000.00 and 1002 (36) 3000.00; 100
 each get the 30.00 first-post bonus.
 """
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -310,7 +311,9 @@ def test_applying_saves_the_config_audits_it_and_settles(loaded, ops, django_cap
     assert loaded.pool_cap == Decimal("300.00")
     entry = LogEntry.objects.get()
     assert (entry.user_id, entry.object_id, entry.action_flag) == (ops.pk, str(loaded.pk), 2)
-    assert entry.change_message == "What-if applied: pool_cap: 100.00 -> 300.00. Note: raise the cap"
+    assert json.loads(entry.change_message) == [
+        {"changed": {"fields": ["content pool cap per creator"]}, "campaign_update": {"action": "What-if applied", "changes": [{"field": "pool_cap", "old": "100.00", "new": "300.00"}], "note": "raise the cap"}}
+    ]
     assert applied.log_entry == entry and [c.field for c in applied.changes] == ["pool_cap"]
     run = SettlementRun.objects.order_by("-pk").first()
     assert run.triggered_by == "admin what-if: ops" and run.config["pool_cap"] == "300.00"

@@ -6,6 +6,7 @@ runs in a transaction that never commits, so `submit` runs what a POST queued af
 run's task) as the commit would, then follows the redirect: the run's page is then finished.
 """
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
@@ -75,7 +76,7 @@ def form_data(campaign, **changes):
         "at": DUE,
         "latin_terms": "\n".join(campaign.latin_terms),
         "cjk_terms": "\n".join(campaign.cjk_terms),
-        "leaderboard_tiers": ", ".join(campaign.leaderboard_tiers),
+        "leaderboard_tiers": "\n".join(campaign.leaderboard_tiers),
         **{name: str(getattr(campaign, name)) for name in (
             "grace_hours", "min_length", "score_cap", "duplicate_threshold", "pool_amount", "pool_cap", "pool_min_score",
             "pool_top_posts", "leaderboard_min_posts", "leaderboard_strategy", "leaderboard_pool")},
@@ -125,8 +126,8 @@ def test_the_form_is_prefilled_with_the_current_configuration(ops, loaded):
     page = ops.get(url(loaded))
     assert page.status_code == 200
     form = page.context["form"]
-    assert form.initial["pool_cap"] == Decimal("100.00") and form.initial["leaderboard_tiers"].startswith("4000.00, 3000.00")
-    assert "做多" in form.initial["cjk_terms"].splitlines()
+    assert form.initial["pool_cap"] == Decimal("100.00") and form["leaderboard_tiers"].value().startswith("1: 4000.00\n2: 3000.00\n")
+    assert "做多" in form["cjk_terms"].value().splitlines()
     assert 'value="100.00"' in page.content.decode() and page.context["preview"] is None
 
 
@@ -171,14 +172,14 @@ def test_a_previewed_cap_change_lists_the_gainers_with_their_amounts(ops, loaded
 
 
 def test_a_previewed_tier_change_lists_the_losers(ops, loaded, preview):
-    html = preview(ops, loaded, leaderboard_tiers="5000, 1000").content.decode()
+    html = preview(ops, loaded, leaderboard_tiers="5000\n1000").content.decode()
     losers = html[html.index('id="whatif-losers"') :]
     assert re.findall(r'data-uid="(\d+)"', losers[: losers.index("</table>")]) == ["1002"]
     assert "-2000.00" in losers
 
 
 def test_a_bad_value_is_shown_on_its_field_and_nothing_is_previewed(ops, loaded, preview):
-    page = preview(ops, loaded, duplicate_threshold="0.5", leaderboard_tiers="100, 200")
+    page = preview(ops, loaded, duplicate_threshold="0.5", leaderboard_tiers="1: 100\n2: 200")
     assert page.status_code == 400 and page.context["preview"] is None
     errors = page.context["form"].errors
     assert set(errors) == {"duplicate_threshold", "leaderboard_tiers"}
@@ -228,7 +229,9 @@ def test_applying_from_the_page_saves_audits_and_settles(ops, loaded, preview, a
     html = page.content.decode()
     assert page.status_code == 200 and 'id="whatif-applied"' in html and "Content pool cap per creator" in html
     assert Campaign.objects.get(pk=loaded.pk).pool_cap == Decimal("300.00")
-    assert LogEntry.objects.get().change_message == "What-if applied: pool_cap: 100.00 -> 300.00. Note: raise the cap"
+    assert json.loads(LogEntry.objects.get().change_message) == [
+        {"changed": {"fields": ["content pool cap per creator"]}, "campaign_update": {"action": "What-if applied", "changes": [{"field": "pool_cap", "old": "100.00", "new": "300.00"}], "note": "raise the cap"}}
+    ]
     settlement = SettlementRun.objects.get()
     assert settlement.triggered_by == "admin what-if: ops" and page.context["applied"]["settlement"] == settlement
     assert reverse("admin:rewards_settlementrun_change", args=[settlement.pk]) in html

@@ -23,9 +23,29 @@ from rewards.api.serializers import (
     RewardSerializer,
     ledger_outcome,
 )
-from rewards.budgets import pool_budgets_get
+from rewards.budgets import pool_budgets_get, pool_name
 from rewards.exceptions import RewardError
+from rewards.rules.money import format_money
 from rewards.services import rewards_approve, rewards_mark_paid
+from rewards.services.ledger import REFUSED_BUDGET, REFUSED_PREVIEW, Refusal
+
+
+def refusal_reason(reward, refusal: Refusal, *, needs: str) -> str:
+    """The ledger's refusal as the API has always said it: English, states and kinds as codes.
+    `needs` is the state the action starts from (calculated to approve, approved to pay)."""
+    if refusal.code == REFUSED_PREVIEW:
+        return f"reward {reward.pk} is a preview: its period is not yet due"
+    if refusal.code == REFUSED_BUDGET:
+        pool = refusal.pool
+        limit = f"{format_money(pool.budget)} {pool.asset}" if pool.budget is not None else ""
+        if pool.max_rewards is not None:
+            limit += f" ({pool.max_rewards} bonuses)"
+        return (
+            f"reward {reward.pk} ({reward.trader.uid} {reward.kind} {reward.period} {format_money(reward.amount)} {reward.asset}) is refused: "
+            f"approving it would take the {pool_name(pool)} to {format_money(refusal.committed)} approved and paid "
+            f"of {limit.strip()}, {format_money(refusal.over)} {pool.asset} over"
+        )
+    return f"reward {reward.pk} is {refusal.state}, not {needs}"
 
 
 class Refused(exceptions.APIException):
@@ -68,6 +88,7 @@ class RewardsApproveApi(APIView):
         data.is_valid(raise_exception=True)
         ids = data.validated_data["reward_ids"]
         done, refused = rewards_approve(reward_ids=ids, user=request.user)
+        refused = [(reward, refusal_reason(reward, refusal, needs="calculated")) for reward, refusal in refused]
         return Response(self.OutputSerializer(ledger_outcome(ids, done, refused)).data)
 
 
@@ -95,6 +116,7 @@ class RewardsMarkPaidApi(APIView):
         except RewardError as exc:
             raise Refused(str(exc)) from None
         reference = batch.reference if batch is not None else None
+        refused = [(reward, refusal_reason(reward, refusal, needs="approved")) for reward, refusal in refused]
         if done:
             detail = f"{len(done)} reward(s) marked paid in payout batch {reference}"
         else:

@@ -17,8 +17,13 @@ from rewards.api.filters import AdjustmentFilter, ReviewItemFilter
 from rewards.api.selectors import adjustments_list, review_items_list
 from rewards.api.serializers import AdjustmentSerializer, ReviewItemsCloseSerializer, ReviewItemSerializer, ReviewItemsOutcomeSerializer, ledger_outcome
 from rewards.services import review_items_close
-from rewards.services.ledger import ACCEPT, KEEP
+from rewards.services.ledger import ACCEPT, KEEP, REFUSED_CLOSED, REFUSED_PAID
 
+# The service's refusal codes as the API has always said them (English, the state and resolution as codes).
+REFUSALS = {
+    REFUSED_CLOSED: "review item {item.pk} is already closed ({item.resolution})",
+    REFUSED_PAID: "review item {item.pk}: the reward is {item.reward.state}; a paid reward can only be kept",
+}
 REVIEW_ITEM_ID = OpenApiParameter("item_id", {"type": "integer", "minimum": 1, "maximum": INT64_MAX}, OpenApiParameter.PATH, description="The review item's id.")
 
 
@@ -70,6 +75,7 @@ class ReviewItemsCloseApi(APIView):
         data.is_valid(raise_exception=True)
         ids = data.validated_data["item_ids"]
         done, refused = review_items_close(item_ids=ids, action=self.close_action, user=request.user, note=data.validated_data["note"])
+        refused = [(item, REFUSALS[code].format(item=item)) for item, code in refused]
         return Response(self.OutputSerializer(ledger_outcome(ids, done, refused, noun="review item")).data)
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaign.history import WHATIF_APPLIED
 from campaign.models import Campaign
 from campaign.services import campaign_lock, posts_qualify
 from campaign.services.campaigns import campaign_update
@@ -75,7 +76,7 @@ def whatif_apply(*, campaign: Campaign, changes: dict, note: str, user, expected
         applied = config_changes(locked, proposed)
         if not applied:
             raise RewardError(_("Nothing to apply: the proposed configuration is the current one."))
-        locked = campaign_update(campaign=locked, changes={c.field: c.proposed for c in applied}, by=user, note=note, action="What-if applied")
+        locked = campaign_update(campaign=locked, changes={c.field: c.proposed for c in applied}, by=user, note=note, action=WHATIF_APPLIED)
         # Its entry is the campaign's latest: every campaign_update holds the lock held here.
         entry = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Campaign), object_id=str(locked.pk)).order_by("-pk").first()
         # A new threshold relinks every post in there (the links remember their threshold).

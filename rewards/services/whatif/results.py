@@ -6,10 +6,12 @@ from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+
 from campaign.models import Campaign
 from rewards.models import WhatIfRun
 from rewards.services.whatif.apply import WhatIfApplied
-from rewards.services.whatif.changes import ConfigChange
+from rewards.services.whatif.changes import WHATIF_FIELDS, ConfigChange, campaign_with_changes, config_changes
 from rewards.services.whatif.compare import KindTotal, PoolTotal, RewardChange, VerdictChange, gainers, losers
 from rewards.services.whatif.preview import WhatIfPreview
 
@@ -83,3 +85,27 @@ def whatif_applied_result(applied: WhatIfApplied) -> dict:
         "triggered_by": applied.triggered_by,
         "settlement_run": applied.settlement_run_id,
     }
+
+
+def whatif_run_changes(*, run: WhatIfRun) -> tuple[tuple[ConfigChange, ...], bool]:
+    """The settings `run` changes, each with its value before and after, and whether "before" is
+    the configuration now rather than the one the run was computed under.
+
+    A finished run kept its changes against the configuration it read (`whatif_preview_result`,
+    `whatif_applied_result`). A run not finished, or failed, kept only what was proposed: that is
+    set against the configuration now, normalised as a preview would (`campaign_with_changes`);
+    a proposal the configuration now refuses is shown field by field as it was typed.
+    """
+    if "changes" in run.result:
+        return tuple(ConfigChange(c["field"], str(Campaign._meta.get_field(c["field"]).verbose_name), c["current"], c["proposed"]) for c in run.result["changes"]), False
+    campaign = run.campaign
+    try:
+        return config_changes(campaign, campaign_with_changes(campaign=campaign, changes=run.changes)), True
+    except ValidationError:
+        pass
+    changes = []
+    for name in WHATIF_FIELDS:
+        current = json_value(getattr(campaign, name))
+        if name in run.changes and run.changes[name] != current:
+            changes.append(ConfigChange(name, str(Campaign._meta.get_field(name).verbose_name), current, run.changes[name]))
+    return tuple(changes), True
