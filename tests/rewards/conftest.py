@@ -1,6 +1,8 @@
 """Fixtures shared by the rewards tests."""
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 
 from tests.rewards.scenario import scenario_load
 
@@ -11,3 +13,11 @@ def loaded(campaign):
     judged), not settled."""
     scenario_load(campaign)
     return campaign
+
+
+@pytest.fixture
+def root():
+    """A test client logged in as a superuser, for the admin pages."""
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-root-123456"))
+    return client

@@ -8,7 +8,6 @@ from datetime import datetime
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from campaign.models import ModerationDecision, Post
 from core.models import ApiToken
@@ -20,13 +19,6 @@ pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-@pytest.fixture
-def root():
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-root-123456"))
-    return client
 
 
 def visible(response) -> str:

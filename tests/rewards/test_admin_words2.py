@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.utils import translation
 
 from campaign.models import Campaign, Post
@@ -30,13 +29,6 @@ DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 BEFORE_THE_END = datetime.fromisoformat("2026-02-20T12:00:00+08:00")
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
-
-
-@pytest.fixture
-def root():
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-root-123456"))
-    return client
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from pytest_django.asserts import assertContains, assertNotContains
@@ -47,13 +46,6 @@ def committed(loaded):
     done, refused = rewards_approve(reward_ids=list(Reward.objects.values_list("pk", flat=True)), user=User.objects.get(pk=approver.pk))
     assert done and not refused
     return Campaign.objects.get(pk=loaded.pk)
-
-
-@pytest.fixture
-def root():
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-root-123456"))
-    return client
 
 
 def smaller(campaign: Campaign) -> Campaign:
