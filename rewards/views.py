@@ -11,8 +11,11 @@ campaign's data version it was rendered under, so most requests cost one cache r
 the current version together). The status link is always checked first: a rotated or expired link
 never reaches a cached page. What goes into a key is everything else the HTML depends on: the
 page's owner (link and its version), the language, the `?lang=` switch (the pager's links keep
-it), the page number, the phase of the window.
+it), the page number, the phase of the window. A breakdown's page (its long lists of posts, a page
+at a time) is keyed by the same, plus the reward's kind and period and which computation.
 """
+
+import re
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -23,7 +26,9 @@ from django.views import View
 
 from campaign.page_cache import page_cache_lookup, page_cache_set, page_campaign_get
 from campaign.selectors import campaign_get
+from rewards.models import Reward
 from rewards.selectors.board import window_phase
+from rewards.selectors.breakdown_pages import reward_breakdown_page_get
 from rewards.selectors.links import status_link_from_token, status_token_claims
 from rewards.selectors.public import campaign_page_get
 from rewards.selectors.status import trader_status_get
@@ -31,6 +36,7 @@ from rewards.selectors.status import trader_status_get
 LANGUAGE_PARAM = "lang"
 PAGE_PARAM = "page"
 MAX_PAGE = 10_000  # far beyond any trader's posts; bounds the keys a valid link can make
+PERIOD_RE = re.compile(r"[A-Z0-9]{1,10}")  # "ALL", "P1", ...: bounds the keys too
 PUBLIC_MAX_AGE = 300
 
 
@@ -88,15 +94,28 @@ def _status_key(campaign, claims: tuple[int, str, int], code: str | None, number
     return _page_key("status", campaign, uid, link_version, code or "", number)
 
 
+def _refused(request) -> HttpResponse:
+    """The answer to a link that is not valid, or to a breakdown the trader does not have."""
+    response = render(request, "rewards/status_invalid.html", status=404)
+    # Django logs every 4xx response with its path, and this path is a credential.
+    # `_has_been_logged` is the flag Django's own log_response checks to skip it.
+    response._has_been_logged = True
+    return response
+
+
+def _private(response: HttpResponse, code: str | None) -> HttpResponse:
+    # The page is personal: no shared cache may keep it, and no link on it may leak its URL.
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return _remember_language(response, code)
+
+
 def _status_page(request, token: str, code: str | None, number: int) -> HttpResponse:
     """The status page rendered after its link is checked in the database; 404 when it is not valid."""
     link = status_link_from_token(token=token)
     if link is None:
-        response = render(request, "rewards/status_invalid.html", status=404)
-        # Django logs every 4xx response with its path, and this path is a credential.
-        # `_has_been_logged` is the flag Django's own log_response checks to skip it.
-        response._has_been_logged = True
-        return response
+        return _refused(request)
     return render(request, "rewards/status.html", {
         "status": trader_status_get(link=link, now=timezone.now(), page=number),
         "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
@@ -122,11 +141,41 @@ class TraderStatusView(View):
         campaign = page_campaign_get(claims[1]) if claims else None
         key = _status_key(campaign, claims, code, number) if campaign else None
         response = _cached(campaign, key, lambda: _status_page(request, token, code, number))
-        # The page is personal: no shared cache may keep it, and no link on it may leak its URL.
-        response["Cache-Control"] = "private, no-store"
-        response["Referrer-Policy"] = "no-referrer"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return _remember_language(response, code)
+        return _private(response, code)
+
+
+def _breakdown_page(request, token: str, kind: str, period: str, new: bool, code: str | None, number: int) -> HttpResponse:
+    """A page of a reward's breakdown, rendered after its link is checked; 404 when the link is not
+    valid or the trader has no such reward (or no open review item, with `new`)."""
+    link = status_link_from_token(token=token)
+    page = None if link is None else reward_breakdown_page_get(link=link, kind=kind, period=period, new=new, number=number)
+    if page is None:
+        return _refused(request)
+    return render(request, "rewards/breakdown.html", {
+        "page": page,
+        "lang_param": f"&{LANGUAGE_PARAM}={code}" if code else "",
+        "lang_query": f"?{LANGUAGE_PARAM}={code}" if code else "",
+        "lang_keep": f"{PAGE_PARAM}={number}&" if number > 1 else "",
+    })  # fmt: skip
+
+
+class RewardBreakdownView(View):
+    """`GET /s/<token>/breakdown/<kind>/<period>/[new/]`: every line of one reward's breakdown (or
+    of its open review item's computation), a page at a time; the status page shows the first.
+    The same link check, cache and private headers as the status page."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, token, kind, period, new=False):
+        code = _language_from_query(request)
+        number = _page_number(request)
+        claims = status_token_claims(token=token)
+        campaign = page_campaign_get(claims[1]) if claims else None
+        key = None
+        if campaign and kind in Reward.Kind.values and PERIOD_RE.fullmatch(period):
+            key = _status_key(campaign, claims, code, number) + f":breakdown:{kind}:{period}:{int(new)}"
+        response = _cached(campaign, key, lambda: _breakdown_page(request, token, kind, period, new, code, number))
+        return _private(response, code)
 
 
 class CampaignPageView(View):

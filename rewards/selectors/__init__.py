@@ -5,6 +5,8 @@
 - `posts`: the trader's posts and ops' exclusions as they are now, what a breakdown explains against.
 - `breakdown`: every cent explained, the breakdown of a reward or of a review item's computation.
 - `status`: the trader's status page (by signed link).
+- `status_posts`: what the status page reads of the posts: counts in SQL, one page, the first lines of each breakdown.
+- `breakdown_pages`: one reward's breakdown a page at a time (its long lists), opened from the status page.
 - `public`: the public campaign page (leaderboard, weekly stars, featured and homepage posts).
 - `ledger`: the admin's ledger pages (totals per asset, closing review items, adjustment reports).
 

@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from fractions import Fraction
 
 from campaign.models import Campaign, Post
+from campaign.periods import Period
 from campaign.qualification import post_score
 from rewards.models import ReviewItem, Reward
 from rewards.selectors.posts import ENGAGEMENT, Exclusion, PostLine, exclusions_of
@@ -25,6 +26,8 @@ VERDICT = "verdict"
 # A post that qualifies now and would have counted, but that the computation did not count: it
 # qualified, or its score rose, after the computation was made.
 SINCE = "since"
+# Which of the trader's other posts a breakdown lists (`LinesPlan.others`).
+ALL_OTHERS, LEFT_OUT, NO_OTHERS = "all", "left_out", "none"
 VERDICT_LABELS = dict(Post.Verdict.choices)  # lazy labels: translated when shown
 
 
@@ -84,6 +87,8 @@ class Breakdown:
     # The thresholds named when a computation gives no reward (see `empty`).
     min_score: int = 0
     min_posts: int = 0
+    # Lines past `counted` and `not_counted` were left out: the pages show long lists a page at a time.
+    more: bool = False
 
     @property
     def empty(self) -> bool:
@@ -115,13 +120,14 @@ def _verdict_label(post: PostLine) -> str:
     return str(VERDICT_LABELS.get(post.verdict, post.verdict))
 
 
-def _counts_now(post: PostLine) -> bool:
+def counts_now(post: PostLine) -> bool:
+    """The post would count if settled now: it qualifies and ops did not exclude it."""
     return post.qualifies and not post.excluded_note
 
 
 def _counted(post: PostLine | None, post_id: str, stored_score: int, cap: int) -> ScoreLine:
     """A post the computation counted, with its stored score; flagged when it no longer counts now."""
-    if post is None or _counts_now(post):
+    if post is None or counts_now(post):
         return _score_line(post, post_id, stored_score, cap)
     if post.excluded_note:
         return _score_line(post, post_id, stored_score, cap, since_reason=EXCLUDED, note=post.excluded_note)
@@ -143,8 +149,67 @@ def _by_time(posts: list[PostLine]) -> list[PostLine]:
     return sorted(posts, key=lambda p: (p.created_at, p.post_id))
 
 
+@dataclass(frozen=True)
+class LinesPlan:
+    """Which posts a computation's breakdown lists, in the order it lists them: the posts it
+    counted (as its detail stores them), then the trader's other posts, oldest first, each with
+    why it did not count. Read apart from the posts themselves so that a page can fetch only the
+    posts of the lines it shows (`rewards.selectors.breakdown_pages`)."""
+
+    # {"post_id", "score"} as counted ("score" None: the post's own, for a first-post detail
+    # without one); None: the posts that count now, oldest first (a leaderboard detail written
+    # before settlements stored the posts they counted).
+    stored: list[dict] | None
+    span: Period | None = None  # the other posts only from this content period
+    others: str = NO_OTHERS  # ALL_OTHERS, LEFT_OUT (only the posts that do not count now) or NO_OTHERS
+    # A qualifying other post would have counted, had it qualified with its score then (SINCE),
+    # unless it scores at most `lowest` (NOT_BEST).
+    would_count: bool = False
+    lowest: int | None = None
+
+    def lists_among_others(self, post: PostLine) -> bool:
+        """`post`, not counted, is one of the other posts this breakdown lists."""
+        if self.others == NO_OTHERS or (self.span is not None and not self.span.contains(post.created_at)):
+            return False
+        return self.others == ALL_OTHERS or not counts_now(post)
+
+
+def lines_plan(*, campaign: Campaign, kind: str, period: str, detail: dict) -> LinesPlan:
+    """The plan of a computation's lines, from its detail alone (no query)."""
+    if not detail:  # no reward: nothing counted; the posts that do not count now (of the period) say why
+        return LinesPlan(stored=[], span=_period_span(campaign, period) if kind == Reward.Kind.CONTENT_POOL else None, others=LEFT_OUT)
+    if kind == Reward.Kind.CONTENT_POOL:
+        stored = detail.get("posts", [])
+        span = _period_span(campaign, period)
+        # Not among the best only when the computation had its full count of posts, each scoring
+        # at least this one; otherwise the post would have counted, had it qualified then.
+        lowest = min((row["score"] for row in stored), default=None) if len(stored) >= campaign.pool_top_posts else None
+        return LinesPlan(stored=stored, span=span, others=NO_OTHERS if span is None else ALL_OTHERS, would_count=True, lowest=lowest)
+    if kind == Reward.Kind.LEADERBOARD:
+        # Every qualifying post counts on the leaderboard: one the computation left out is newer than it.
+        return LinesPlan(stored=detail.get("posts"), others=ALL_OTHERS, would_count=True)
+    post_id = detail.get("post_id", "")
+    return LinesPlan(stored=[{"post_id": post_id, "score": detail.get("score")}] if post_id else [])
+
+
+def _period_span(campaign: Campaign, period: str) -> Period | None:
+    return next((p for p in campaign.content_periods() if p.code == period), None)
+
+
+def counted_line(plan: LinesPlan, post: PostLine | None, post_id: str, stored_score: int | None, cap: int) -> ScoreLine:
+    """The line of a post the computation counted (`post` None: no longer stored)."""
+    if plan.stored is None:  # counted because it counts now: nothing moved since
+        return _score_line(post, post_id, stored_score, cap)
+    return _counted(post, post_id, stored_score if stored_score is not None else (post.score if post else 0), cap)
+
+
+def other_line(plan: LinesPlan, post: PostLine, cap: int) -> ScoreLine:
+    """The line of one of the trader's other posts: why the computation did not count it."""
+    return _not_counted(post, cap, would_count=plan.would_count and (plan.lowest is None or post.score > plan.lowest))
+
+
 def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Decimal, detail: dict, posts: list[PostLine],
-                     exclusion: Exclusion | None = None, asset: str = "") -> Breakdown:  # fmt: skip
+                     exclusion: Exclusion | None = None, asset: str = "", lines: int | None = None) -> Breakdown:  # fmt: skip
     """The breakdown of one computation (a reward's stored amount and detail, or a review item's
     computed ones) and the trader's posts as they are now (no query).
 
@@ -157,65 +222,55 @@ def reward_breakdown(*, campaign: Campaign, kind: str, period: str, amount: Deci
     Content pool: creator score, eligible total, pool, cap, exact share, floor and rounding cent.
     Leaderboard: the score's three parts, rank and tier. Amounts shown are the stored ones, never
     recomputed. An empty detail (a computation that gives no reward) counts nothing.
+
+    `lines`: only the first so many lines (counted, then the others), with `more` set when some
+    were left out. `posts` then need only hold the counted posts of those lines and the first
+    `lines + 1` posts by time of each class (content period or none, counts now or not): what
+    `rewards.selectors.status_posts.post_counts_and_lines` reads.
     """
-    by_id = {post.post_id: post for post in posts}
-    cap = campaign.score_cap
     detail = detail or {}
-    common = {"kind": kind, "amount": amount, "detail": detail, "exclusion": exclusion, "asset": asset, "score_cap": cap,
-              "min_score": campaign.pool_min_score, "min_posts": campaign.leaderboard_min_posts}  # fmt: skip
+    plan = lines_plan(campaign=campaign, kind=kind, period=period, detail=detail)
+    by_id = {post.post_id: post for post in posts}
+    if plan.stored is None:
+        refs = [(p.post_id, p.score) for p in _by_time([p for p in posts if counts_now(p)])]
+    else:
+        refs = [(row["post_id"], row["score"]) for row in plan.stored]
+    counted_ids = {post_id for post_id, _score in refs}  # a set: a top trader has thousands of posts
+    others = _by_time([p for p in posts if p.post_id not in counted_ids and plan.lists_among_others(p)])
+    more = False
+    if lines is not None:
+        more = len(refs) + len(others) > lines
+        refs = refs[:lines]
+        others = others[: lines - len(refs)]
+    cap = campaign.score_cap
+    return breakdown_build(
+        campaign=campaign, kind=kind, amount=amount, detail=detail, exclusion=exclusion, asset=asset, more=more,
+        counted=[counted_line(plan, by_id.get(post_id), post_id, score, cap) for post_id, score in refs],
+        not_counted=[other_line(plan, p, cap) for p in others],
+    )  # fmt: skip
+
+
+def breakdown_build(*, campaign: Campaign, kind: str, amount: Decimal, detail: dict, counted: list[ScoreLine], not_counted: list[ScoreLine],
+                    exclusion: Exclusion | None = None, asset: str = "", more: bool = False) -> Breakdown:  # fmt: skip
+    """A breakdown of the lines given, with the figures of its kind read from the detail."""
+    detail = detail or {}
+    common = {"kind": kind, "amount": amount, "detail": detail, "exclusion": exclusion, "asset": asset, "score_cap": campaign.score_cap,
+              "min_score": campaign.pool_min_score, "min_posts": campaign.leaderboard_min_posts, "counted": counted, "not_counted": not_counted,
+              "more": more}  # fmt: skip
     if not detail:
-        return _no_reward_breakdown(common, campaign=campaign, kind=kind, period=period, posts=posts, cap=cap)
+        return Breakdown(**common, top_posts=campaign.pool_top_posts)
     if kind == Reward.Kind.CONTENT_POOL:
-        return _content_pool_breakdown(common, campaign=campaign, period=period, detail=detail, posts=posts, by_id=by_id, cap=cap)
+        exact = Fraction(detail["exact_share"]) if "exact_share" in detail else None
+        return Breakdown(
+            **common, top_posts=campaign.pool_top_posts, exact_share=None if exact is None else _decimal_text(exact),
+            share_formula=exact is not None and bool(detail.get("eligible_score_total"))
+            and exact == Fraction(Decimal(detail["pool"])) * detail["creator_score"] / detail["eligible_score_total"],
+        )  # fmt: skip
     if kind == Reward.Kind.LEADERBOARD:
-        return _leaderboard_breakdown(common, detail=detail, posts=posts, by_id=by_id, cap=cap)
-    post_id = detail.get("post_id", "")
-    post = by_id.get(post_id)
-    stored_score = detail["score"] if "score" in detail else (post.score if post else 0)
-    counted = [_counted(post, post_id, stored_score, cap)] if post_id else []
-    return Breakdown(**common, counted=counted, not_counted=[])
-
-
-def _no_reward_breakdown(common: dict, *, campaign: Campaign, kind: str, period: str, posts: list[PostLine], cap: int) -> Breakdown:
-    """No reward in this computation: nothing was counted; the posts that do not count now say why."""
-    span = next((p for p in campaign.content_periods() if p.code == period), None) if kind == Reward.Kind.CONTENT_POOL else None
-    left_out = [p for p in posts if not _counts_now(p) and (span is None or span.contains(p.created_at))]
-    return Breakdown(**common, counted=[], not_counted=[_not_counted(p, cap, would_count=False) for p in _by_time(left_out)], top_posts=campaign.pool_top_posts)
-
-
-def _content_pool_breakdown(common: dict, *, campaign: Campaign, period: str, detail: dict, posts: list[PostLine], by_id: dict[str, PostLine],
-                            cap: int) -> Breakdown:  # fmt: skip
-    stored = detail.get("posts", [])
-    counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in stored]
-    counted_ids = {row["post_id"] for row in stored}
-    span = next((p for p in campaign.content_periods() if p.code == period), None)
-    others = [p for p in posts if p.post_id not in counted_ids and span is not None and span.contains(p.created_at)]
-    # Not among the best only when the computation had its full count of posts, each scoring
-    # at least this one; otherwise the post would have counted, had it qualified then.
-    lowest = min((row["score"] for row in stored), default=None) if len(stored) >= campaign.pool_top_posts else None
-    exact = Fraction(detail["exact_share"]) if "exact_share" in detail else None
-    return Breakdown(
-        **common, counted=counted, not_counted=[_not_counted(p, cap, would_count=lowest is None or p.score > lowest) for p in _by_time(others)],
-        top_posts=campaign.pool_top_posts, exact_share=None if exact is None else _decimal_text(exact),
-        share_formula=exact is not None and bool(detail.get("eligible_score_total"))
-        and exact == Fraction(Decimal(detail["pool"])) * detail["creator_score"] / detail["eligible_score_total"],
-    )  # fmt: skip
-
-
-def _leaderboard_breakdown(common: dict, *, detail: dict, posts: list[PostLine], by_id: dict[str, PostLine], cap: int) -> Breakdown:
-    if "posts" in detail:
-        counted = [_counted(by_id.get(row["post_id"]), row["post_id"], row["score"], cap) for row in detail["posts"]]
-    else:  # a detail written before settlements stored the posts counted
-        counted = [_score_line(p, p.post_id, p.score, cap) for p in _by_time([p for p in posts if _counts_now(p)])]
-    counted_ids = {line.post_id for line in counted}  # a set: a top trader has hundreds of posts
-    others = [p for p in posts if p.post_id not in counted_ids]
-    copiers = Decimal(str(detail.get("new_copiers", 0))) * Decimal(detail.get("copier_weight", "0"))
-    pnl = max(Decimal("0"), Decimal(detail.get("copier_pnl_usdt", "0"))) * Decimal(detail.get("pnl_weight", "0"))
-    # Every qualifying post counts on the leaderboard: one the computation left out is newer than it.
-    return Breakdown(
-        **common, counted=counted, not_counted=[_not_counted(p, cap, would_count=True) for p in _by_time(others)],
-        copier_points=_plain(copiers), pnl_points=_plain(pnl),
-    )  # fmt: skip
+        copiers = Decimal(str(detail.get("new_copiers", 0))) * Decimal(detail.get("copier_weight", "0"))
+        pnl = max(Decimal("0"), Decimal(detail.get("copier_pnl_usdt", "0"))) * Decimal(detail.get("pnl_weight", "0"))
+        return Breakdown(**common, copier_points=_plain(copiers), pnl_points=_plain(pnl))
+    return Breakdown(**common)
 
 
 def _plain(value: Decimal) -> str:

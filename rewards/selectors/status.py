@@ -6,13 +6,12 @@ Nothing is computed again: the standing is the trader's leaderboard reward's (or
 the latest settlement's board), and each reward's breakdown the computation of its stored amount.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db.models import FilteredRelation, Q
-from django.db.models.functions import Left
 
 from campaign.enrolment import (
     ENROLLED,
@@ -28,7 +27,9 @@ from campaign.models import Campaign, Post, Signup
 from rewards.models import ReviewItem, Reward, StatusLink, WeeklyStar
 from rewards.selectors.board import Board, latest_board, weeks_by_code, window_phase
 from rewards.selectors.breakdown import Breakdown, reward_breakdown
-from rewards.selectors.posts import ENGAGEMENT, Exclusion, PostLine, exclusions_of
+from rewards.selectors.breakdown_pages import BREAKDOWN_LINES_PER_PAGE
+from rewards.selectors.posts import Exclusion, PostLine, exclusions_of
+from rewards.selectors.status_posts import FIELDS, PostCounts, PostsNewestFirst, post_counts_and_lines, post_line
 from traders.models import Trader
 
 REGISTRATION_REASONS = {NO_REGISTRATION, REGISTRATION_PENDING, REGISTRATION_REJECTED, REGISTRATION_REVOKED, SPOT_MARKET}
@@ -38,6 +39,8 @@ NONE_QUALIFYING = "none_qualifying"
 # know it must cut, so the rest of a long text stays in the database.
 STATUS_EXCERPT_CHARS = 141
 STATUS_POSTS_PER_PAGE = 50
+# The lines of each breakdown the status page shows: its first page; the next ones are linked.
+STATUS_BREAKDOWN_LINES = BREAKDOWN_LINES_PER_PAGE
 
 
 @dataclass(frozen=True)
@@ -122,11 +125,14 @@ class TraderStatus:
     phase: str  # "upcoming", "open" or "closed"
     enrolled: bool
     steps: list[Step]
+    # Every post, newest first, without excerpts, when no page was asked for (the API lists them
+    # all); empty with a page, which reads only its own posts (`page`).
     posts: list[PostLine]
     rewards: list[RewardLine]
     standing: Standing | None
     stars: list[StarLine]
     min_posts: int
+    post_count: int = 0
     qualifying: int = 0
     featured: int = 0
     homepage: int = 0
@@ -142,17 +148,21 @@ class TraderStatus:
 
 
 def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = None) -> TraderStatus:
-    """Everything the trader's status page shows, for that trader only, in six queries after the
-    link's own: sign-ups, exclusions, posts (with their featured day, without their text), rewards
-    (each with its settlement and its open review item, joined), the latest leaderboard, stars;
-    and a seventh for the excerpts when `page` is given.
+    """Everything the trader's status page shows, for that trader only, in a fixed number of
+    queries after the link's own, whatever the number of posts.
 
-    Counts, steps and the posts' verdicts are over every post; only `page` (newest first,
-    STATUS_POSTS_PER_PAGE a page, out-of-range numbers give the nearest page) carries excerpts.
-    Enrolment and the steps are evaluated now, from the data as it is; verdicts and scores are
-    the posts' stored ones (judged at ingestion and again at every settlement). Once the window
-    closed, a step the trader can no longer complete is `final` (told as past, without advice),
-    and after the final settlement the campaign is `over`.
+    Without `page` (the API), every post is read (six queries: sign-ups, exclusions, rewards, posts,
+    the latest leaderboard, stars) and each breakdown lists all its lines. With `page` (the HTML
+    page), the posts are not read whole: their counts come from the database along with the few
+    posts the first STATUS_BREAKDOWN_LINES lines of each breakdown show
+    (`status_posts.post_counts_and_lines`), and the page of posts (newest first,
+    STATUS_POSTS_PER_PAGE a page, out-of-range numbers give the nearest page) is one more query
+    with its excerpts: seven queries, each reading a number of rows bounded by the page size.
+
+    Counts and steps are over every post. Enrolment and the steps are evaluated now, from the data
+    as it is; verdicts and scores are the posts' stored ones (judged at ingestion and again at
+    every settlement). Once the window closed, a step the trader can no longer complete is
+    `final` (told as past, without advice), and after the final settlement the campaign is `over`.
 
     Explanations follow the money (RULES.md section 8): a reward's breakdown is the computation
     of its stored amount, and an open review item's computation is its own `review` line, never
@@ -161,14 +171,20 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
     campaign, trader = link.campaign, link.trader
     enrolment, signup_reason = _enrolment_now(campaign=campaign, trader=trader)
     exclusion, excluded_posts = exclusions_of(campaign=campaign, trader=trader)
-    posts = _post_lines(campaign=campaign, trader=trader, excluded_posts=excluded_posts)
-    qualifying = sum(post.qualifies for post in posts)
     rows = _reward_rows(campaign=campaign, trader=trader)
-    rewards = _reward_lines(rows, campaign=campaign, posts=posts, exclusion=exclusion)
+    if page is None:
+        posts = known = _post_lines(campaign=campaign, trader=trader, excluded_posts=excluded_posts)
+        counts, lines = PostCounts.of(posts), None
+    else:
+        lines, posts = STATUS_BREAKDOWN_LINES, []
+        counted_ids = _first_counted(rows, lines=lines)
+        counts, known = post_counts_and_lines(campaign=campaign, trader=trader, excluded_posts=excluded_posts, counted_ids=counted_ids, lines=lines)
+    rewards = _reward_lines(rows, campaign=campaign, posts=known, exclusion=exclusion, lines=lines)
     board = latest_board(campaign)  # read whatever the rewards are: the page's query count stays fixed
     phase = window_phase(campaign, now)
     over = phase == "closed" and board is not None and board.due
-    steps = _steps(enrolment=enrolment, signup_reason=signup_reason, posts=posts, qualifying=qualifying, closed=phase == "closed", over=over)
+    steps = _steps(enrolment=enrolment, signup_reason=signup_reason, has_posts=counts.posts > 0, qualifying=counts.qualifying, closed=phase == "closed",
+                   over=over)  # fmt: skip
     standing = _standing(trader=trader, board=board, leaderboard=next((row for row in rows if row["kind"] == Reward.Kind.LEADERBOARD), None))
     stars = _star_lines(campaign=campaign, trader=trader)
     return TraderStatus(
@@ -183,15 +199,29 @@ def trader_status_get(*, link: StatusLink, now: datetime, page: int | None = Non
         standing=standing,
         stars=stars,
         min_posts=campaign.leaderboard_min_posts,
-        qualifying=qualifying,
-        featured=sum(post.featured_day is not None for post in posts),
-        homepage=sum(post.homepage for post in posts),
-        posts_to_rank=max(0, campaign.leaderboard_min_posts - qualifying),
+        post_count=counts.posts,
+        qualifying=counts.qualifying,
+        featured=counts.featured,
+        homepage=counts.homepage,
+        posts_to_rank=max(0, campaign.leaderboard_min_posts - counts.qualifying),
         exclusion=exclusion,
-        page=None if page is None else _posts_page(campaign=campaign, trader=trader, posts=posts, number=page),
+        page=None if page is None else _posts_page(campaign=campaign, trader=trader, excluded_posts=excluded_posts, total=counts.posts, number=page),
         over=over,
         enrolment_over=not enrolment.enrolled and any(step.final and not step.done for step in steps[:2]),
     )
+
+
+def _first_counted(rows: list[dict], *, lines: int) -> set[str]:
+    """The ids of the counted posts the first `lines` lines of each breakdown show (from the
+    stored details: a reward's and its open review item's)."""
+    ids = set()
+    for row in rows:
+        for detail in (row["detail"], row["open_item__computed_detail"]):
+            detail = detail or {}
+            ids.update(entry["post_id"] for entry in (detail.get("posts") or [])[:lines])
+            if detail.get("post_id"):
+                ids.add(detail["post_id"])
+    return ids
 
 
 def _enrolment_now(*, campaign: Campaign, trader: Trader) -> tuple[Enrolment, str]:
@@ -211,20 +241,12 @@ def _enrolment_now(*, campaign: Campaign, trader: Trader) -> tuple[Enrolment, st
 def _post_lines(*, campaign: Campaign, trader: Trader, excluded_posts: dict[str, str]) -> list[PostLine]:
     """Every post of the trader, newest first, with its featured day and without its text (one query)."""
     return [
-        PostLine(
-            post_id=row["post_id"], created_at=row["created_at"], text="", verdict=row["verdict"], score=row["score"],
-            approved_by_ops=row["moderation"] == Post.Moderation.APPROVED,
-            featured_day=row["featured_on__day"] if row["featured"] is not False else None, homepage=row["homepage"],
-            likes=row["likes"], comments=row["comments"], shares=row["shares"], views=row["views"],
-            excluded_note=excluded_posts.get(row["post_id"], ""),
-        )  # fmt: skip
-        for row in Post.objects.filter(campaign=campaign, author=trader)
-        .values("post_id", "created_at", "verdict", "score", "moderation", "featured", "homepage", "featured_on__day", *ENGAGEMENT)
-        .order_by("-created_at", "-post_id")
+        post_line(row, excluded_posts)
+        for row in Post.objects.filter(campaign=campaign, author=trader).values(*FIELDS).order_by("-created_at", "-post_id")
     ]
 
 
-def _steps(*, enrolment: Enrolment, signup_reason: str, posts: list[PostLine], qualifying: int, closed: bool, over: bool) -> list[Step]:
+def _steps(*, enrolment: Enrolment, signup_reason: str, has_posts: bool, qualifying: int, closed: bool, over: bool) -> list[Step]:
     """The three steps, each final once the trader can no longer complete it (RULES.md section 2):
     a sign-up or a post counts only from inside the window, so both are final when it closed;
     the registration counts at settlement time, so it is final after the final settlement, or
@@ -236,7 +258,7 @@ def _steps(*, enrolment: Enrolment, signup_reason: str, posts: list[PostLine], q
     return [
         Step("registration", reg_reason == ENROLLED, "" if reg_reason == ENROLLED else reg_reason, final=over or (closed and not signed_up)),
         Step("signup", signed_up, "" if signed_up else signup_reason, final=closed),
-        Step("posts", qualifying > 0, "" if qualifying else (NONE_QUALIFYING if posts else NO_POSTS), final=over or (closed and not posts)),
+        Step("posts", qualifying > 0, "" if qualifying else (NONE_QUALIFYING if has_posts else NO_POSTS), final=over or (closed and not has_posts)),
     ]
 
 
@@ -252,13 +274,14 @@ def _reward_rows(*, campaign: Campaign, trader: Trader) -> list[dict]:
     )  # fmt: skip
 
 
-def _reward_lines(rows: list[dict], *, campaign: Campaign, posts: list[PostLine], exclusion: Exclusion | None) -> list[RewardLine]:
-    """Each reward with the breakdown of its stored amount and, under review, its new computation apart."""
+def _reward_lines(rows: list[dict], *, campaign: Campaign, posts: list[PostLine], exclusion: Exclusion | None, lines: int | None) -> list[RewardLine]:
+    """Each reward with the breakdown of its stored amount and, under review, its new computation
+    apart; each breakdown's first `lines` lines only, when given."""
     kinds, states = dict(Reward.Kind.choices), dict(Reward.State.choices)
 
     def explained(row, amount, detail):
         return reward_breakdown(campaign=campaign, kind=row["kind"], period=row["period"], amount=amount, detail=detail, posts=posts, exclusion=exclusion,
-                                asset=row["asset"])  # fmt: skip
+                                asset=row["asset"], lines=lines)  # fmt: skip
 
     return [
         RewardLine(
@@ -301,13 +324,7 @@ def _star_lines(*, campaign: Campaign, trader: Trader) -> list[StarLine]:
     ]
 
 
-def _posts_page(*, campaign: Campaign, trader: Trader, posts: list[PostLine], number: int) -> Page:
-    """One page of `posts` (already newest first) with the excerpts of its posts only."""
-    shown = Paginator(posts, STATUS_POSTS_PER_PAGE).get_page(number)
-    excerpts = dict(
-        Post.objects.filter(campaign=campaign, author=trader, post_id__in=[post.post_id for post in shown])
-        .annotate(excerpt=Left("text", STATUS_EXCERPT_CHARS))
-        .values_list("post_id", "excerpt")
-    )
-    shown.object_list = [replace(post, text=excerpts.get(post.post_id, "")) for post in shown]
-    return shown
+def _posts_page(*, campaign: Campaign, trader: Trader, excluded_posts: dict[str, str], total: int, number: int) -> Page:
+    """One page of the trader's posts, newest first, read alone with its excerpts (one query)."""
+    posts = PostsNewestFirst(campaign=campaign, trader=trader, excluded_posts=excluded_posts, total=total, excerpt_chars=STATUS_EXCERPT_CHARS)
+    return Paginator(posts, STATUS_POSTS_PER_PAGE).get_page(number)
