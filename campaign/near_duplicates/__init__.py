@@ -24,6 +24,7 @@ from campaign.near_duplicates.core import (
     signature,
     signature_matrix,
     text_signature,
+    text_signatures,
 )
 from campaign.near_duplicates.decision import Bands, Corpus, earlier_matches
 from campaign.near_duplicates.memory import MemoryCorpus, earlier_duplicates
@@ -48,4 +49,5 @@ __all__ = [
     "signature",
     "signature_matrix",
     "text_signature",
+    "text_signatures",
 ]
