@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaign.models import Campaign, EngagementSnapshot, Post
-from campaign.near_duplicates import text_signature
+from campaign.near_duplicates import text_signatures
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import text_facts
 from campaign.services.duplicates import duplicates_lock, duplicates_refresh
@@ -213,16 +213,20 @@ def _posts_build(campaign: Campaign, latest: dict, seen_at: dict[str, datetime],
     changed. An unchanged text keeps its stored signature and facts."""
     author_ids = traders_ensure({row.author_uid for _, row in latest.values()})
     lexicon = campaign_lexicon(campaign)
-    posts, text_changed = [], set()
+    posts = []
+    digests = {post_id: content_hash(row.text) for post_id, (_, row) in latest.items()}
+    changed = [post_id for post_id, digest in digests.items() if post_id not in stored or stored[post_id].content_hash != digest]
+    text_changed = set(changed)
+    # The new texts are signed together, one batch for the chunk (the same bytes as one by one).
+    signed = dict(zip(changed, text_signatures([latest[post_id][1].text for post_id in changed])))
     for post_id, (_, row) in latest.items():
-        digest = content_hash(row.text)
-        if post_id in stored and stored[post_id].content_hash == digest:
+        digest = digests[post_id]
+        if post_id in text_changed:
+            signature = signed[post_id]
+            facts = text_facts(row.text, lexicon)
+        else:
             signature = bytes(stored[post_id].signature)
             facts = (stored[post_id].text_length, stored[post_id].trading_term, stored[post_id].lexicon_key)
-        else:
-            signature = text_signature(row.text)
-            facts = text_facts(row.text, lexicon)
-            text_changed.add(post_id)
         posts.append(
             Post(
                 campaign=campaign,

@@ -128,3 +128,21 @@ def test_import_posts_command_exits_1_on_a_bad_line(tmp_path, campaign, capsys):
         call_command("import_posts", "--campaign", campaign.slug, str(path), "--no-progress")
     assert excinfo.value.returncode == 1
     assert "posts.jsonl: line 2: not valid JSON" in capsys.readouterr().err
+
+
+def test_each_stored_signature_is_its_texts_and_an_unchanged_text_keeps_its_own(campaign):
+    # Ingest signs a chunk's new texts together (`text_signatures`); every post must still hold
+    # exactly `text_signature` of its text, the bytes the near-duplicate index was built on.
+    from campaign.near_duplicates import text_signature
+
+    enrolled_trader(uid=1)
+    items = [post_item(f"p{i}", 1, text=f"{TRADING_TEXT} variant {i}") for i in range(3)] + [post_item("tiny", 1, text="abc")]
+    posts_import_file(campaign=campaign, data=jsonl(*items))
+    stored = dict(Post.objects.values_list("post_id", "signature"))
+    assert {post_id: bytes(sig) for post_id, sig in stored.items()} == {item["post_id"]: text_signature(item["text"]) for item in items}
+    assert bytes(stored["tiny"]) == b""
+    # A re-import with one text changed re-signs that one only; the others keep their bytes.
+    items[1] = post_item("p1", 1, text=f"{TRADING_TEXT} rewritten entirely, new levels and a new plan")
+    posts_import_file(campaign=campaign, data=jsonl(*items))
+    stored = {post_id: bytes(sig) for post_id, sig in Post.objects.values_list("post_id", "signature")}
+    assert stored == {item["post_id"]: text_signature(item["text"]) for item in items}
