@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from campaign.models import Post
 from rewards.models import Adjustment, PayoutBatch, ReviewItem, Reward, SettlementRun
 from rewards.services import rewards_approve, rewards_mark_paid, settle_campaign
+from tests.pages import messages_of
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -102,10 +103,6 @@ def section(html, testid):
     """The HTML of one labelled explanation column."""
     start = html.index(f'data-testid="{testid}"')
     return html[start : html.index("</section>", start)]
-
-
-def messages_of(response):
-    return [str(m) for m in response.context["messages"]] if response.context else []
 
 
 # --- Review items: reading them ------------------------------------------------------------------

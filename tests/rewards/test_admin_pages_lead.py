@@ -16,6 +16,7 @@ from rewards.models import Reward, StatusLink
 from rewards.selectors.links import status_link_from_token
 from rewards.services import settle_campaign
 from tests.factories import TraderFactory
+from tests.pages import messages_of
 from tests.rewards.scenario import scenario_load
 from traders.models import Trader
 
@@ -52,10 +53,6 @@ def post_page(client, post):
 
 def moderate(client, post, decision, note):
     return client.post(f"/admin/campaign/post/{post.pk}/moderate/", {"decision": decision, "note": note}, follow=True)
-
-
-def messages_of(response):
-    return [str(m) for m in response.context["messages"]]
 
 
 # The post's own page

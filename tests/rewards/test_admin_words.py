@@ -2,7 +2,6 @@
 in particular, a refused approval of a post, the reward events, a refused close of a review item,
 and the API token's scopes, each in English and in Chinese."""
 
-import html as htmllib
 import re
 from datetime import datetime
 
@@ -14,22 +13,12 @@ from core.models import ApiToken
 from rewards.models import ReviewFlag, ReviewItem, Reward, SettlementRun
 from rewards.services import review_items_close, rewards_approve, rewards_mark_paid, settle_campaign
 from tests.factories import TraderFactory
+from tests.pages import messages_of, visible
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-def visible(response) -> str:
-    """The page's text as read: tags removed, entities decoded, spaces collapsed."""
-    body = re.sub(r"<script.*?</script>|<style.*?</style>", " ", response.content.decode(), flags=re.S)
-    body = re.sub(r"</?(?:strong|b|em|code|span|a)\b[^>]*>", "", body)  # inline: no word break
-    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", body)))
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 # --- 1. A review flag's page shows its evidence in words only ---------------------------------------

@@ -23,6 +23,7 @@ from rewards.services.ledger import REFUSED_BUDGET, REFUSED_PREVIEW, REFUSED_STA
 from rewards.services.whatif.runs import whatif_preview_start, whatif_run_execute
 from tests.api.conftest import OPS_PERMS, grant, token_client
 from tests.factories import CampaignFactory
+from tests.pages import messages_of, visible
 
 pytestmark = pytest.mark.django_db
 DUE = datetime.fromisoformat("2026-02-26T00:00:00+08:00")
@@ -34,17 +35,6 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 @pytest.fixture
 def ops():
     return User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456")
-
-
-def visible(response) -> str:
-    """The page's text as read: tags removed, entities decoded, spaces collapsed."""
-    body = re.sub(r"<script.*?</script>|<style.*?</style>", " ", response.content.decode(), flags=re.S)
-    body = re.sub(r"</?(?:strong|b|em|code|span|a)\b[^>]*>", "", body)  # inline: no word break
-    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", body)))
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 def reward(uid, kind, period="ALL") -> Reward:
