@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign import terms
 from campaign.models import Campaign
+from campaign.setting_words import setting_lines
 
 # "3: 2500.00", or "3：2500.00" as a Chinese input method types the colon.
 RANKED_LINE = re.compile(r"^(\d+)\s*[:：]\s*(.*)$")
@@ -82,7 +83,7 @@ class TierLinesField(forms.CharField):
 
     def prepare_value(self, value):
         if isinstance(value, (list, tuple)):
-            return "\n".join(f"{rank}: {amount}" for rank, amount in enumerate(value, 1))
+            return "\n".join(setting_lines("leaderboard_tiers", value))  # "1: 4000.00", as every page shows tiers
         return value
 
 

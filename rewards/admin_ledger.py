@@ -29,7 +29,7 @@ from rewards.admin_display import (
 )
 from rewards.admin_records import detail_sections, record_html
 from rewards.exceptions import RewardError
-from rewards.ledger_words import event_note_text, ledger_error_text, refusal_text
+from rewards.ledger_words import event_note_text, ledger_error_text, refusal_text, state_text
 from rewards.models import PayoutBatch, ReviewItem, Reward, RewardEvent
 from rewards.rules.money import format_money
 from rewards.rules.types import ALL
@@ -47,11 +47,11 @@ class EventWords:
 
     @admin.display(description=_("from"), ordering="from_state")
     def from_text(self, obj):
-        return _state_text(obj.from_state)
+        return state_text(obj.from_state)
 
     @admin.display(description=_("to"), ordering="to_state")
     def to_text(self, obj):
-        return _state_text(obj.to_state)
+        return state_text(obj.to_state)
 
     @admin.display(description=_("note"), ordering="note")
     def note_text(self, obj):
@@ -69,10 +69,6 @@ class ActionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(action=self.value()) if self.value() else queryset
-
-
-def _state_text(state: str) -> str:
-    return Reward.State(state).label if state in Reward.State.values else state
 
 
 class RewardEventInline(EventWords, admin.TabularInline):

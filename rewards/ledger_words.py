@@ -33,7 +33,8 @@ from rewards.services.ledger import BATCH_OF_ANOTHER_CAMPAIGN, BATCH_OF_SEVERAL_
 NEEDED_STATE = {"approve": Reward.State.CALCULATED, "pay": Reward.State.APPROVED}
 
 
-def _state(state: str) -> str:
+def state_text(state: str) -> str:
+    """A reward state's label in the active language; a code the model no longer has, as stored."""
     return str(Reward.State(state).label) if state in Reward.State.values else state
 
 
@@ -69,9 +70,9 @@ def refusal_text(reward: Reward, refusal: Refusal, *, action: str) -> str:
         }
     if action in NEEDED_STATE:
         return _("Reward #%(reward)s is %(state)s, not %(needed)s.") % {
-            "reward": reward.pk, "state": _state(refusal.state), "needed": NEEDED_STATE[action].label,
+            "reward": reward.pk, "state": state_text(refusal.state), "needed": NEEDED_STATE[action].label,
         }  # fmt: skip
-    return _("Reward #%(reward)s is %(state)s: it cannot be voided.") % {"reward": reward.pk, "state": _state(refusal.state)}
+    return _("Reward #%(reward)s is %(state)s: it cannot be voided.") % {"reward": reward.pk, "state": state_text(refusal.state)}
 
 
 def ledger_error_text(exc: Exception) -> str:
