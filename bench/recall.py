@@ -23,7 +23,11 @@ Measured, per Jaccard bin:
   agree), and the number of equal bands against the binomial the formula assumes (dispersion 1:
   bands independent);
 - unless --no-decision, `earlier_duplicates` over every text (post i, then its edit): each edit
-  must get a match exactly when its label says near-duplicate, and every match is re-checked.
+  must get a match exactly when its label says near-duplicate, and every match is re-checked;
+- boilerplate keys (issue 17): the candidates the stored sketches would rule out
+  (`sketch_plausible` False: must be none, since a sketch can only drop pairs the prefilter
+  drops), and, for comparison, the alternative of asking crowded keys for a second shared band:
+  its misses per bin beside 1 - (1 - p)^40 - 40 p (1 - p)^39, p = J^5.
 """
 
 import argparse
@@ -42,7 +46,7 @@ import numpy as np  # noqa: E402
 
 from bench.data import EN_WORDS, ZH_CHARS, PostFactory  # noqa: E402
 from campaign.near_duplicates import BANDS, MIN_AGREEMENT, NUM_PERM, ROWS, band_key_matrix, earlier_duplicates  # noqa: E402
-from campaign.near_duplicates.core import agreement, text_signature_matrix  # noqa: E402
+from campaign.near_duplicates.core import agreement, sketch_matrix, sketch_plausible, text_signature_matrix  # noqa: E402
 from campaign.qualification import jaccard_at_least, shingles  # noqa: E402
 
 THRESHOLD = Fraction(4, 5)
@@ -187,7 +191,38 @@ def pairs_measure(pairs: list[Pair]) -> dict:
         "agreement": agreeing,
         "banded": equal_bands > 0,
         "candidate": (equal_bands > 0) & (agreeing >= MIN_AGREEMENT),
+        "sketch_kept": sketch_plausible(sketch_matrix(base_sigs), sketch_matrix(edit_sigs)) & both,
     }
+
+
+def report_boilerplate(pairs: list[Pair], m: dict, out=print) -> None:
+    """Per bin: the candidates a stored sketch would rule out (none may be), and what asking for
+    two shared bands instead of one would miss, beside its formula."""
+    j = m["j"]
+    p = j**ROWS
+    one = 1 - (1 - p) ** BANDS
+    two = one - BANDS * p * (1 - p) ** (BANDS - 1)
+    candidate = m["candidate"]
+    two_bands = (m["bands"] >= 2) & (m["agreement"] >= MIN_AGREEMENT)
+    out(f"{'Jaccard':<13}{'pairs':>7}{'cand.':>8}{'ruled out by sketch':>21}{'2 bands: misses':>17}{'expected':>10}{'1 band: expected':>18}")
+    for lo, hi in zip(BINS, BINS[1:]):
+        sel = (j >= lo) & (j < hi)
+        n = int(sel.sum())
+        if not n:
+            continue
+        label = f"[{lo:.2f}, {min(hi, 1):.2f}{')' if hi < 1 else ']'}"
+        out(
+            f"{label:<13}{n:>7}{int(candidate[sel].sum()):>8}{int((candidate & ~m['sketch_kept'])[sel].sum()):>21}"
+            f"{int((sel & ~two_bands).sum()):>17}{(1 - two[sel]).sum():>10.3g}{(1 - one[sel]).sum():>18.3g}"
+        )
+    near = m["near"]
+    lost = int((near & ~two_bands).sum())
+    out(
+        f"sketch prefilter: {int((candidate & ~m['sketch_kept']).sum())} of {int(candidate.sum()):,} candidates ruled out; "
+        f"two shared bands: {lost} of {int(near.sum()):,} near-duplicates missed, recall >= {1 - miss_rate_upper(lost, int(near.sum())):.6f} "
+        f"(one-sided 95%); at J = 0.8 a pair misses with probability {(1 - 0.8**ROWS) ** BANDS:.3g} (one band) "
+        f"or {1 - (1 - (1 - 0.8**ROWS) ** BANDS - BANDS * 0.8**ROWS * (1 - 0.8**ROWS) ** (BANDS - 1)):.3g} (two bands)"
+    )
 
 
 def report_bins(pairs: list[Pair], m: dict, out=print) -> None:
@@ -275,6 +310,7 @@ def main(argv=None) -> int:
         f"near-duplicates (exact J >= 0.8): {n:,}, candidates {n - missed:,}, missed {missed}; recall >= "
         f"{1 - miss_rate_upper(missed, n):.6f} (one-sided 95%); theory {theory:.10f}"
     )
+    report_boilerplate(pairs, m)
     if not args.no_decision:
         report_decision(pairs, m)
     return 0

@@ -375,8 +375,9 @@ class DuplicateBand(models.Model):
 
     Looking up a text's band keys finds its candidates in any process without rebuilding an index;
     the decision is still the exact Jaccard value. A derived cache, so it is kept lean: the
-    primary key (campaign, key, owner) is its only index, there is no foreign key to check per
-    row, and on PostgreSQL the table is UNLOGGED (migration 0009). `owner` is the post id, or
+    primary key (campaign, key, owner) is its only full index (the other holds sketched rows
+    only), there is no foreign key to check per row, and on PostgreSQL the table is UNLOGGED
+    (migration 0009). `owner` is the post id, or
     minus the reference text id. Rows of a post whose text changed, or that was deleted, stay
     until the next full rewrite; lookups check every hit against the owner's current signature.
     The row (campaign, 0, 0) marks an index that is complete: after a crash PostgreSQL empties
@@ -389,10 +390,17 @@ class DuplicateBand(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False, verbose_name=_("campaign"))
     key = models.BigIntegerField(_("band key"))
     owner = models.BigIntegerField(_("text (post, or minus the reference text)"))
+    # 4 bits of each of the owner's MinHash values (`near_duplicates.sketch_matrix`), on the rows
+    # of keys held by many texts (boilerplate) only: a lookup drops most of those owners without
+    # reading their posts. NULL elsewhere; rewritten whenever the owner is indexed again.
+    sketch = models.BinaryField(_("signature sketch"), null=True, editable=False)
 
     class Meta:
         verbose_name = _("near-duplicate index entry")
         verbose_name_plural = _("near-duplicate index entries")
+        # Finds an owner's sketches to clear when its text is indexed again; only sketched rows
+        # (about 1% of them) are in it.
+        indexes = [models.Index(fields=["campaign", "owner"], condition=Q(sketch__isnull=False), name="duplicateband_sketched")]
 
     def __str__(self):
         return f"{self.key} -> {self.owner}"

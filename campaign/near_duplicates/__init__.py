@@ -16,6 +16,7 @@ from campaign.near_duplicates.core import (
     NUM_PERM,
     ROWS,
     SIGNATURE_BYTES,
+    SKETCH_BYTES,
     band_key_matrix,
     band_keys,
     plausible,
@@ -23,6 +24,8 @@ from campaign.near_duplicates.core import (
     reference_order,
     signature,
     signature_matrix,
+    sketch_matrix,
+    sketch_plausible,
     text_signature,
     text_signatures,
 )
@@ -36,6 +39,7 @@ __all__ = [
     "NUM_PERM",
     "ROWS",
     "SIGNATURE_BYTES",
+    "SKETCH_BYTES",
     "Bands",
     "Corpus",
     "MemoryCorpus",
@@ -48,6 +52,8 @@ __all__ = [
     "reference_order",
     "signature",
     "signature_matrix",
+    "sketch_matrix",
+    "sketch_plausible",
     "text_signature",
     "text_signatures",
 ]

@@ -24,6 +24,12 @@ its 5-gram sets. At J = 0.8 that drops a true pair with probability P(Bin(200, 0
 7.6e-22, so the miss probability stays 1.27e-7 per pair at J = 0.8 and falls fast above it;
 at J = 0.3 only 2.6e-9 of the colliding pairs survive to the exact check.
 
+Sketches. A band key shared by very many texts is boilerplate (a disclaimer, a signature, a
+ticker template): nearly all of its owners fail the prefilter. Its band rows also carry 4 bits of
+each of their owner's 200 values (`sketch_matrix`, 100 bytes); equal values have equal bits, so
+`sketch_plausible` False proves `plausible` False and the owner's signature need not be read.
+Like the prefilter it can only drop pairs the prefilter drops: the candidates stay the same.
+
 Order. "Earlier" is "smaller order": `post_order(created_at, post_id)` =
 `(1, created_at in UTC, post_id)` for posts (RULES.md: by `created_at` as an instant, then by
 `post_id` as a string) and `reference_order(reference_id)` = `(0, reference_id)` for reference
@@ -48,6 +54,8 @@ BANDS = 40
 ROWS = 5
 MIN_AGREEMENT = 100
 SIGNATURE_BYTES = 4 * NUM_PERM
+# A sketch: 4 bits of each MinHash value (`sketch_matrix`).
+SKETCH_BYTES = NUM_PERM // 2
 
 REFERENCE_TIER = 0
 POST_TIER = 1
@@ -310,6 +318,25 @@ def plausible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def share_a_band(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether row i of `a` and row i of `b` (signature matrices) agree on a whole band."""
     return (a.reshape(-1, BANDS, ROWS) == b.reshape(-1, BANDS, ROWS)).all(axis=2).any(axis=1)
+
+
+def sketch_matrix(signatures: np.ndarray) -> np.ndarray:
+    """(n, NUM_PERM) uint32 signatures (or their low bytes) -> (n, SKETCH_BYTES) uint8 sketches:
+    the low 4 bits of every MinHash value, two to a byte (value 2i in the low half of byte i).
+
+    Stored beside the band rows of crowded keys (`DuplicateBand.sketch`), so a lookup can drop
+    most of a boilerplate key's owners without reading their signatures (docs/near-duplicates.md).
+    """
+    nibbles = (signatures & 0xF).astype(np.uint8)
+    return nibbles[:, 0::2] | (nibbles[:, 1::2] << 4)
+
+
+def sketch_plausible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`plausible` on sketches, row by row: equal values have equal low bits, so a pair whose
+    signatures agree on `MIN_AGREEMENT` values agrees on at least as many half-bytes. False
+    therefore means `plausible` is False on the full signatures; True decides nothing."""
+    x = a ^ b
+    return np.count_nonzero((x & 0xF) == 0, axis=-1) + np.count_nonzero((x >> 4) == 0, axis=-1) >= MIN_AGREEMENT
 
 
 def reference_order(reference_id) -> tuple:

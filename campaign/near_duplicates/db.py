@@ -5,6 +5,14 @@ Owners: a post is its id, a reference text minus its id (as `DuplicateBand.owner
 0 is the complete mark's owner, never a text's. Every difference between SQLite and PostgreSQL is
 `core.database`'s: this adapter says what it writes and reads, that module how, with the same
 result on both.
+
+Sketches (`core.sketch_matrix`) ride on the band rows of crowded keys, those at least `CROWDED`
+texts hold. A stored sketch is always one its owner's text had; when the owner holds the row's key
+it is the current one, because indexing an owner again first clears all of its sketches
+(`bands_insert`, through the partial index on sketched rows), and a full rewrite writes them anew.
+A row left by an earlier text may keep an old sketch: harmless, since a pair that still shares a
+band also meets on a row of the current text. Where they are written is a matter of speed only;
+which pairs become candidates never depends on them.
 """
 
 from typing import NamedTuple
@@ -13,7 +21,7 @@ import numpy as np
 from django.db.models import CharField, Q
 
 from campaign.models import DuplicateBand, Post, ReferenceText
-from campaign.near_duplicates.core import BANDS, NUM_PERM, band_key_matrix, post_order, reference_order, signature_matrix
+from campaign.near_duplicates.core import BANDS, NUM_PERM, SKETCH_BYTES, band_key_matrix, post_order, reference_order, signature_matrix, sketch_matrix
 from campaign.near_duplicates.decision import Bands
 from core.database import binary_collation, rows_insert, rows_lookup, rows_replace, rows_update, values_binary
 
@@ -22,6 +30,11 @@ STREAM_CHUNK = 10000
 COPY_OWNERS = 20000
 # The mark of a complete index: a real owner is never 0 (post ids and reference ids start at 1).
 MARK = {"key": 0, "owner": 0}
+# A key held by this many texts (its rows, in a refresh's lookup) is crowded: its rows carry their
+# owner's sketch. At 100,000 generated posts 1% of the rows, holding 75% of a new post's hits
+# (docs/near-duplicates.md, "Boilerplate band keys").
+CROWDED = 8
+SKETCH_BATCH = 20000
 
 
 def owners_of(*, post_ids=(), reference_ids=()) -> list[int]:
@@ -48,8 +61,10 @@ def entries_read(owners) -> dict[int, Entry]:
     refs = sorted(-o for o in set(owners) if o < 0)
     found = {}
     for lo in range(0, len(posts), ID_BATCH):
-        rows = Post.objects.filter(id__in=posts[lo : lo + ID_BATCH]).order_by().values_list(
-            "id", "signature", "created_at", "post_id", "duplicate_of_id", "duplicate_of_reference_id", "content_hash"
+        rows = (
+            Post.objects.filter(id__in=posts[lo : lo + ID_BATCH])
+            .order_by()
+            .values_list("id", "signature", "created_at", "post_id", "duplicate_of_id", "duplicate_of_reference_id", "content_hash")
         )
         # Binary: a popular band key brings in signatures by the hundred thousand.
         for pk, sig, created, post_id, dup, dup_ref, digest in values_binary(rows):
@@ -157,8 +172,10 @@ class CampaignCorpus(CorpusRows):
         super().__init__(reference_ids=refs, post_ids=np.fromiter(ordered.iterator(chunk_size=50000), dtype=np.int64))
         ref_sigs = ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("signature", flat=True)
         self.take(np.arange(len(refs)), [bytes(s) for s in ref_sigs])
-        stream = Post.objects.filter(campaign=campaign).order_by().values_list(
-            "id", "signature", "index_stale", "duplicate_of_id", "duplicate_of_reference_id", "content_hash"
+        stream = (
+            Post.objects.filter(campaign=campaign)
+            .order_by()
+            .values_list("id", "signature", "index_stale", "duplicate_of_id", "duplicate_of_reference_id", "content_hash")
         )
         chunk = []
         for row in stream.iterator(chunk_size=STREAM_CHUNK):
@@ -182,7 +199,9 @@ def index_complete(campaign) -> bool:
 
 
 def bands_insert(campaign, owners: list[int], keys: np.ndarray) -> None:
-    """Add (campaign, key, owner) rows, ignoring those already there, plus the complete mark."""
+    """Add (campaign, key, owner) rows, ignoring those already there, plus the complete mark. The
+    owners' sketches are cleared first: a row their earlier text left may hold this one's key."""
+    sketches_clear(campaign, owners)
     present = keys.any(axis=1) if len(keys) else np.zeros(0, dtype=bool)
     flat_keys = np.r_[keys[present].ravel(), 0]
     flat_owners = np.r_[np.repeat(np.asarray(owners, dtype=np.int64)[present], BANDS), 0]
@@ -195,20 +214,113 @@ def bands_lookup(campaign, keys) -> list[tuple[int, int]]:
     return [(key, owner) for key, owner in found if owner != 0]
 
 
-def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray) -> None:
-    """Replace every band row of the campaign (and set its complete mark). When no other campaign
-    has posts or references, the rows of deleted campaigns go too (one TRUNCATE on PostgreSQL)."""
+def bands_lookup_sketched(campaign, keys) -> list[tuple[int, int, bytes | None]]:
+    """(key, owner, sketch or None) rows of the campaign for the given keys (no complete mark)."""
+    found = rows_lookup(model=DuplicateBand, fields=("key", "owner", "sketch"), filters={"campaign_id": campaign.pk}, key="key", keys=keys)
+    return [(key, owner, None if sketch is None else bytes(sketch)) for key, owner, sketch in found if owner != 0]
+
+
+def sketches_clear(campaign, owners) -> None:
+    """Forget every sketch of these owners (only sketched rows are read: a partial index)."""
+    owners = sorted(set(owners))
+    for lo in range(0, len(owners), ID_BATCH):
+        DuplicateBand.objects.filter(campaign=campaign, owner__in=owners[lo : lo + ID_BATCH], sketch__isnull=False).update(sketch=None)
+
+
+def sketches_write(campaign, rows) -> None:
+    """Set the sketch of existing band rows, from (key, owner, sketch bytes) triples."""
+    batch = []
+    for key, owner, sketch in rows:
+        batch.append((campaign.pk, key, owner, sketch))
+        if len(batch) == SKETCH_BATCH:
+            _sketches_update(batch)
+            batch = []
+    _sketches_update(batch)
+
+
+def _sketches_update(batch) -> None:
+    if batch:
+        rows_update(
+            model=DuplicateBand,
+            values=("campaign", "key", "owner", "sketch"),
+            rows=batch,
+            assign={"sketch": "v.sketch"},
+            where='t.campaign_id = v.campaign_id AND t."key" = v."key" AND t.owner = v.owner',
+        )
+
+
+def crowded_keys(keys: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """(n, BANDS) bool: whether the key at each position is held by at least `CROWDED` rows with a
+    signature (a rebuild's corpus, `Bands.keys` and `Bands.has`)."""
+    crowded = np.zeros(keys.shape, dtype=bool)
+    rows = np.nonzero(has)[0]
+    for band in range(keys.shape[1]):
+        _, inverse, counts = np.unique(keys[rows, band], return_inverse=True, return_counts=True)
+        crowded[rows, band] = counts[inverse] >= CROWDED
+    return crowded
+
+
+class CrowdedRows(NamedTuple):
+    """The crowded positions of a rebuild's corpus and their owners' sketches, kept when the
+    200 low bytes a row go (about 140 bytes for each row that has a crowded key)."""
+
+    rows: np.ndarray  # rows with at least one crowded key, ascending
+    crowded: np.ndarray  # (len(rows), BANDS) bool: which of their keys are
+    sketches: np.ndarray  # (len(rows), SKETCH_BYTES) uint8
+
+    @classmethod
+    def of(cls, bands: Bands) -> "CrowdedRows":
+        crowded = crowded_keys(bands.keys, bands.has)
+        rows = np.nonzero(crowded.any(axis=1))[0]
+        return cls(rows, crowded[rows], sketch_matrix(bands.low[rows]) if len(rows) else np.zeros((0, SKETCH_BYTES), dtype=np.uint8))
+
+    def triples(self, owners: np.ndarray, keys: np.ndarray, within: np.ndarray | None = None):
+        """(key, owner, sketch) of every crowded position, only of rows where `within` ((n,) bool)."""
+        for i, row in enumerate(self.rows.tolist()):
+            if within is not None and not within[row]:
+                continue
+            sketch = self.sketches[i].tobytes()
+            for band in np.nonzero(self.crowded[i])[0].tolist():
+                yield int(keys[row, band]), int(owners[row]), sketch
+
+
+def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: CrowdedRows | None = None) -> None:
+    """Replace every band row of the campaign (and set its complete mark), the `crowded` positions
+    with their sketch. When no other campaign has posts or references, the rows of deleted
+    campaigns go too (one TRUNCATE on PostgreSQL)."""
     rows = np.nonzero(keys.any(axis=1))[0]
+    sketched = np.zeros(keys.shape[0], dtype=np.int64) - 1
+    if crowded is not None:
+        sketched[crowded.rows] = np.arange(len(crowded.rows))
 
     def blocks():
-        # Block by block: a copy of every key at once would add 320 MB at 1,000,000 posts.
+        # Block by block: a copy of every key at once would add 320 MB at 1,000,000 posts. The
+        # crowded positions are inserted afterwards with their sketch (the COPY takes integers).
         for lo in range(0, len(rows), COPY_OWNERS):
             block = rows[lo : lo + COPY_OWNERS]
-            yield {"key": keys[block].ravel(), "owner": np.repeat(owners[block], BANDS)}
+            plain = np.ones((len(block), BANDS), dtype=bool)
+            if crowded is not None:
+                at = sketched[block]
+                plain[at >= 0] = ~crowded.crowded[at[at >= 0]]
+            yield {"key": keys[block][plain], "owner": np.repeat(owners[block], BANDS).reshape(-1, BANDS)[plain]}
         yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64)}  # the complete mark
 
     others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
     rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others)
+    if crowded is not None:
+        batch = []
+        for triple in crowded.triples(owners, keys):
+            batch.append(triple)
+            if len(batch) == SKETCH_BATCH:
+                _sketched_insert(campaign, batch)
+                batch = []
+        _sketched_insert(campaign, batch)
+
+
+def _sketched_insert(campaign, batch) -> None:
+    if batch:
+        columns = {"key": [t[0] for t in batch], "owner": [t[1] for t in batch], "sketch": [t[2] for t in batch]}
+        rows_insert(model=DuplicateBand, columns=columns, constants={"campaign": campaign.pk})
 
 
 def links_save(rows: list[tuple[int, int | None, int | None]]) -> None:

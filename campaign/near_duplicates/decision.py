@@ -1,7 +1,7 @@
 """The decision of check 6 over a whole corpus: the earliest earlier near-duplicate of every text.
 
 Pure: the texts and signatures come from a `Corpus`, the one interface both storage adapters
-implement (`memory.MemoryCorpus` for the what-if preview, `db.CampaignCorpus` for ingest and
+implement (`memory.MemoryCorpus` for the contract tests and the recall bench, `db.CampaignCorpus` for ingest and
 settlement). Rows are entries in their order: row i is earlier than row j when i < j, and orders
 are unique (posts by `post_order`, references by `reference_order`).
 """
@@ -178,16 +178,23 @@ def _decide(match: np.ndarray, later: list[int], earlier: list[int], corpus: Cor
 # --- The incremental decision: a few texts changed in an index that was right before ---
 
 
-def key_pairs(keys: np.ndarray, hit_keys: np.ndarray, hit_owners: np.ndarray) -> np.ndarray:
-    """Unique (row, owner) pairs where row `row` of `keys` ((n, BANDS) band keys) holds a key of
-    the (hit key, hit owner) rows a band lookup returned: a join on the key, in numpy."""
+def key_hits(keys: np.ndarray, hit_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, hits): every row of `keys` ((n, BANDS) band keys) beside every hit (index into
+    `hit_keys`, the keys of the rows a band lookup returned) whose key it holds: a join on the key."""
     flat_keys, flat_rows = keys.ravel(), np.repeat(np.arange(len(keys)), keys.shape[1])
     sorter = np.argsort(flat_keys)
     lo = np.searchsorted(flat_keys, hit_keys, side="left", sorter=sorter)
     hi = np.searchsorted(flat_keys, hit_keys, side="right", sorter=sorter)
     counts = hi - lo
     starts = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    return np.unique(np.stack([flat_rows[sorter[starts]], np.repeat(hit_owners, counts)], axis=1), axis=0)
+    return flat_rows[sorter[starts]], np.repeat(np.arange(len(hit_keys)), counts)
+
+
+def key_pairs(keys: np.ndarray, hit_keys: np.ndarray, hit_owners: np.ndarray) -> np.ndarray:
+    """Unique (row, owner) pairs where row `row` of `keys` ((n, BANDS) band keys) holds a key of
+    the (hit key, hit owner) rows a band lookup returned: a join on the key, in numpy."""
+    rows, hits = key_hits(keys, hit_keys)
+    return np.unique(np.stack([rows, hit_owners[hits]], axis=1), axis=0)
 
 
 def relinks(*, relink: list, changed: list, candidates: dict, order, link_order, near, linkable) -> dict:

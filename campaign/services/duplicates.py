@@ -12,6 +12,10 @@ never a re-hash) and holds 40 keys plus 200 low bytes per text (about 520 MB at 
 texts are fetched only for the pairs that reach the exact decision. It rewrites the band rows
 only when most of the campaign changed (or the index was lost); otherwise it adds the rows of
 the changed posts.
+
+Boilerplate: a key that many texts hold brings a lookup many owners, nearly all unrelated. The
+rows of such keys carry a sketch of their owner's signature, so a refresh reads the signatures of
+the few owners the sketch does not rule out (docs/near-duplicates.md, "Boilerplate band keys").
 """
 
 from decimal import Decimal
@@ -22,12 +26,14 @@ from django.db import transaction
 
 from campaign.models import Campaign, DuplicateBand, Post, ReferenceText
 from campaign.near_duplicates import band_key_matrix, earlier_matches, plausible, reference_order, signature_matrix
-from campaign.near_duplicates.core import share_a_band
+from campaign.near_duplicates.core import SKETCH_BYTES, share_a_band, sketch_matrix, sketch_plausible
 from campaign.near_duplicates.db import (
+    CROWDED,
     CampaignCorpus,
+    CrowdedRows,
     Entry,
     bands_insert,
-    bands_lookup,
+    bands_lookup_sketched,
     bands_rewrite,
     entries_read,
     hash64,
@@ -35,10 +41,11 @@ from campaign.near_duplicates.db import (
     link_of,
     links_save,
     owners_of,
+    sketches_write,
     stale_clear,
     texts_read,
 )
-from campaign.near_duplicates.decision import key_pairs, relinks
+from campaign.near_duplicates.decision import key_hits, relinks
 from campaign.qualification import jaccard_at_least, shingles
 from campaign.services.locks import campaign_lock
 from core.database import analyze
@@ -87,7 +94,13 @@ class _Neighbourhood:
 
     def candidates(self, owners: list[int]) -> dict[int, list[int]]:
         """{owner: other owners that share a band with it and pass the signature prefilter}, each
-        list earliest first. Only signatures are read here; texts wait for the exact decisions."""
+        list earliest first. Only signatures are read here; texts wait for the exact decisions.
+
+        A key held by many texts is boilerplate, and nearly all of its owners fail the prefilter:
+        an owner met only on rows whose stored sketch rules it out (`sketch_plausible`) is dropped
+        unread, as the prefilter would drop it (db.py says why a stored sketch is safe to trust).
+        The crowded rows of the owners that were read get their sketch, for the next lookups.
+        """
         self.load(owners)
         result: dict[int, list[int]] = {o: [] for o in owners}
         mine = [o for o in owners if o in self.entries and self.entries[o].sig]
@@ -95,12 +108,19 @@ class _Neighbourhood:
             return result
         matrix, _ = signature_matrix([self.entries[o].sig for o in mine])
         keys = band_key_matrix(matrix)
-        hits = bands_lookup(self.campaign, np.unique(keys).tolist())
+        hits = bands_lookup_sketched(self.campaign, np.unique(keys).tolist())
         if not hits:
             return result
-        pairs = key_pairs(keys, np.array([k for k, _ in hits], dtype=np.int64), np.array([o for _, o in hits], dtype=np.int64))
-        pairs = pairs[pairs[:, 1] != np.asarray(mine, dtype=np.int64)[pairs[:, 0]]]
+        hit_keys = np.fromiter((key for key, _, _ in hits), dtype=np.int64, count=len(hits))
+        hit_owners = np.fromiter((owner for _, owner, _ in hits), dtype=np.int64, count=len(hits))
+        stored = [sketch for _, _, sketch in hits]
+        rows, hit = key_hits(keys, hit_keys)
+        others = hit_owners[hit] != np.asarray(mine, dtype=np.int64)[rows]
+        rows, hit = rows[others], hit[others]
+        keep = self._sketch_prefilter(matrix, rows, hit, hit_owners, stored)
+        pairs = np.unique(np.stack([rows[keep], hit_owners[hit[keep]]], axis=1), axis=0)
         self.load(pairs[:, 1].tolist())
+        self._sketches_complete(hit_keys, hit_owners, stored)
         # A deleted post or reference leaves rows behind until the next full rewrite: skipped.
         known = np.array([other in self.entries and bool(self.entries[other].sig) for other in pairs[:, 1].tolist()], dtype=bool)
         pairs = pairs[known]
@@ -115,6 +135,39 @@ class _Neighbourhood:
         for found in result.values():
             found.sort(key=self.order)
         return result
+
+    def _sketch_prefilter(self, matrix, rows, hit, hit_owners, stored) -> np.ndarray:
+        """Per (row, hit): False where the hit's stored sketch rules the pair out. An owner already
+        in hand is checked on its signature instead (its stored sketch may predate its text)."""
+        usable = np.array([sketch is not None and owner not in self.entries for owner, sketch in zip(hit_owners.tolist(), stored)], dtype=bool)
+        keep = np.ones(len(rows), dtype=bool)
+        checked = usable[hit]
+        if checked.any():
+            sketched = np.nonzero(usable)[0]
+            at = np.full(len(stored), -1, dtype=np.int64)
+            at[sketched] = np.arange(len(sketched))
+            theirs = np.frombuffer(b"".join(stored[i] for i in sketched.tolist()), dtype=np.uint8).reshape(-1, SKETCH_BYTES)
+            keep[checked] = sketch_plausible(sketch_matrix(matrix)[rows[checked]], theirs[at[hit[checked]]])
+        return keep
+
+    def _sketches_complete(self, hit_keys, hit_owners, stored) -> None:
+        """Write the sketch of each crowded row whose owner's signature is in hand and whose stored
+        sketch is missing or another (rows of the owners just indexed, keys newly crowded, an
+        index built before sketches)."""
+        _, inverse, counts = np.unique(hit_keys, return_inverse=True, return_counts=True)
+        crowded = np.nonzero(counts[inverse] >= CROWDED)[0].tolist()
+        wanted = sorted({owner for owner in hit_owners[crowded].tolist() if owner in self.entries and self.entries[owner].sig})
+        if not wanted:
+            return
+        sketch_of = dict(zip(wanted, (row.tobytes() for row in sketch_matrix(signature_matrix([self.entries[o].sig for o in wanted])[0]))))
+        sketches_write(
+            self.campaign,
+            [
+                (int(hit_keys[i]), owner, sketch_of[owner])
+                for i, owner in zip(crowded, hit_owners[crowded].tolist())
+                if owner in sketch_of and stored[i] != sketch_of[owner]
+            ],
+        )
 
 
 def duplicates_lock(campaign: Campaign) -> None:
@@ -207,13 +260,16 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     corpus = CampaignCorpus(campaign)
     owners, stale = corpus.owners, corpus.stale
     match = earlier_matches(corpus.bands, corpus, threshold=Fraction(campaign.duplicate_threshold))
+    rewrite = not index_complete(campaign) or 2 * int(stale.sum()) >= max(1, len(corpus.posts))
+    crowded = CrowdedRows.of(corpus.bands) if rewrite or stale.any() else None
     # The low bytes (200 MB at 1,000,000 posts), then the keys, are let go as soon as they are used.
     keys, corpus.bands = corpus.bands.keys, None
-    if not index_complete(campaign) or 2 * int(stale.sum()) >= max(1, len(corpus.posts)):
-        bands_rewrite(campaign, owners, keys)
+    if rewrite:
+        bands_rewrite(campaign, owners, keys, crowded)
     elif stale.any():
         bands_insert(campaign, owners[stale].tolist(), keys[stale])
-    del keys
+        sketches_write(campaign, crowded.triples(owners, keys, within=stale))
+    del keys, crowded
     target = np.where(match >= 0, owners[np.maximum(match, 0)], 0)
     new = np.stack([np.where(target > 0, target, -1), np.where(target < 0, -target, -1)], axis=1)
     differs = np.nonzero((new != corpus.links).any(axis=1) & (owners > 0))[0]
