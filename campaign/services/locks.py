@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from campaign.models import Campaign
+from core.database import row_lock_shared
 
 
 def _check_atomic() -> None:
@@ -44,3 +45,13 @@ def campaigns_lock(campaign_ids: Iterable[int]) -> dict[int, Campaign]:
     _check_atomic()
     rows = Campaign.objects.select_for_update(no_key=True).filter(pk__in=set(campaign_ids)).order_by("pk")
     return {c.pk: c for c in rows}
+
+
+def campaign_lock_shared(campaign: Campaign | int) -> None:
+    """Hold the campaign row in share mode until the surrounding transaction ends: several holders
+    at once (the chunks of a queued judging, on several workers), none beside `campaign_lock`'s
+    holders (settlement, moderation, the near-duplicate index), whose lock it waits for and
+    excludes. Inserting a post does not wait for it either. On SQLite the transaction's write
+    lock serialises instead, as for `campaign_lock`."""
+    _check_atomic()
+    row_lock_shared(model=Campaign, pk=campaign.pk if isinstance(campaign, Campaign) else campaign)
