@@ -3,8 +3,11 @@ the current configuration gives, without writing anything; and its one audited a
 
 - changes: the settings a what-if may change, the validated unsaved copy carrying them
   (`campaign_with_changes`), the fields that differ and the configuration's fingerprint.
-- preview: `whatif_preview`, reads only: every post judged in memory under both configurations,
-  both settled by the same `rewards_compute` that `settle_campaign` uses.
+- preview: `whatif_preview`, reads only: every post judged under both configurations, both
+  settled by the same `rewards_compute` that `settle_campaign` uses.
+- engine: the judging and the links of settlement, run read-only under an unsaved configuration:
+  posts streamed in batches through `post_judgement`, links under another threshold decided from
+  the stored signatures (`links_decide`, the engine of `duplicates_rebuild`).
 - compare: the two settlements side by side (per reward, kind and pool; verdicts and scores).
 - apply: `whatif_apply`, the only write, under the campaign row lock, and who may make it.
 - runs: both in the background (`WhatIfRun`, `whatif_run_task`): `whatif_preview_start` and

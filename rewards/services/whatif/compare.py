@@ -168,7 +168,12 @@ def pool_totals(current: Campaign, current_summary: dict, proposed: Campaign, pr
 
 def verdict_changes(now: dict[int, tuple[str, int]], new: dict[int, tuple[str, int]]) -> tuple[VerdictChange, ...]:
     """How many posts went from each verdict to each other one, most first."""
-    flips = Counter((now[pk][0], new[pk][0]) for pk in now if now[pk][0] != new[pk][0])
+    return verdict_changes_counted(Counter((now[pk][0], new[pk][0]) for pk in now if now[pk][0] != new[pk][0]))
+
+
+def verdict_changes_counted(flips: Counter) -> tuple[VerdictChange, ...]:
+    """`verdict_changes` from the counts of (current, proposed) verdict pairs that differ, most first
+    (the preview counts them as its batches stream by)."""
     return tuple(VerdictChange(a, b, n) for (a, b), n in sorted(flips.items(), key=lambda item: (-item[1], item[0])))
 
 

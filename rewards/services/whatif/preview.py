@@ -2,26 +2,23 @@
 beside the one the current configuration gives, computed in memory without writing anything.
 
 `whatif_preview` judges every post of the campaign twice, under the current configuration and
-under an unsaved, validated copy carrying the changes (`campaign_with_changes`), leaves out what
+under an unsaved, validated copy carrying the changes (`campaign_with_changes`), with the engine
+settlement judges with (`engine`: `post_judgement` over streamed `JudgeRow`s), leaves out what
 ops excluded exactly as settlement does, and runs both through the same `rewards_compute` that
 `settle_campaign` uses. Duplicate links are the stored ones unless the threshold changed (or the
-index is behind): then they are recomputed in memory by the near-duplicate memory adapter, as
-`duplicates_rebuild` would. Money stays `Decimal`, exact to the cent, as the rules give it.
+index is behind): then they are decided from the stored signatures by the engine of
+`duplicates_rebuild`, without writing them. Only what the rules need of a qualifying post is held
+per post, never a text or a model instance. Money stays `Decimal`, exact to the cent, as the
+rules give it.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from fractions import Fraction
 
 from django.utils import timezone
 
-from campaign.models import Campaign, Post, ReferenceText
-from campaign.near_duplicates import earlier_duplicates, post_order, reference_order
-from campaign.selectors import enrolment_map
-from campaign.services.judging import campaign_lexicon, post_judgement
-from campaign.services.post_records import ENGAGEMENT
+from campaign.models import Campaign, Post
 from rewards.rules import QualifiedPost
 from rewards.services.computation import Computed, rewards_compute, settled_due
 from rewards.services.whatif.changes import ConfigChange, campaign_with_changes, config_changes, config_fingerprint
@@ -35,9 +32,9 @@ from rewards.services.whatif.compare import (
     losers,
     pool_totals,
     reward_rows,
-    scores_changed,
-    verdict_changes,
+    verdict_changes_counted,
 )
+from rewards.services.whatif.engine import PREVIEW_FIELDS, Links, Side, judged_batches, links_decide
 
 
 @dataclass(frozen=True)
@@ -81,22 +78,33 @@ class Progress:
             self.next = self.done + self.every
             self.report()
 
+    def advance_to(self, done: int) -> None:
+        """Move to `done` units (never back)."""
+        self.advance(max(0, done - self.done))
+
     def report(self) -> None:
         if self.callback is not None:
             self.callback(self.done, self.total)
+
+    def finish(self) -> None:
+        """The end: all of the total done (a post stored meanwhile does not push it past)."""
+        self.done = self.total
+        self.report()
 
 
 def whatif_preview(*, campaign: Campaign, changes: dict, at: datetime | None = None, progress=None) -> WhatIfPreview:
     """The settlement `changes` would give at `at` (default: now) beside the current one. Reads only.
 
-    Both sides are computed from the data as it is now, judged in memory, so the only difference
-    between them is the configuration; with no change the two are equal, and equal to what
+    Both sides are computed from the data as it is now, judged by the judging engine
+    (`engine.judged_batches`, streamed) under each configuration, so the only difference between
+    them is the configuration; with no change the two are equal, and equal to what
     `settle_campaign(at=at)` writes. Raises `ValidationError` (keyed by field) for a bad change.
 
-    `progress(done, total)`, when given, is told how far it got once the posts are loaded (the
-    total is then known: every post judged under each configuration, every post again for each
-    set of duplicate links computed in memory, and one unit per settlement computed), about every
-    hundredth of the way, and at the end of each step. It may raise to stop the preview.
+    `progress(done, total)`, when given, is told the total first (every post judged under each
+    configuration, every post again for each set of duplicate links decided here, and one unit per
+    settlement computed), then about every hundredth of the way through every step (the
+    signatures read, each set of links decided, each batch judged, each settlement), and the
+    total at the end. It may raise to stop the preview.
     """
     at = at or timezone.now()
     if timezone.is_naive(at):
@@ -105,90 +113,108 @@ def whatif_preview(*, campaign: Campaign, changes: dict, at: datetime | None = N
 
     current = Campaign.objects.get(pk=campaign.pk)
     proposed = campaign_with_changes(campaign=current, changes=changes)
-    posts = _posts(current)
-    enrolled = enrolment_map(campaign=current, uids={p.author.uid for p in posts})
     excluded = exclusions_get(campaign=current)
-    current_links, proposed_links, tally = _links(current, proposed, posts, progress)
-    now_verdicts, now_posts = _judged(current, posts, enrolled, current_links, excluded, tally)
-    new_verdicts, new_posts = _judged(proposed, posts, enrolled, proposed_links, excluded, tally)
+    posts = Post.objects.filter(campaign=current).count()
+    # Stored links hold for the current threshold once the index has caught up (no stale post)
+    # and was last built under it.
+    behind = Post.objects.filter(campaign=current, index_stale=True).exists() or (
+        current.links_threshold is not None and current.links_threshold != current.duplicate_threshold
+    )
+    relink = proposed.duplicate_threshold != current.duplicate_threshold
+    tally = Progress(progress, total=posts * (2 + int(behind) + int(relink)) + 2)
+    current_links, proposed_links = _links(current, proposed, behind=behind, relink=relink, posts=posts, tally=tally)
+    now, new = _judged(current, [Side(current, current_links), Side(proposed, proposed_links)], excluded, tally)
 
     due = settled_due(current)  # due is final here too: the preview shows what settling at `at` writes
-    now_rewards, now_summary = rewards_compute(campaign=current, at=at, posts=now_posts, verdict_counts=_counts(now_verdicts), already_due=due)
+    now_rewards, now_summary = rewards_compute(campaign=current, at=at, posts=now.qualifying, verdict_counts=now.counts(), already_due=due)
     tally.advance()
-    new_rewards, new_summary = rewards_compute(campaign=proposed, at=at, posts=new_posts, verdict_counts=_counts(new_verdicts), already_due=due)
+    tally.report()
+    new_rewards, new_summary = rewards_compute(campaign=proposed, at=at, posts=new.qualifying, verdict_counts=new.counts(), already_due=due)
     tally.advance()
     rows = reward_rows(current, now_rewards, new_rewards)
     pools = pool_totals(current, now_summary, proposed, new_summary)
-    tally.report()
+    tally.finish()
     return WhatIfPreview(
         campaign=current, proposed=proposed, at=at, fingerprint=config_fingerprint(current), changes=config_changes(current, proposed),
         rows=rows, gainers=gainers(rows), losers=losers(rows), totals=kind_totals(now_rewards, new_rewards), pools=pools,
-        verdict_changes=verdict_changes(now_verdicts, new_verdicts), scores_changed=scores_changed(now_verdicts, new_verdicts),
+        verdict_changes=verdict_changes_counted(now.flips), scores_changed=now.scores_changed,
         current_rewards=tuple(now_rewards), proposed_rewards=tuple(new_rewards), current_summary=now_summary, proposed_summary=new_summary,
     )  # fmt: skip
 
 
-def _posts(campaign: Campaign) -> list[Post]:
-    """Every post of the campaign with what judging it reads, as this preview's private copies."""
-    return list(
-        Post.objects.filter(campaign=campaign)
-        .select_related("author")
-        .only("id", "post_id", "author__uid", "created_at", "text", "deleted", "moderation", "duplicate_of", "duplicate_of_reference", "index_stale", "text_length", "trading_term", "lexicon_key", *ENGAGEMENT)
-        .order_by("pk")
-    )
+def _links(current: Campaign, proposed: Campaign, *, behind: bool, relink: bool, posts: int, tally: "Progress") -> tuple[Links | None, Links | None]:
+    """(the duplicate links under the current configuration, those under the proposed one), None
+    where the stored links are those: decided from one read of the stored signatures, as
+    `duplicates_rebuild` would link the posts, without writing them."""
+    thresholds = ([current.duplicate_threshold] if behind else []) + ([proposed.duplicate_threshold] if relink else [])
+    if not thresholds:
+        return None, None
+    start, units = tally.done, posts * len(thresholds)
+    # Half the step for the read of the signatures, the rest shared by the decisions.
+    reading, read = units // 2, [0]
 
+    def on_read(chunk: int) -> None:
+        read[0] += chunk
+        tally.advance_to(start + reading * min(read[0], posts) // max(posts, 1))
 
-def _links(current: Campaign, proposed: Campaign, posts: list[Post], progress) -> tuple[dict, dict, Progress]:
-    """(the duplicate links under the current configuration, those under the proposed one, the
-    progress tally of the whole preview, whose total is known once it is known which links are
-    computed in memory)."""
-    stored = {p.pk: (p.duplicate_of_id, p.duplicate_of_reference_id) for p in posts}
-    # Stored links hold for the current threshold once the index has caught up (no stale post)
-    # and was last built under it.
-    behind = any(p.index_stale for p in posts) or (current.links_threshold is not None and current.links_threshold != current.duplicate_threshold)
-    relink = proposed.duplicate_threshold != current.duplicate_threshold
-    tally = Progress(progress, total=len(posts) * (2 + int(behind) + int(relink)) + 2)
-    current_links = _duplicate_links(current, posts, current.duplicate_threshold) if behind else stored
-    if behind:
-        tally.advance(len(posts))
+    def decided(i: int) -> int:
+        return start + reading + (units - reading) * i // len(thresholds)
+
+    deciding = [0]
+
+    def on_texts() -> None:
+        # The decision tells nothing of its length: each batch of texts it reads moves the bar a
+        # fiftieth of the way left to this decision's end, and keeps the run's heartbeat.
+        tally.advance_to(tally.done + (decided(deciding[0] + 1) - tally.done) // 50)
         tally.report()
-    if not relink:
-        proposed_links = current_links
-    else:
-        proposed_links = _duplicate_links(current, posts, proposed.duplicate_threshold)
-        tally.advance(len(posts))
+
+    def on_decided(i: int) -> None:
+        deciding[0] = i + 1
+        tally.advance_to(decided(i + 1))
         tally.report()
-    return current_links, proposed_links, tally
+
+    found = links_decide(campaign=current, thresholds=thresholds, on_read=on_read, on_texts=on_texts, on_decided=on_decided)
+    current_links = found[0] if behind else None
+    return current_links, (found[-1] if relink else current_links)
 
 
-def _duplicate_links(campaign: Campaign, posts: list[Post], threshold: Decimal) -> dict[int, tuple[int | None, int | None]]:
-    """{post pk: (earlier post pk, reference pk)} for every post that has an earlier near-copy,
-    decided from scratch in memory (exact Jaccard), the way `duplicates_rebuild` links them."""
-    entries = [(("ref", pk), text, reference_order(pk)) for pk, text in ReferenceText.objects.filter(campaign=campaign).values_list("id", "text")]
-    entries += [(("post", p.pk), p.text, post_order(p.created_at, p.post_id)) for p in posts]
-    links = {}
-    for (kind, pk), (target_kind, target) in earlier_duplicates(entries, threshold=Fraction(threshold)).items():
-        if kind == "post":
-            links[pk] = (target, None) if target_kind == "post" else (None, target)
-    return links
+@dataclass
+class _Tally:
+    """What one configuration's verdicts give the rules and the comparison, kept as they stream
+    by: the qualifying posts (as the rules see them), the verdict counts, and (on the current
+    side) the verdicts and scores that move under the proposed one."""
+
+    qualifying: list = field(default_factory=list)
+    verdicts: Counter = field(default_factory=Counter)
+    flips: Counter = field(default_factory=Counter)
+    scores_changed: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(self.verdicts.items()))
 
 
-def _judged(config: Campaign, posts, enrolled, links, excluded, progress: Progress) -> tuple[dict[int, tuple[str, int]], list[QualifiedPost]]:
-    """({post pk: (verdict, score)}, the qualifying posts the rules see) under one configuration."""
-    lexicon = campaign_lexicon(config)
+def _judged(campaign: Campaign, sides: list[Side], excluded, tally: "Progress") -> tuple[_Tally, _Tally]:
+    """The current and the proposed side's `_Tally`, from the posts judged in batches."""
     excluded_traders, excluded_posts = excluded
-    verdicts, qualifying = {}, []
-    for post in posts:
-        # These instances are this preview's private copies; nothing here ever saves them.
-        post.duplicate_of_id, post.duplicate_of_reference_id = links.get(post.pk, (None, None))
-        verdict, score = post_judgement(config, post, enrolled=enrolled[post.author.uid].enrolled, lexicon=lexicon)
-        verdicts[post.pk] = (verdict, score)
-        if verdict == Post.Verdict.QUALIFIED and post.author_id not in excluded_traders and post.pk not in excluded_posts:
-            qualifying.append(QualifiedPost(post_id=post.post_id, uid=post.author.uid, created_at=post.created_at, score=score))
-        progress.advance()
-    progress.report()
-    return verdicts, qualifying
-
-
-def _counts(verdicts: dict[int, tuple[str, int]]) -> dict[str, int]:
-    return dict(sorted(Counter(v for v, _score in verdicts.values()).items()))
+    now, new = _Tally(), _Tally()
+    qualifying: tuple[list, list] = ([], [])
+    fields = {name: i for i, name in enumerate(PREVIEW_FIELDS)}
+    pk, uid, created, post_id, author = (fields[n] for n in ("id", "author__uid", "created_at", "post_id", "author_id"))
+    for batch in judged_batches(campaign=campaign, sides=sides):
+        for side, verdicts, found in zip((now, new), batch.judged, qualifying):
+            side.verdicts.update(v for v, _score in verdicts)
+            for row, (verdict, score) in zip(batch.rows, verdicts):
+                if verdict == Post.Verdict.QUALIFIED and row[author] not in excluded_traders and row[pk] not in excluded_posts:
+                    found.append((row[pk], QualifiedPost(post_id=row[post_id], uid=row[uid], created_at=row[created], score=score)))
+        for (a, score_a), (b, score_b) in zip(*batch.judged):
+            if a != b:
+                now.flips[(a, b)] += 1
+            if score_a != score_b:
+                now.scores_changed += 1
+        tally.advance(len(sides) * len(batch.rows))
+    tally.report()
+    # In the order of the posts' keys, whatever order the stream gave them in.
+    for side, found in zip((now, new), qualifying):
+        found.sort(key=lambda item: item[0])
+        side.qualifying = [post for _pk, post in found]
+    return now, new
