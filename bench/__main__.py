@@ -54,6 +54,9 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     p.add_argument("--only-load", action="store_true", help="with --reuse-db: re-measure step e. on the database a run left and merge it into --output")
     p.add_argument("--only-settlement", action="store_true", help="with --reuse-db: re-measure steps c. (with its SQL baseline) and d. likewise")
+    p.add_argument(
+        "--judge-workers", default="1,2", help="after the settlements, the queued judging again on N Celery worker processes, for each N (needs REDIS_URL; '' skips)"
+    )
     p.add_argument("--profile", type=Path, default=None, metavar="DIR", help="pyinstrument each step into DIR/profile-<step>.txt (pip install pyinstrument)")
     args = p.parse_args(argv)
 
@@ -104,6 +107,7 @@ def main(argv=None):
         server_database_url=url,
         proto=not args.no_proto,
         profile_dir=args.profile,
+        judge_workers=tuple(int(n) for n in args.judge_workers.split(",") if n.strip()) if os.environ.get("REDIS_URL") else (),
         command="python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
         log=log,
     )

@@ -17,11 +17,12 @@ from campaign.admin_forms import CampaignForm
 from campaign.admin_moderation import ModerationForm, PostModerationPageMixin, posts_moderation_apply
 from campaign.enrolment import ENROLLED, enrolment_decide
 from campaign.exports import ENROLMENT_LABELS, enrolment_export, enrolment_list, posts_export
-from campaign.models import Campaign, EngagementSnapshot, FeedCursor, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
+from campaign.models import Campaign, EngagementSnapshot, FeedCursor, JudgingJob, ModerationDecision, Post, ReferenceText, Signup, WebhookDelivery
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import post_score
 from campaign.selectors import enrolment_map
 from campaign.services import campaign_import_queue, campaign_import_restart, posts_judge
+from campaign.services.import_judging import judging_job_progress
 from core.admin import ImportRunAdmin, ReadOnlyAdmin, RejectedRecordAdmin
 from core.admin_exports import ChangeListExportMixin, export_links, spreadsheet_response
 from core.models import ImportRun, RejectedRecord
@@ -161,6 +162,27 @@ class CampaignImportRunAdmin(ImportRunAdmin):
         link = getattr(obj, "campaign_link", None)
         return link.campaign.slug if link else "—"
 
+    def _run_context(self, request, run):
+        """A posts file's page also shows its judging: one bar a stage, refreshed until done."""
+        context = super()._run_context(request, run)
+        job = JudgingJob.objects.filter(run=run).order_by("-created_at").first()
+        if job is None:
+            return context
+        progress = judging_job_progress(job)
+        context.update(
+            followup_title=_("Judging"),
+            followup_state=job.get_stage_display(),
+            followup_error=job.error,
+            followup_steps=[
+                {"label": JudgingJob.Stage(stage).label, "done": progress[stage][0], "total": progress[stage][1], "unit": _("steps") if stage == JudgingJob.Stage.INDEX else _("posts")}
+                for stage in (JudgingJob.Stage.SIGN, JudgingJob.Stage.INDEX, JudgingJob.Stage.JUDGE)
+                if stage in progress
+            ],
+            followup_url=reverse("admin:campaign_judgingjob_change", args=[job.pk]),
+            progress_finished=context["progress_finished"] and job.finished_at is not None,
+        )
+        return context
+
     def get_urls(self):
         restart = path("<int:pk>/restart/", self.admin_site.admin_view(self.restart_view), name="core_importrun_restart")
         return [restart, *super().get_urls()]
@@ -180,6 +202,26 @@ class CampaignImportRunAdmin(ImportRunAdmin):
         else:
             self.message_user(request, _("Import run #%(id)s cannot be started again: it is finished, being imported, or has no stored file.") % {"id": run.pk}, messages.WARNING)
         return redirect(reverse("admin:core_importrun_change", args=[pk]))
+
+
+@admin.register(JudgingJob)
+class JudgingJobAdmin(ReadOnlyAdmin):
+    """The judging each posts file queued: its stage, how far each stage got, and its error."""
+
+    list_display = ["id", "campaign", "run", "stage", "progress", "created_at", "finished_at"]
+    list_filter = ["stage", "campaign"]
+    list_select_related = ["campaign", "run"]
+    search_fields = ["=id", "=run__id", "run__filename"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["campaign", "run", "stage", "progress", "created_at", "finished_at", "error"]
+    fields = readonly_fields
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        progress = judging_job_progress(obj)
+        return format_html_join(
+            " · ", "{}: {} / {}", ((JudgingJob.Stage(stage).label, f"{done:,}", f"{total:,}") for stage, (done, total) in progress.items())
+        ) or "—"
 
 
 @admin.register(RejectedRecord)

@@ -503,3 +503,61 @@ class CampaignImport(models.Model):
 
     def __str__(self):
         return f"{self.campaign.slug}: {self.run}"
+
+
+class JudgingJob(models.Model):
+    """The judging a bulk import queued: its posts are stored (the import is acknowledged), their
+    signatures, near-duplicate links and verdicts are worked out in chunks by whichever processes
+    take them (Celery workers on the same database and broker, and the command that waits).
+
+    Three stages, one after the other: `sign` (signatures and text facts of the new texts, chunks
+    in parallel), `index` (the near-duplicate index and links: one chunk, under the campaign lock,
+    since "earliest wins" needs the whole campaign in order), `judge` (verdicts and scores of every
+    post not judged since it changed, chunks in parallel). The process that finishes a stage's
+    last chunk opens the next stage (`campaign.services.import_judging`).
+    """
+
+    class Stage(models.TextChoices):
+        SIGN = "sign", _("signatures")
+        INDEX = "index", _("near-duplicate links")
+        JUDGE = "judge", _("verdicts")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="judging_jobs", verbose_name=_("campaign"))
+    run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="judging_jobs", verbose_name=_("import run"))
+    stage = models.CharField(_("stage"), max_length=10, choices=Stage.choices, default=Stage.SIGN)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("judging job")
+        verbose_name_plural = _("judging jobs")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return _("judging #%(pk)s (%(stage)s)") % {"pk": self.pk, "stage": self.get_stage_display()}
+
+
+class JudgingChunk(models.Model):
+    """One unit of a judging job: the posts with ids from `low` to `high` (inclusive) of one stage.
+
+    Done once (`done_at`); a process works on it holding its row lock, so two processes never do
+    the same chunk at once and a re-delivered task finds it done or taken and moves on."""
+
+    job = models.ForeignKey(JudgingJob, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("judging job"))
+    stage = models.CharField(_("stage"), max_length=10, choices=JudgingJob.Stage.choices)
+    low = models.BigIntegerField(_("first post id"))
+    high = models.BigIntegerField(_("last post id"))
+    size = models.PositiveIntegerField(_("posts"))
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("judging chunk")
+        verbose_name_plural = _("judging chunks")
+        constraints = [models.UniqueConstraint(fields=["job", "stage", "low"], name="judging_chunk_unique")]
+
+    def __str__(self):
+        return f"{self.stage} {self.low}-{self.high}"

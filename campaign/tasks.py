@@ -73,6 +73,12 @@ def feed_pull_task(campaign_id: int) -> dict:
     return {"campaign": campaign.slug, "pages": result.pages, "items": result.items, "rejected": result.rejected}
 
 
+def app_eager() -> bool:
+    from config.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
 def fan_out(task, campaigns, *args) -> dict:
     """Queue `task(campaign.pk, *args)` once per campaign; returns the task ids by campaign slug.
     Eager (no broker: development, tests) each task runs here as a worker would run it: a failure
@@ -90,15 +96,32 @@ def feed_pull_open_campaigns() -> dict:
     here); judge the posts left unjudged of each campaign still collecting engagement (window
     open, or closed for less than its grace time); pull the feed of each of those. Returns the
     queued task ids by job and campaign slug. Overlapping runs are harmless: every job is
-    idempotent, the cursor lease lets one pull per campaign through, judging takes the lock."""
+    idempotent, the cursor lease lets one pull per campaign through, judging takes the lock.
+    With a broker, the open chunks of a file's judging left unfinished for ten minutes are
+    queued again (`judging_jobs_resume`)."""
     from django.conf import settings
 
     from campaign.models import Campaign, WebhookDelivery
     from campaign.selectors import campaigns_collecting
 
     queued = Campaign.objects.filter(pk__in=WebhookDelivery.objects.filter(processed_at__isnull=True).values("campaign"))
+    from campaign.services.import_judging import judging_jobs_resume
+
     collecting = campaigns_collecting()
     result = {"deliveries": fan_out(webhook_deliveries_process_task, queued), "judge": fan_out(posts_judge_pending_task, collecting, [])}
+    resumed = {} if app_eager() else judging_jobs_resume()
+    if resumed:
+        result["judging_jobs"] = resumed
     if not settings.GATE_FEED_BASE_URL:
         return {**result, "skipped": "GATE_FEED_BASE_URL is not set"}
     return {**result, "feed_pull": fan_out(feed_pull_task, collecting)}
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8, acks_late=True)
+def judging_chunk_task(chunk_id: int) -> dict:
+    """One chunk of a bulk import's queued judging (`campaign.services.import_judging`). Safe to
+    re-deliver and to run beside the same chunk's other deliveries: the chunk is done once, under
+    its row lock, and one already done or held by another process is skipped."""
+    from campaign.services.import_judging import judging_chunk_work
+
+    return {"chunk": chunk_id, "done": judging_chunk_work(chunk_id=chunk_id)}

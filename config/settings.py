@@ -207,6 +207,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 GATE_FEED_BASE_URL = os.environ.get("GATE_FEED_BASE_URL", "")
 GATE_FEED_TOKEN = os.environ.get("GATE_FEED_TOKEN", "")
 GATE_FEED_TIMEOUT = env_int("GATE_FEED_TIMEOUT", 10)
+# A bulk import's queued judging (campaign.services.import_judging): posts a chunk signs and a
+# chunk judges (about 2 to 5 s of one process each), and the Celery queue its tasks go to
+# (empty: Celery's default queue).
+JUDGING_SIGN_CHUNK = env_int("JUDGING_SIGN_CHUNK", 20_000)
+JUDGING_JUDGE_CHUNK = env_int("JUDGING_JUDGE_CHUNK", 50_000)
+JUDGING_QUEUE = os.environ.get("JUDGING_QUEUE", "")
 WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "insecure-webhook-secret" if DEBUG else "")
 WEBHOOK_MAX_AGE_SECONDS = env_int("WEBHOOK_MAX_AGE_SECONDS", 300)
 STATUS_LINK_MAX_AGE_DAYS = env_int("STATUS_LINK_MAX_AGE_DAYS", 90)

@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from itertools import chain
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Field, Max, Model
 from django.db.models.functions import Collate
@@ -189,12 +190,17 @@ def rows_update(
     changed = 0
     with connection.cursor() as cursor:
         if _postgresql():
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for _, field in columns)
+            # The arrays go as binary parameters (%b, a server-side bound statement): the client
+            # cursor Django uses would spell each value out in the statement's text, 800-byte
+            # signatures in hex included (most of the CPU of storing a batch of them).
+            arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for _, field in columns)
             statement = f"UPDATE {_qn(table)} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {where}"
-            for lo in range(0, len(rows), UNNEST_BATCH):
-                batch = rows[lo : lo + UNNEST_BATCH]
-                cursor.execute(statement, [*fixed_params, *([row[i] for row in batch] for i in range(len(columns)))])
-                changed += cursor.rowcount
+            connection.ensure_connection()
+            with psycopg.Cursor(connection.connection) as raw:
+                for lo in range(0, len(rows), UNNEST_BATCH):
+                    batch = rows[lo : lo + UNNEST_BATCH]
+                    raw.execute(statement.replace("%s", "%b"), [*fixed_params, *([row[i] for row in batch] for i in range(len(columns)))])
+                    changed += raw.rowcount
             return changed
         step = _sqlite_rows_per_statement(len(columns) + len(fixed_params))
         renamed = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
@@ -208,20 +214,39 @@ def rows_update(
 
 
 def rows_upsert(
-    *, model: type[Model], objs: Sequence[Model], conflict: Sequence[str], assign: Mapping[str, str], where: str = "", returning: Sequence[str]
+    *,
+    model: type[Model],
+    conflict: Sequence[str],
+    assign: Mapping[str, str],
+    where: str = "",
+    returning: Sequence[str],
+    objs: Sequence[Model] = (),
+    columns: Sequence[str] = (),
+    rows: Iterable[Sequence] = (),
 ) -> list[tuple]:
-    """INSERT `objs` (every concrete field but the primary key, as the instances hold it); a row
-    that conflicts on the `conflict` columns is UPDATEd by `assign` (column -> expression over t,
-    the stored row, and `excluded`, the proposed one) where `where` holds, and left as it is
-    otherwise. Returns the `returning` columns of the rows inserted or updated, not of those left.
+    """INSERT rows; a row that conflicts on the `conflict` columns is UPDATEd by `assign` (column ->
+    expression over t, the stored row, and `excluded`, the proposed one) where `where` holds, and
+    left as it is otherwise. Returns the `returning` columns of the rows inserted or updated, not of
+    those left.
 
-    `objs` holds each conflict key once. Run in a transaction (one is opened when none is).
+    The rows are either `objs` (model instances: every concrete field but the primary key, as the
+    instances hold it) or `rows`, plain tuples of the fields named in `columns` (field names), every
+    other concrete field taking its model default: no instance is built, which matters at a million
+    rows. The rows hold each conflict key once. Run in a transaction (one is opened when none is).
     PostgreSQL: COPY into a session-private staging table, then one INSERT ... SELECT ... ON
     CONFLICT DO UPDATE ... RETURNING, several times faster than a multi-row INSERT with parameters
     (bench/README.md, figure a). SQLite: the same statement with VALUES, in batches.
     """
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    table, columns = _qn(model._meta.db_table), ", ".join(_qn(f.column) for f in fields)
+    concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
+    if objs:
+        given = concrete
+        rows = ([getattr(obj, f.attname) for f in concrete] for obj in objs)
+    else:
+        given = [model._meta.get_field(name) for name in columns]
+    defaulted = [f for f in concrete if f not in given]
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in defaulted]
+    table = _qn(model._meta.db_table)
+    names = ", ".join(_qn(f.column) for f in [*given, *defaulted])
     tail = (
         f"ON CONFLICT ({', '.join(map(_qn, conflict))}) DO UPDATE SET {', '.join(f'{_qn(c)} = {e}' for c, e in assign.items())}"
         f"{f' WHERE {where}' if where else ''} RETURNING {', '.join(map(_qn, returning))}"
@@ -229,28 +254,38 @@ def rows_upsert(
     found = []
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if _postgresql():
+            copied = ", ".join(_qn(f.column) for f in given)
             # Named after its columns: a connection that outlived a migration never reuses a stale shape.
-            stage = _qn(f"{model._meta.db_table}_{STAGE_PREFIX}_{hashlib.sha256(columns.encode()).hexdigest()[:8]}")
-            # Same columns as the table, no constraints; emptied at every commit, and here.
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA")
+            stage = _qn(f"{model._meta.db_table}_{STAGE_PREFIX}_{hashlib.sha256(copied.encode()).hexdigest()[:8]}")
+            # The given columns of the table, no constraints; emptied at every commit, and here.
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {copied} FROM {table} WITH NO DATA")
             cursor.execute(f"TRUNCATE {stage}")
-            with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-                for obj in objs:
-                    copy.write_row([_copy_value(getattr(obj, f.attname)) for f in fields])
-            cursor.execute(f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} {tail}")
+            # Binary: no text escaping of long texts, no parsing of numbers and instants.
+            with cursor.cursor.copy(f"COPY {stage} ({copied}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([f.db_type(connection).split("(")[0] for f in given])
+                for row in rows:
+                    copy.write_row(row)
+            selected = ", ".join([copied, *(["%s"] * len(defaulted))])
+            cursor.execute(f"INSERT INTO {table} AS t ({names}) SELECT {selected} FROM {stage} {tail}", defaults)
             return cursor.fetchall()
-        step = _sqlite_rows_per_statement(len(fields))
-        one_row = f"({', '.join(['%s'] * len(fields))})"
-        for lo in range(0, len(objs), step):
-            batch = objs[lo : lo + step]
-            params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in batch for f in fields]
-            cursor.execute(f"INSERT INTO {table} AS t ({columns}) VALUES {', '.join([one_row] * len(batch))} {tail}", params)
+        width = len(given) + len(defaulted)
+        step = _sqlite_rows_per_statement(width)
+        one_row = f"({', '.join(['%s'] * width)})"
+        batch = []
+
+        def flush():
+            params = [p for row in batch for p in (*(f.get_db_prep_save(v, connection) for f, v in zip(given, row)), *defaults)]
+            cursor.execute(f"INSERT INTO {table} AS t ({names}) VALUES {', '.join([one_row] * len(batch))} {tail}", params)
             found.extend(cursor.fetchall())
+            batch.clear()
+
+        for row in rows:
+            batch.append(row)
+            if len(batch) == step:
+                flush()
+        if batch:
+            flush()
     return found
-
-
-def _copy_value(value):
-    return bytes(value) if isinstance(value, memoryview) else value  # a stored bytea comes back as a memoryview
 
 
 def rows_insert(*, model: type[Model], columns: Mapping[str, Sequence], constants: Mapping[str, Any] | None = None) -> None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from core.database import rows_lookup
 from core.imports import ImportReport, run_import
 from core.models import ImportRun
 from core.parsing import (
@@ -37,7 +38,11 @@ def traders_ensure(uids, *, nicknames: dict[int, str] | None = None) -> dict[int
             unique_fields=["uid"],
             update_fields=["nickname", "updated_at"],
         )
-    Trader.objects.bulk_create([Trader(uid=uid) for uid in uids - set(nicknames or ())], ignore_conflicts=True)
+    found = dict(rows_lookup(model=Trader, fields=("uid", "id"), filters={}, key="uid", keys=uids))
+    missing = uids - found.keys() - set(nicknames or ())
+    if not missing and not nicknames:
+        return found  # every import chunk names traders seen before: one read, no write
+    Trader.objects.bulk_create([Trader(uid=uid) for uid in missing], ignore_conflicts=True)
     return dict(Trader.objects.filter(uid__in=uids).values_list("uid", "id"))
 
 

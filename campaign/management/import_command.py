@@ -23,6 +23,13 @@ class ImportCommand(BaseCommand):
     kind = ""
     label = "records"
 
+    def import_options(self, *, progress: bool) -> dict:
+        """What this kind's import takes besides the file (the posts command: its judging's bars)."""
+        return {}
+
+    def bars_close(self) -> None:
+        """Close what `import_options` opened."""
+
     def add_arguments(self, parser):
         parser.add_argument("--campaign", required=True, help="campaign slug, e.g. star-lead-traders-2")
         parser.add_argument("file", help="path of the UTF-8 file to import")
@@ -40,10 +47,13 @@ class ImportCommand(BaseCommand):
         wanted = not no_progress and (progress or sys.stderr.isatty())
         bar = make_progress(max(import_lines_count(kind=self.kind, path=path), 1), enabled=wanted, desc=f"import {self.label}")
         try:
-            report = campaign_import_file(campaign=campaign_obj, kind=self.kind, path=path, source=ImportRun.Source.COMMAND, progress=bar)
+            report = campaign_import_file(
+                campaign=campaign_obj, kind=self.kind, path=path, source=ImportRun.Source.COMMAND, progress=bar, **self.import_options(progress=wanted)
+            )
         finally:
             if bar is not None:
                 bar.close()
+            self.bars_close()
         run = report.run
         if report.refused:
             raise CommandError(f"{path.name}: the file was refused: {run.error}; nothing was imported (import run #{run.pk})", returncode=1)

@@ -195,6 +195,7 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     crash, or never built since migration 0009) is rebuilt first, and so are links made under
     another threshold (even with nothing changed: a settlement's call then relinks every post).
     """
+    _signed_first(campaign)
     post_ids, reference_ids = set(post_ids), set(reference_ids)
     if _links_outdated(campaign):
         return duplicates_rebuild(campaign=campaign) | post_ids
@@ -234,6 +235,14 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     return {pk for pk, _, _ in dirty} | post_ids
 
 
+def _signed_first(campaign) -> None:
+    """Sign what a bulk import stored unsigned before the index reads signatures: a post read
+    without one would be taken for a text with no 5-grams, and its wait for the index cleared."""
+    from campaign.services.text_signing import posts_sign  # here: text_signing needs judging, which imports this module
+
+    posts_sign(campaign=campaign)
+
+
 def _links_outdated(campaign) -> bool:
     """Were the stored links computed under another threshold than the campaign's (None: no link
     computed yet)?"""
@@ -257,6 +266,7 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     lost or at least half of the posts are stale; otherwise only the stale posts' rows are
     added. Returns the ids of posts whose link changed. Idempotent: a second call changes nothing.
     """
+    _signed_first(campaign)
     corpus = CampaignCorpus(campaign)
     owners, stale = corpus.owners, corpus.stale
     match = earlier_matches(corpus.bands, corpus, threshold=Fraction(campaign.duplicate_threshold))

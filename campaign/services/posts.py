@@ -21,14 +21,15 @@ from campaign.near_duplicates import text_signatures
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import text_facts
 from campaign.services.duplicates import duplicates_lock, duplicates_refresh
+from campaign.services.import_judging import judging_job_start, judging_job_wait
 from campaign.services.judging import campaign_lexicon, posts_judge
 from campaign.services.post_records import ENGAGEMENT, PostRow, post_parser, posts_line_limit
-from campaign.services.qualify import posts_judge_pending, posts_qualify
 from campaign.services.signups import campaign_import_run_create
-from core.database import rows_upsert
+from core.database import rows_lookup, rows_upsert
 from core.imports import ImportReport, run_import
 from core.models import ImportRun
 from core.reading import SourceRecord, jsonl_records
+from traders.models import Trader
 from traders.services import traders_ensure
 
 
@@ -105,12 +106,17 @@ UPSERT_FIELDS = (
 JUDGED_ON = (*ENGAGEMENT, "deleted", "content_hash")
 
 
+# Kept as stored while the text is the same: what the write computes only for a new text.
+SIGNED = ("signature", "text_length", "trading_term", "lexicon_key")
+
+
 def _posts_upsert_assign() -> dict[str, str]:
     """How the upsert updates a stored post (t) from a record (excluded), column by column.
 
     Newest by receipt (RULES.md section 3): a record received before the stored version changes
     nothing. `_posts_write` leaves such records out already, under the rows' lock; this guard is
-    for a post another writer inserted after that read.
+    for a post another writer inserted after that read. The signature and text facts change only
+    with the text (the write computes them only for new texts).
     """
     qn = connection.ops.quote_name
     col = {name: qn(Post._meta.get_field(name).column) for name in (*UPSERT_FIELDS, "author", "created_at")}
@@ -118,8 +124,12 @@ def _posts_upsert_assign() -> dict[str, str]:
     assign = {
         Post._meta.get_field(name).column: f"CASE WHEN {newer} THEN excluded.{col[name]} ELSE t.{col[name]} END"
         for name in UPSERT_FIELDS
-        if name not in ("index_stale", "judged_at")
+        if name not in ("index_stale", "judged_at", *SIGNED)
     }
+    for name in SIGNED:
+        assign[Post._meta.get_field(name).column] = (
+            f"CASE WHEN {newer} AND t.{col['content_hash']} <> excluded.{col['content_hash']} THEN excluded.{col[name]} ELSE t.{col[name]} END"
+        )
     old, new = (", ".join(f"{side}.{col[name]}" for name in JUDGED_ON) for side in ("t", "excluded"))
     # A text stored meanwhile by another writer, or a post still waiting for the index, keeps it waiting.
     assign["index_stale"] = f"t.{col['index_stale']} OR ({newer} AND (excluded.{col['index_stale']} OR t.{col['content_hash']} <> excluded.{col['content_hash']}))"
@@ -129,17 +139,22 @@ def _posts_upsert_assign() -> dict[str, str]:
     return assign
 
 
-def _posts_upsert(campaign: Campaign, posts: list[Post]) -> dict[str, int]:
+# The columns of a post the write gives (`_posts_build`), in this order; the others take their defaults.
+WRITTEN = ("campaign", "post_id", "author", "created_at", "text", *ENGAGEMENT, "deleted", "content_hash", *SIGNED, "index_stale", "judged_at", "first_seen_at", "last_seen_at")
+
+
+def _posts_upsert(posts: list[tuple]) -> dict[str, int]:
     """Insert new posts and update the ingest fields (`UPSERT_FIELDS`) of stored ones, newest by
     receipt (`_posts_upsert_assign`); returns {post_id: id} of the posts written. `posts` holds
-    each post_id once.
+    each post_id once, as tuples of the `WRITTEN` fields.
 
     A post another writer stored meanwhile under another author or instant is left as it is
     (RULES.md section 3): its post_id is not in the result, and its record comes back refused.
     """
     rows = rows_upsert(
         model=Post,
-        objs=posts,
+        columns=WRITTEN,
+        rows=posts,
         conflict=("campaign_id", "post_id"),
         assign=_posts_upsert_assign(),
         where="t.author_id = excluded.author_id AND t.created_at = excluded.created_at",
@@ -154,11 +169,6 @@ class StoredPost(NamedTuple):
     author_uid: int
     created_at: datetime
     content_hash: str
-    signature: bytes
-    index_stale: bool
-    text_length: int
-    trading_term: bool
-    lexicon_key: str
     likes: int
     comments: int
     shares: int
@@ -168,9 +178,13 @@ class StoredPost(NamedTuple):
 
     @classmethod
     def read(cls, campaign: Campaign, post_ids) -> dict[str, "StoredPost"]:
-        columns = ["author__uid", *(name for name in cls._fields if name != "author_uid")]
-        rows = Post.objects.filter(campaign=campaign, post_id__in=post_ids).values_list("post_id", *columns)
-        return {post_id: cls(*rest) for post_id, *rest in rows}
+        # Probed by key (`rows_lookup`): a chunk of a new file finds nothing, at one index probe a post.
+        columns = ["author", *(name for name in cls._fields if name != "author_uid")]
+        rows = rows_lookup(model=Post, fields=("post_id", *columns), filters={"campaign_id": campaign.pk}, key="post_id", keys=post_ids)
+        if not rows:
+            return {}
+        uids = dict(rows_lookup(model=Trader, fields=("id", "uid"), filters={}, key="id", keys={row[1] for row in rows}))
+        return {post_id: cls(uids[author], *rest) for post_id, author, *rest in rows}
 
 
 def _judged_at_kept(stored: StoredPost | None, row: PostRow, digest: str):
@@ -208,52 +222,48 @@ def _records_latest(chunk: list[tuple[SourceRecord, PostRow]], stored: dict[str,
     return rejected, latest, seen_at
 
 
-def _posts_build(campaign: Campaign, latest: dict, seen_at: dict[str, datetime], stored: dict[str, StoredPost]) -> tuple[list[Post], set[str]]:
-    """The posts to upsert from the newest record of each post, and the post_ids whose text
-    changed. An unchanged text keeps its stored signature and facts."""
+def _posts_build(
+    campaign: Campaign, latest: dict, seen_at: dict[str, datetime], stored: dict[str, StoredPost], *, queued: bool = False
+) -> tuple[list[tuple], set[str]]:
+    """The posts to upsert from the newest record of each post (tuples of the `WRITTEN` fields),
+    and the post_ids whose text changed.
+
+    A new or changed text is signed here and its facts computed, unless `queued` (a bulk import:
+    its judging signs them, `campaign.services.text_signing`); an unchanged text keeps its stored
+    signature and facts (the upsert keeps them, `SIGNED`).
+    """
     author_ids = traders_ensure({row.author_uid for _, row in latest.values()})
-    lexicon = campaign_lexicon(campaign)
-    posts = []
     digests = {post_id: content_hash(row.text) for post_id, (_, row) in latest.items()}
-    changed = [post_id for post_id, digest in digests.items() if post_id not in stored or stored[post_id].content_hash != digest]
-    text_changed = set(changed)
-    # The new texts are signed together, one batch for the chunk (the same bytes as one by one).
-    signed = dict(zip(changed, text_signatures([latest[post_id][1].text for post_id in changed])))
+    text_changed = {post_id for post_id, digest in digests.items() if post_id not in stored or stored[post_id].content_hash != digest}
+    unsigned = (b"", None, None, "")
+    signed = {}
+    if not queued and text_changed:
+        lexicon = campaign_lexicon(campaign)
+        changed = sorted(text_changed)
+        # The new texts are signed together, one batch for the chunk (the same bytes as one by one).
+        texts = [latest[post_id][1].text for post_id in changed]
+        signed = {post_id: (signature, *text_facts(text, lexicon)) for post_id, text, signature in zip(changed, texts, text_signatures(texts))}
+    posts = []
     for post_id, (_, row) in latest.items():
-        digest = digests[post_id]
-        if post_id in text_changed:
-            signature = signed[post_id]
-            facts = text_facts(row.text, lexicon)
-        else:
-            signature = bytes(stored[post_id].signature)
-            facts = (stored[post_id].text_length, stored[post_id].trading_term, stored[post_id].lexicon_key)
+        digest, seen = digests[post_id], seen_at[post_id]
         posts.append(
-            Post(
-                campaign=campaign,
-                post_id=post_id,
-                author_id=author_ids[row.author_uid],
-                created_at=row.created_at,
-                text=row.text,
-                **{name: getattr(row, name) for name in ENGAGEMENT},
-                deleted=row.deleted,
-                content_hash=digest,
-                signature=signature,
-                text_length=facts[0],
-                trading_term=facts[1],
-                lexicon_key=facts[2],
-                # A post still waiting for the index keeps waiting, whatever this record says.
-                index_stale=post_id in text_changed or post_id not in stored or stored[post_id].index_stale,
-                # Kept only while nothing it was judged on changes (the upsert decides that again
-                # at the write itself, against the row as it is then: see `_posts_upsert_assign`).
-                judged_at=_judged_at_kept(stored.get(post_id), row, digest),
-                first_seen_at=seen_at[post_id],
-                last_seen_at=seen_at[post_id],
+            (
+                campaign.pk, post_id, author_ids[row.author_uid], row.created_at, row.text, row.likes, row.comments, row.shares, row.views,
+                row.deleted, digest, *signed.get(post_id, unsigned),
+                # A new text waits for the index (a stored post still waiting keeps waiting: the upsert ORs it).
+                post_id in text_changed,
+                # Kept only while nothing it was judged on changes (the upsert decides that again at
+                # the write itself, against the row as it is then: see `_posts_upsert_assign`).
+                _judged_at_kept(stored.get(post_id), row, digest),
+                seen, seen,
             )
-        )
+        )  # fmt: skip
     return posts, text_changed
 
 
-def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None, *, received_at: datetime | None = None):
+def _posts_write(
+    campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], deferred: set | None = None, *, received_at: datetime | None = None, queued: bool = False
+):
     """Write a chunk of valid post records; returns the records refused with their reasons.
 
     Each record is dated by when it was received (RULES.md section 3): its own `seen_at` (a
@@ -261,8 +271,12 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
     batch's upload: the import run's start), never later than now. A record received before the
     stored version of its post changes nothing; of several records of one post in a chunk, the
     one received last wins, and the later one in the input on a tie.
+
+    Judged now (the chunk's posts and the neighbours they change), or later: `deferred` collects
+    the ids of the posts written for the caller to judge; `queued` (a bulk import) stores the posts
+    without signatures for the judging the import queues (`campaign.services.import_judging`).
     """
-    if deferred is None:
+    if deferred is None and not queued:
         duplicates_lock(campaign)  # judged now: the index must see every committed neighbour
     now = timezone.now()
     received_at = min(received_at or now, now)
@@ -272,22 +286,38 @@ def _posts_write(campaign: Campaign, chunk: list[tuple[SourceRecord, PostRow]], 
         del latest[post_id]  # the stored version was received later: this record changes nothing
     if not latest:
         return rejected
-    posts, text_changed = _posts_build(campaign, latest, seen_at, stored)
-    ids = _posts_upsert(campaign, posts)
+    posts, text_changed = _posts_build(campaign, latest, seen_at, stored, queued=queued)
+    ids = _posts_upsert(posts)
     for post_id in [p for p in latest if p not in ids]:  # stored meanwhile under another identity
         record, _ = latest.pop(post_id)
         rejected.append((record, f"post {post_id}: stored meanwhile with another author_uid or created_at; the stored post is kept"))
         text_changed.discard(post_id)
+    if queued:
+        return rejected
     if deferred is not None:
-        deferred.update(ids.values())  # judged once at the end of the import (posts_qualify)
+        deferred.update(ids.values())  # judged once the caller's transaction commits (posts_judge_pending)
         return rejected
     affected = duplicates_refresh(campaign=campaign, post_ids={ids[p] for p in text_changed})
     posts_judge(campaign=campaign, post_ids=set(ids.values()) | affected)
     return rejected
 
 
+BULK_CHUNK, BULK_CHUNK_BYTES = 10_000, 24 * 1024 * 1024
+
+
 def posts_ingest(
-    *, campaign: Campaign, records, source=ImportRun.Source.COMMAND, filename="", created_by="", progress=None, bulk=False, judge_later=False, run=None
+    *,
+    campaign: Campaign,
+    records,
+    source=ImportRun.Source.COMMAND,
+    filename="",
+    created_by="",
+    progress=None,
+    bulk=False,
+    judge_later=False,
+    run=None,
+    wait=True,
+    judging_progress=None,
 ) -> ImportReport:
     """Validate and upsert posts, then bring the duplicate index and the verdicts up to date.
 
@@ -296,10 +326,14 @@ def posts_ingest(
     changed, or that arrived late but was created earlier, re-judges its near-duplicate
     neighbours, so "earliest wins" holds whatever the ingestion order.
 
-    Small batches (feed pages, the API) are judged chunk by chunk. With `bulk` (files), the posts
-    are written first and judged once at the end by `posts_qualify`, which rebuilds the index in
-    memory when most of the campaign changed; a crash in between leaves `index_stale` set, and
-    the next qualification (every settlement runs one) finishes the job.
+    Small batches (feed pages, the API) are judged chunk by chunk. With `bulk` (files) the import
+    is two steps: the write stores the posts without signing them (COPY into a staging table and
+    one upsert a chunk; once it commits the import is acknowledged) and queues their judging, a
+    `JudgingJob` whose chunks Celery workers share (`campaign.services.import_judging`); with
+    `wait` (the default) this call then takes chunks too and returns when every verdict is in,
+    telling `judging_progress(stage, done, total)` how far it got. The job is the report's
+    `followup`. A crash in between leaves the posts unsigned and `index_stale`, and the next
+    qualification (the five-minute beat, every settlement) finishes the work.
 
     With `judge_later` (the webhook) the posts are only written: no campaign lock is taken, so
     deliveries commit side by side, and once the caller's transaction commits a task judges them
@@ -308,39 +342,42 @@ def posts_ingest(
     A text longer than the campaign's maximum is refused (`post_parser`). `run`: an unfinished
     import run to continue (`run_import`).
     """
-    deferred: set[int] | None = set() if (bulk or judge_later) else None
+    deferred: set[int] | None = set() if judge_later else None
     report = run_import(
         kind=ImportRun.Kind.POSTS,
         records=records,
         parse=post_parser(campaign),
-        write=lambda chunk, run: _posts_write(campaign, chunk, deferred, received_at=run.started_at),
+        write=lambda chunk, run: _posts_write(campaign, chunk, deferred, received_at=run.started_at, queued=bulk),
         source=source,
         filename=filename,
         created_by=created_by,
         progress=progress,
         run=run or campaign_import_run_create(campaign=campaign, kind=ImportRun.Kind.POSTS, source=source, filename=filename, created_by=created_by),
+        parse_ahead=bulk,  # a file: `post_parse` reads nothing but the record
+        # A file's chunks are larger: a chunk's statements and commit cost the same for 2,000 or
+        # 10,000 posts (500 chunks a million posts instead of 100).
+        **({"chunk_size": BULK_CHUNK, "chunk_bytes": BULK_CHUNK_BYTES} if bulk else {}),
     )
     if deferred and judge_later:
         from campaign.tasks import posts_judge_pending_task
 
         campaign_id, post_ids = campaign.pk, sorted(deferred)
         transaction.on_commit(lambda: posts_judge_pending_task.delay(campaign_id, post_ids))
-    elif deferred:
-        posts_qualify(campaign=campaign, post_ids=deferred)
     campaign_pages_changed(campaign_id=campaign.pk)  # new posts and engagement show on the pages
+    if bulk and report.run.accepted:
+        report.followup = judging_job_start(campaign=campaign, run=report.run)
+        if wait:
+            report.followup = judging_job_wait(job=report.followup, progress=judging_progress)
     return report
 
 
 def posts_import_file(*, campaign: Campaign, data, run=None, **kwargs) -> ImportReport:
-    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1. Judged in bulk.
+    """Posts from a JSON Lines file (RULES.md section 9); lines count from 1. Judged in bulk, in
+    chunks shared with the workers (`posts_ingest` with `bulk`).
 
     `data`: bytes or a binary file object, streamed line by line; a line over
     `posts_line_limit(campaign)` bytes is read past and rejected. `run`: an unfinished run to
     continue from its last committed line; the posts an earlier attempt wrote but did not judge
-    are judged at the end with this attempt's.
+    are judged with this attempt's (the job judges every post left unsigned or unjudged).
     """
-    resumed = run is not None and run.last_line > 0
-    report = posts_ingest(campaign=campaign, records=jsonl_records(data, limit=posts_line_limit(campaign)), bulk=True, run=run, **kwargs)
-    if resumed:
-        posts_judge_pending(campaign=campaign)
-    return report
+    return posts_ingest(campaign=campaign, records=jsonl_records(data, limit=posts_line_limit(campaign)), bulk=True, run=run, **kwargs)

@@ -58,11 +58,7 @@ def posts_qualify(*, campaign: Campaign, post_ids=None, full: bool = False) -> i
     """
     with transaction.atomic():
         duplicates_lock(campaign)
-        stale = set(Post.objects.filter(campaign=campaign, index_stale=True).values_list("id", flat=True))
-        if len(stale) >= REBUILD_AT:
-            affected = duplicates_rebuild(campaign=campaign)
-        else:
-            affected = duplicates_refresh(campaign=campaign, post_ids=stale)
+        affected, stale = index_catch_up(campaign=campaign)
         if post_ids is not None:
             return posts_judge(campaign=campaign, post_ids=set(post_ids) | affected | stale)
         inputs = judging_inputs_digest(campaign)
@@ -81,6 +77,17 @@ def posts_qualify(*, campaign: Campaign, post_ids=None, full: bool = False) -> i
             changed = posts_judge(campaign=campaign, now=now)
         JudgingState.objects.update_or_create(campaign=campaign, defaults={"inputs": inputs, "judged_at": now})
         return changed
+
+
+def index_catch_up(*, campaign: Campaign) -> tuple[set[int], set[int]]:
+    """Bring the near-duplicate index up to date with every post whose text changed (call under
+    the campaign lock): the index is rebuilt in memory when many posts wait for it, else
+    refreshed for them (both sign first what a bulk import stored unsigned). Returns (the posts
+    whose link changed, the posts that waited): the posts to judge again."""
+    stale = set(Post.objects.filter(campaign=campaign, index_stale=True).values_list("id", flat=True))
+    if len(stale) >= REBUILD_AT:
+        return duplicates_rebuild(campaign=campaign), stale
+    return duplicates_refresh(campaign=campaign, post_ids=stale), stale
 
 
 # Part of the digest: a release that changes how posts are judged bumps it, and every campaign

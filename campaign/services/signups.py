@@ -123,7 +123,7 @@ def import_lines_count(*, kind: str, path) -> int:
 
 
 def campaign_import_file(
-    *, campaign: Campaign, kind: str, path=None, data=None, filename: str = "", source: str, created_by: str = "", progress=None, run=None
+    *, campaign: Campaign, kind: str, path=None, data=None, filename: str = "", source: str, created_by: str = "", progress=None, run=None, **options
 ) -> ImportReport:
     """Import one file of `kind` into `campaign` through that kind's service: the door of the
     commands, of the admin's background task (`campaign_import_run`) and of the demo.
@@ -131,14 +131,15 @@ def campaign_import_file(
     `path`: the file on disk, streamed (never read whole); the run records it and its line
     count, so an interrupted run can be continued from it. `data`: bytes or a binary file object
     instead. `run`: an unfinished run of this file to continue, claimed by the caller; without
-    it the run is made here, linked to the campaign, whichever kind the file is.
+    it the run is made here, linked to the campaign, whichever kind the file is. `options`: what
+    that kind's service takes besides (a posts file: `judging_progress`, `wait`).
     """
     importer = _importers().get(kind)
     if importer is None:
         raise ValueError(f"unknown import kind {kind!r}")
     if path is None:
         run = run or campaign_import_run_create(campaign=campaign, kind=kind, source=source, filename=filename, created_by=created_by)
-        return importer(campaign, data=data, source=source, filename=filename, created_by=created_by, progress=progress, run=run)
+        return importer(campaign, data=data, source=source, filename=filename, created_by=created_by, progress=progress, run=run, **options)
     path = Path(path)
     if run is None:
         run = campaign_import_run_create(
@@ -146,7 +147,7 @@ def campaign_import_file(
             file_path=str(path.resolve()), expected_lines=import_lines_count(kind=kind, path=path),
         )  # fmt: skip
     with path.open("rb") as stream:
-        return importer(campaign, data=stream, source=source, filename=run.filename, created_by=created_by, progress=progress, run=run)
+        return importer(campaign, data=stream, source=source, filename=run.filename, created_by=created_by, progress=progress, run=run, **options)
 
 
 def campaign_import_queue(*, campaign: Campaign, kind: str, upload, created_by: str = "") -> ImportRun:

@@ -7,6 +7,7 @@ asserts a timing. The load step runs at a tiny bounded size (1 gunicorn worker, 
 
 import json
 import math
+import os
 
 import pytest
 
@@ -24,19 +25,26 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
     from bench import steps
 
     out = tmp_path / "results" / "run.json"
+    # With a broker, the queued judging again on one and on two real Celery worker processes.
+    workers = (1, 2) if os.environ.get("REDIS_URL") else ()
     results = steps.run(
         traders=50, posts=300, new_posts=20, seed=7, data_dir=tmp_path / "data", output=out,
-        load=True, load_seconds=1, connections=2, client="python", workers=1, threads=2, log=lambda _: None,
+        load=True, load_seconds=1, connections=2, client="python", workers=1, threads=2, judge_workers=workers, log=lambda _: None,
     )  # fmt: skip
 
     assert json.loads(out.read_text()) == json.loads(json.dumps(results, default=str))
     s = results["steps"]
-    for name in STEPS:
+    for name in (*STEPS, *(f"judge_workers_{n}" for n in workers)):
         assert name in s, name
         assert "error" not in s[name], (name, s[name].get("error"))
         assert _number(s[name]["seconds"]) and _number(s[name]["peak_rss_mb"]), name
     assert s["copy_raw"]["rows"] == s["ingest"]["rows"] == 300
     assert s["ingest"]["accepted"] == 300 and s["ingest"]["posts_stored"] == 300
+    # The two steps of a file's import: the write (acknowledged), then its queued judging, done.
+    assert _number(s["ingest"]["write_seconds"]) and _number(s["ingest"]["judge_seconds"]) and _number(s["ingest"]["acknowledged_rows_per_s"])
+    assert s["ingest"]["judging"]["stage"] == "done" and sum(s["ingest"]["verdicts"].values()) == 300
+    for n in workers:
+        assert s[f"judge_workers_{n}"]["stage"] == "done" and s[f"judge_workers_{n}"]["same_verdicts"] is True, s[f"judge_workers_{n}"]
     assert s["qualify_incremental"]["rows"] == 20
     for step, key in (("copy_raw", "rows_per_s"), ("ingest", "rows_per_s"), ("qualify_scratch", "posts_per_s"),
                       ("qualify_incremental", "posts_per_s"), ("settlement_sql", "seconds"), ("payout_report", "rows_per_s")):  # fmt: skip
@@ -54,11 +62,11 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
         assert entry["http_status"] == 200, (page, entry)
         assert _number(entry["rps"]) and _number(entry["p50_ms"]) and _number(entry["p99_ms"]), (page, entry)
     assert _number(s["load"]["gunicorn_peak_rss"]["max_process_mb"])
-    for name in ("ingest_vs_copy", "settlement_vs_sql", "status_vs_ping", "public_vs_ping"):
+    for name in ("ingest_vs_copy", "acknowledged_vs_copy", "settlement_vs_sql", "status_vs_ping", "public_vs_ping", *(["judge_workers_2_vs_1"] if workers else [])):
         assert _number(results["ratios"][name]), name
-    assert len(results["targets"]) == 7
+    assert len(results["targets"]) == 9
     for name, target in results["targets"].items():
-        assert target["met"] in (True, False), name
+        assert target["met"] in (True, False) or (not workers and "worker" in name), name
     assert "targets" in steps.table(results)
 
     # --only-settlement re-measures step c. on what the run left and merges it into the same JSON.

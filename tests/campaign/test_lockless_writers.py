@@ -15,7 +15,7 @@ from campaign.models import Post
 from campaign.near_duplicates import text_signature
 from campaign.near_duplicates.db import CorpusRows, PostRows, hash64, stale_clear
 from campaign.services import posts_import_file
-from campaign.services.posts import _posts_upsert
+from campaign.services.posts import WRITTEN, _posts_upsert
 from tests.factories import OTHER_TEXTS, enrolled_trader, post_item
 from traders.models import Trader
 
@@ -53,8 +53,8 @@ def test_the_upsert_leaves_a_post_stored_meanwhile_under_another_author_as_it_is
     posts_import_file(campaign=campaign, data=jsonl(post_item("p", 1, likes=3)))
     stored = Post.objects.get(post_id="p")
     # A writer that read before this post existed sends it as new, under another author.
-    other = Post(**{f.attname: getattr(stored, f.attname) for f in Post._meta.concrete_fields if not f.primary_key})
-    other.author_id, other.likes, other.text = Trader.objects.get(uid=2).pk, 999, OTHER_TEXTS[0]
-    assert _posts_upsert(campaign, [other]) == {}
+    other = {name: getattr(stored, Post._meta.get_field(name).attname) for name in WRITTEN}
+    other.update(author=Trader.objects.get(uid=2).pk, likes=999, text=OTHER_TEXTS[0], campaign=campaign.pk)
+    assert _posts_upsert([tuple(other.values())]) == {}
     again = Post.objects.get(post_id="p")
     assert (again.author.uid, again.likes, again.text) == (1, 3, stored.text)

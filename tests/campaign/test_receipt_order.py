@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaign.models import EngagementSnapshot, Post
 from campaign.services import posts_ingest
-from campaign.services.posts import _posts_upsert
+from campaign.services.posts import WRITTEN, _posts_upsert
 from core.models import ImportRun
 from core.reading import SourceRecord, item_records
 from tests.factories import enrolled_trader, post_item
@@ -100,7 +100,7 @@ def test_the_upsert_itself_keeps_a_version_received_later(campaign):
     stale.likes, stale.text, stale.content_hash = 5, "older text " * 20, "0" * 64
     stale.last_seen_at = stale.first_seen_at = now - timedelta(minutes=5)
     with transaction.atomic():
-        ids = _posts_upsert(campaign, [stale])
+        ids = _posts_upsert([tuple(getattr(stale, Post._meta.get_field(name).attname) for name in WRITTEN)])
     after = Post.objects.get()
     assert ids == {"p": stored.pk}  # not mistaken for an identity change
     assert (after.likes, after.text, after.content_hash, after.last_seen_at) == (400, stored.text, stored.content_hash, now)

@@ -14,7 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from campaign.models import DuplicateBand, Post
-from campaign.services.posts import _posts_upsert
+from campaign.services.posts import WRITTEN, _posts_upsert
 from core.database import binary_collation, rows_batches, rows_insert, rows_lookup, rows_replace, rows_update, rows_upsert, values_binary
 from tests.factories import CampaignFactory, TraderFactory
 
@@ -74,11 +74,16 @@ def test_an_upsert_leaves_a_row_its_condition_refuses_and_does_not_return_it(cam
     assert Post.objects.values_list("author__uid", "likes").get() == (1, 3)
 
 
+def as_written(post: Post) -> tuple:
+    """A post as the posts write gives it to the upsert (`WRITTEN` fields)."""
+    return tuple(getattr(post, Post._meta.get_field(name).attname) for name in WRITTEN)
+
+
 def test_the_posts_upsert_keeps_everything_of_a_version_received_later(campaign):
     now = timezone.now()
     stored = stored_post(campaign, "p", likes=400, index_stale=False, judged_at=now, signature=b"\x01\x02", seen=now)
     older = record_of(stored, likes=5, text="older", content_hash="0" * 64, index_stale=True, judged_at=None, last_seen_at=now - timedelta(minutes=5))
-    assert _posts_upsert(campaign, [older]) == {"p": stored.pk}
+    assert _posts_upsert([as_written(older)]) == {"p": stored.pk}
     after = Post.objects.get()
     assert (after.likes, after.text, after.content_hash, after.last_seen_at) == (400, stored.text, stored.content_hash, now)
     assert (after.index_stale, after.judged_at, bytes(after.signature)) == (False, now, b"\x01\x02")
@@ -88,9 +93,9 @@ def test_the_posts_upsert_takes_a_later_version_and_keeps_its_verdict_only_if_no
     now = timezone.now()
     stored = stored_post(campaign, "p", likes=4, index_stale=False, judged_at=now, seen=now)
     later = now + timedelta(minutes=1)
-    _posts_upsert(campaign, [record_of(stored, last_seen_at=later, judged_at=now)])  # unchanged figures
+    _posts_upsert([as_written(record_of(stored, last_seen_at=later, judged_at=now))])  # unchanged figures
     assert Post.objects.values_list("judged_at", "index_stale", "last_seen_at").get() == (now, False, later)
-    _posts_upsert(campaign, [record_of(stored, likes=5, content_hash="b" * 64, last_seen_at=later + timedelta(minutes=1), judged_at=now, index_stale=False)])
+    _posts_upsert([as_written(record_of(stored, likes=5, content_hash="b" * 64, last_seen_at=later + timedelta(minutes=1), judged_at=now, index_stale=False))])
     assert Post.objects.values_list("likes", "judged_at", "index_stale").get() == (5, None, True)  # a new text waits for the index
 
 
