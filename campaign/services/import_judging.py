@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -118,8 +118,9 @@ def judging_chunk_work(*, chunk_id: int | None = None, job: JudgingJob | None = 
 
     One transaction: the chunk row is locked (SKIP LOCKED), its work written and the chunk marked
     done together; the process that marks a stage's last chunk opens the next stage. Raises what
-    the work raised, after the chunk and the job record the error (the chunk stays open: a later
-    taker, or the next judging of the campaign, does the work).
+    the work raised: a lost database or a broken deadlock as it is (the task retries, the chunk
+    stays open), anything else after the chunk and the job record the error (the job is failed;
+    the next judging of the campaign does the work).
     """
     try:
         with transaction.atomic():
@@ -137,6 +138,8 @@ def judging_chunk_work(*, chunk_id: int | None = None, job: JudgingJob | None = 
             if locked.stage == chunk.stage and not JudgingChunk.objects.filter(job=locked, stage=chunk.stage, done_at__isnull=True).exists():
                 _stage_open(locked, NEXT[chunk.stage])
             return True
+    except (OperationalError, InterfaceError):
+        raise  # the database went away or a deadlock was broken: the chunk stays open for a retry
     except Exception as exc:
         if chunk_id is not None or job is not None:
             _error_note(chunk_id=chunk_id, job=job, error=f"{type(exc).__name__}: {exc}")
