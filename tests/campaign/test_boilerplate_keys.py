@@ -23,7 +23,6 @@ from campaign.near_duplicates import (
     NUM_PERM,
     band_keys,
     plausible,
-    post_order,
     signature_matrix,
     sketch_matrix,
     sketch_plausible,
@@ -31,9 +30,9 @@ from campaign.near_duplicates import (
 )
 from campaign.near_duplicates.core import share_a_band
 from campaign.near_duplicates.db import CROWDED
-from campaign.qualification import jaccard_at_least, shingles
 from campaign.services import posts_import_file
 from campaign.services.duplicates import _Neighbourhood, duplicates_rebuild
+from tests.campaign.test_duplicate_contract import brute_force
 from tests.factories import enrolled_trader, post_item
 
 pytestmark = pytest.mark.django_db
@@ -65,18 +64,6 @@ def corpus(seed: int, size: int) -> dict[str, tuple[datetime, str]]:
             text = " ".join(f"{rng.choice(WORDS)}{rng.randint(10, 99)}" for _ in range(32)) + " " + BOILERPLATE
         posts[f"b{n:03d}"] = (created, text)
     return posts
-
-
-def brute_force(posts: dict[str, tuple[datetime, str]]) -> dict[str, str]:
-    """Every post's earliest earlier near-duplicate, by the exact Jaccard on every pair."""
-    ordered = sorted(posts, key=lambda p: post_order(posts[p][0], p))
-    sets = {p: shingles(posts[p][1]) for p in posts}
-    found = {}
-    for j, later in enumerate(ordered):
-        match = next((e for e in ordered[:j] if jaccard_at_least(sets[later], sets[e], FOUR_FIFTHS)), None)
-        if match:
-            found[later] = match
-    return found
 
 
 def import_posts(campaign, posts: dict[str, tuple[datetime, str]], ids, batch: int) -> None:
