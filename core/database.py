@@ -185,7 +185,8 @@ def rows_update(
     columns = [_field(model, name) for name in values]
     names = [_qn(column) for column, _ in columns]
     fixed = {model._meta.get_field(name): value for name, value in constants.items()}
-    sets = ", ".join([*(f"{_qn(column)} = {expression}" for column, expression in assign.items()), *(f"{_qn(f.column)} = %s" for f in fixed)])
+    mark = "%b" if _postgresql() else "%s"  # PostgreSQL: binary parameters (below)
+    sets = ", ".join([*(f"{_qn(column)} = {expression}" for column, expression in assign.items()), *(f"{_qn(f.column)} = {mark}" for f in fixed)])
     fixed_params = [_db_value(f, value) for f, value in fixed.items()]
     changed = 0
     with connection.cursor() as cursor:
@@ -199,7 +200,7 @@ def rows_update(
             with psycopg.Cursor(connection.connection) as raw:
                 for lo in range(0, len(rows), UNNEST_BATCH):
                     batch = rows[lo : lo + UNNEST_BATCH]
-                    raw.execute(statement.replace("%s", "%b"), [*fixed_params, *([row[i] for row in batch] for i in range(len(columns)))])
+                    raw.execute(statement, [*fixed_params, *([row[i] for row in batch] for i in range(len(columns)))])
                     changed += raw.rowcount
             return changed
         step = _sqlite_rows_per_statement(len(columns) + len(fixed_params))

@@ -7,7 +7,6 @@ the webhook all call those services, so there is one code path whichever door a 
 The records come from `core.reading`, streamed: a file is never read whole.
 """
 
-import gc
 import logging
 import queue
 import threading
@@ -161,7 +160,7 @@ def run_import(
     pending = (record for record in records if (record.last_line or record.line) > done)
     parsed = _parsed_chunks(_chunks(pending, chunk_size, chunk_bytes), parse)
     try:
-        for chunk, good, bad in _young_collections(_ahead(parsed) if parse_ahead else parsed):
+        for chunk, good, bad in _ahead(parsed) if parse_ahead else parsed:
             counts = {"total": run.total + len(chunk), "rejected": run.rejected, "last_line": max(done, chunk[-1].last_line or chunk[-1].line)}
             with transaction.atomic():
                 if good:
@@ -201,24 +200,6 @@ def _parsed_chunks(chunks, parse):
             else:
                 bad.append((record, problem))
         yield chunk, good, bad
-
-
-def _young_collections(chunks):
-    """The chunks, with Python's automatic garbage collection paused in between: each record makes
-    a few objects that all live until its chunk is written, so the collector's automatic passes
-    (every 700 new objects) would walk the chunk's hundreds of thousands of objects, and now and
-    then everything the process holds, over and over: a third of an import's CPU. The young
-    generations are collected once a chunk instead (records hold no cycles, Django's queries a
-    few), and the whole heap once at the end."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        for chunk in chunks:
-            yield chunk
-            gc.collect(1)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _ahead(items, depth: int = 2):

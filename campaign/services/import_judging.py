@@ -89,11 +89,16 @@ def _stage_open(job: JudgingJob, stage: str) -> None:
     job.save(update_fields=["stage"])
     chunks = JudgingChunk.objects.bulk_create(chunks)
     if not _eager():
-        from campaign.tasks import judging_chunk_task
-
         chunk_ids = [chunk.pk for chunk in chunks]
-        queue = settings.JUDGING_QUEUE or None
-        transaction.on_commit(lambda: [judging_chunk_task.apply_async((pk,), queue=queue) for pk in chunk_ids])
+        transaction.on_commit(lambda: _chunks_queue(chunk_ids))
+
+
+def _chunks_queue(chunk_ids) -> None:
+    """Send each chunk's task to the judging queue (`JUDGING_QUEUE`, else Celery's default)."""
+    from campaign.tasks import judging_chunk_task
+
+    for pk in chunk_ids:
+        judging_chunk_task.apply_async((pk,), queue=settings.JUDGING_QUEUE or None)
 
 
 def _eager() -> bool:
@@ -183,14 +188,11 @@ def judging_jobs_resume(*, older_than=None) -> dict[int, int]:
     chunk is done once. Returns {job id: chunks queued}. (The five-minute beat calls it.)"""
     from datetime import timedelta
 
-    from campaign.tasks import judging_chunk_task
-
     before = timezone.now() - (older_than or timedelta(minutes=10))
     queued = {}
     for job in JudgingJob.objects.filter(finished_at__isnull=True, created_at__lt=before).exclude(stage__in=(Stage.DONE, Stage.FAILED)):
         chunk_ids = list(JudgingChunk.objects.filter(job=job, stage=job.stage, done_at__isnull=True).values_list("pk", flat=True))
-        for pk in chunk_ids:
-            judging_chunk_task.apply_async((pk,), queue=settings.JUDGING_QUEUE or None)
+        _chunks_queue(chunk_ids)
         queued[job.pk] = len(chunk_ids)
     return queued
 
