@@ -65,3 +65,25 @@ class ImportCommand(BaseCommand):
         if not report.ok:
             rest = "nothing was imported" if not run.accepted else f"the other {run.accepted} were imported"
             raise CommandError(f"{run.rejected} record(s) rejected; {rest}", returncode=1)
+
+
+class StageBars:
+    """One progress bar per stage of a judging job (`judging_job_wait`'s `progress`), for the
+    commands that wait for one: the posts import and `resign_posts`."""
+
+    def __init__(self, desc: str):
+        self.desc, self.bars = desc, {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from campaign.models import JudgingJob
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            unit = "chunk" if stage == JudgingJob.Stage.INDEX else "post"
+            bar = self.bars[stage] = make_progress(total, enabled=True, desc=f"{self.desc}: {JudgingJob.Stage(stage).label}", unit=unit)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()

@@ -1,6 +1,4 @@
-from campaign.management.import_command import ImportCommand
-from campaign.models import JudgingJob
-from core.imports import make_progress
+from campaign.management.import_command import ImportCommand, StageBars
 from core.models import ImportRun
 
 
@@ -14,20 +12,9 @@ class Command(ImportCommand):
     label = "posts"
 
     def import_options(self, *, progress: bool) -> dict:
-        self._bars = {}
-        if not progress:
-            return {}
-
-        def judging_progress(stage: str, done: int, total: int) -> None:
-            bar = self._bars.get(stage)
-            if bar is None:
-                unit = "chunk" if stage == JudgingJob.Stage.INDEX else "post"
-                bar = self._bars[stage] = make_progress(total, enabled=True, desc=f"judge: {JudgingJob.Stage(stage).label}", unit=unit)
-            bar.total = total
-            bar.update(done - bar.n)
-
-        return {"judging_progress": judging_progress}
+        self._bars = StageBars("judge") if progress else None
+        return {"judging_progress": self._bars} if progress else {}
 
     def bars_close(self) -> None:
-        for bar in getattr(self, "_bars", {}).values():
-            bar.close()
+        if getattr(self, "_bars", None) is not None:
+            self._bars.close()

@@ -2,10 +2,10 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from campaign.management.import_command import StageBars
 from campaign.models import Campaign, JudgingJob
 from campaign.services.import_judging import judging_job_start, judging_job_wait
 from campaign.services.text_signing import posts_resign_all
-from core.imports import make_progress
 
 
 class Command(BaseCommand):
@@ -25,20 +25,12 @@ class Command(BaseCommand):
         except Campaign.DoesNotExist:
             raise CommandError(f"no campaign with slug {campaign!r}") from None
         waiting = posts_resign_all(campaign=campaign_obj)
-        bars = {}
-
-        def progress(stage, done, total):
-            if no_progress or not sys.stderr.isatty():
-                return
-            bar = bars.get(stage) or bars.setdefault(stage, make_progress(total, enabled=True, desc=f"re-sign: {JudgingJob.Stage(stage).label}", unit="post"))
-            bar.total = total
-            bar.update(done - bar.n)
-
+        bars = StageBars("re-sign") if not no_progress and sys.stderr.isatty() else None
         try:
-            job = judging_job_wait(job=judging_job_start(campaign=campaign_obj), progress=progress)
+            job = judging_job_wait(job=judging_job_start(campaign=campaign_obj), progress=bars)
         finally:
-            for bar in bars.values():
-                bar.close()
+            if bars is not None:
+                bars.close()
         if job.stage != JudgingJob.Stage.DONE:
             raise CommandError(f"judging job #{job.pk} stopped: {job.error}")
         self.stdout.write(f"{campaign_obj.slug}: {waiting} posts signed again, index rebuilt, verdicts current (judging job #{job.pk})")
