@@ -288,7 +288,7 @@ def step_judge_workers(campaign, rec, *, workers: int, redis_url: str, log=print
     alone (this process only watches), from the state the import's write leaves: every post
     unsigned, waiting for the index and unjudged, no band rows. That state is set by SQL first
     (timed apart). The verdicts and links must come out as before."""
-    from campaign.models import DuplicateBand, Post
+    from campaign.models import DuplicateBand, IndexMark, Post
     from campaign.services.import_judging import judging_job_progress, judging_job_start, judging_job_wait
 
     before = _verdicts(campaign)
@@ -299,6 +299,7 @@ def step_judge_workers(campaign, rec, *, workers: int, redis_url: str, log=print
             verdict=Post.Verdict.PENDING, score=0, duplicate_of=None, duplicate_of_reference=None,
         )  # fmt: skip
         DuplicateBand.objects.filter(campaign=campaign).delete()
+        IndexMark.objects.filter(campaign=campaign).delete()
     with connection.cursor() as c:
         c.execute(f"VACUUM (ANALYZE) {Post._meta.db_table}")
     rec["reset_seconds"] = round(time.perf_counter() - t0, 3)

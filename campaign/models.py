@@ -419,6 +419,31 @@ class DuplicateBand(models.Model):
         return f"{self.key} -> {self.owner}"
 
 
+class IndexMark(models.Model):
+    """A post the near-duplicate index caught up with whose `index_stale` flag is still set: a
+    bulk import's judging clears the flag in the write of the post's verdict, one write of the
+    wide row instead of two (`campaign.services.import_judging`).
+
+    `prefix` is the start of the content hash of the text the index read: the flag is cleared
+    only while the post still has that text (a writer that takes no lock may have stored a newer
+    one since, which keeps waiting). Whatever enters the index applies the marks left first
+    (`campaign.services.qualify.index_catch_up`), so a mark is never older than the band rows.
+    A derived, short-lived record: no constraint on either key (a mark of a deleted post matches
+    no row when applied).
+    """
+
+    post_id = models.BigIntegerField(_("post"), primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False, verbose_name=_("campaign"))
+    prefix = models.CharField(_("content hash prefix"), max_length=16)
+
+    class Meta:
+        verbose_name = _("duplicate check mark")
+        verbose_name_plural = _("duplicate check marks")
+
+    def __str__(self):
+        return f"{self.post_id}: {self.prefix}"
+
+
 class ModerationDecision(models.Model):
     """The audit trail of moderation: who approved or rejected which post, when and why."""
 

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from django.db.models import CharField, Q
 
-from campaign.models import DuplicateBand, Post, ReferenceText
+from campaign.models import DuplicateBand, IndexMark, Post, ReferenceText
 from campaign.near_duplicates.core import BANDS, NUM_PERM, SKETCH_BYTES, band_key_matrix, post_order, reference_order, signature_matrix, sketch_matrix
 from campaign.near_duplicates.decision import Bands
 from core.database import binary_collation, rows_insert, rows_lookup, rows_replace, rows_update, values_binary
@@ -334,14 +334,62 @@ def links_save(rows: list[tuple[int, int | None, int | None]]) -> None:
     )
 
 
+def hash_prefix(h: int) -> str:
+    """The first 16 hex digits of a content hash, from its `hash64`."""
+    return f"{h & (2**64 - 1):016x}"
+
+
+# The condition under which a post's `index_stale` flag is cleared for a text the index read
+# (v.prefix, `hash_prefix`): that text is still the post's.
+STILL_INDEXED = "substr(t.content_hash, 1, 16) = v.prefix"
+
+
 def stale_clear(pairs) -> None:
     """Clear `index_stale` of the posts in `pairs` ((id, `hash64` of the content hash) as read when
     they were indexed), only where the text is still that one: a writer that takes no lock (the
     webhook's) may have stored a new text meanwhile, which must stay waiting for the index."""
+    stale_rows_clear([(pk, hash_prefix(h)) for pk, h in pairs])
+
+
+def stale_rows_clear(rows) -> None:
+    """`stale_clear` of (id, `hash_prefix`) rows."""
     rows_update(
         model=Post,
         values=("id", ("prefix", CharField(max_length=16))),
-        rows=[(pk, f"{h & (2**64 - 1):016x}") for pk, h in pairs],
+        rows=rows,
         constants={"index_stale": False},
-        where="t.id = v.id AND t.index_stale AND substr(t.content_hash, 1, 16) = v.prefix",
+        where=f"t.id = v.id AND t.index_stale AND {STILL_INDEXED}",
     )
+
+
+def marks_store(campaign, pairs) -> None:
+    """What `stale_clear` would clear, recorded instead (`IndexMark`): the caller's judging clears
+    each flag in the write of the post's verdict (`marks_take`)."""
+    pairs = list(pairs)
+    if pairs:
+        columns = {"post_id": [pk for pk, _ in pairs], "prefix": [hash_prefix(h) for _, h in pairs]}
+        rows_insert(model=IndexMark, columns=columns, constants={"campaign": campaign.pk})
+
+
+def marks_take(post_ids) -> dict[int, str]:
+    """{post id: content hash prefix} of the marks of these posts, forgotten: the caller clears
+    their flags in the same transaction (`posts_judge`'s `marks`)."""
+    post_ids = sorted(set(post_ids))
+    found = {}
+    for lo in range(0, len(post_ids), ID_BATCH):
+        marks = IndexMark.objects.filter(post_id__in=post_ids[lo : lo + ID_BATCH])
+        found.update(marks.values_list("post_id", "prefix"))
+        marks.delete()
+    return found
+
+
+def marks_apply(campaign) -> int:
+    """Clear the flags of every mark of the campaign still waiting (a judging stopped between its
+    index and its verdicts, or posts it had no verdict to write for), and forget the marks.
+    Returns how many marks there were."""
+    marks = IndexMark.objects.filter(campaign=campaign)
+    rows = list(marks.values_list("post_id", "prefix"))
+    if rows:
+        stale_rows_clear(rows)
+        marks.delete()
+    return len(rows)

@@ -40,6 +40,7 @@ from campaign.near_duplicates.db import (
     index_complete,
     link_of,
     links_save,
+    marks_store,
     owners_of,
     sketches_write,
     stale_clear,
@@ -181,7 +182,7 @@ def duplicates_lock(campaign: Campaign) -> None:
 
 
 @transaction.atomic
-def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> set[int]:
+def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=(), marks: bool = False) -> set[int]:
     """Index posts whose text is new or changed and references just added, then recompute the
     duplicate link of every post that may have changed because of them.
 
@@ -194,17 +195,19 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     nothing changed, a second call writes nothing. An index without its complete mark (lost in a
     crash, or never built since migration 0009) is rebuilt first, and so are links made under
     another threshold (even with nothing changed: a settlement's call then relinks every post).
+    With `marks`, the indexed posts' `index_stale` flags are left for the caller's judging to
+    clear with their verdicts (`near_duplicates.db.marks_store`) instead of cleared here.
     """
     _signed_first(campaign)
     post_ids, reference_ids = set(post_ids), set(reference_ids)
     if _links_outdated(campaign):
-        return duplicates_rebuild(campaign=campaign) | post_ids
+        return duplicates_rebuild(campaign=campaign, marks=marks) | post_ids
     if not post_ids and not reference_ids:
         return set()
     if not index_complete(campaign):
         known = Post.objects.filter(campaign=campaign).exclude(id__in=post_ids).exists()
         if known or ReferenceText.objects.filter(campaign=campaign).exclude(id__in=reference_ids).exists():
-            return duplicates_rebuild(campaign=campaign) | post_ids
+            return duplicates_rebuild(campaign=campaign, marks=marks) | post_ids
     around = _Neighbourhood(campaign, Fraction(campaign.duplicate_threshold))
     around.load(owners_of(post_ids=post_ids, reference_ids=reference_ids))
     changed = [o for o in owners_of(post_ids=post_ids, reference_ids=reference_ids) if o in around.entries]
@@ -230,7 +233,10 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=()) -> 
     )
     dirty = [(pk, *link_of(target)) for pk, target in new.items() if link_of(target) != around.entries[pk].link]
     links_save(dirty)
-    stale_clear(read_hashes)
+    if marks:
+        marks_store(campaign, read_hashes)
+    else:
+        stale_clear(read_hashes)
     _links_made_under(campaign)
     return {pk for pk, _, _ in dirty} | post_ids
 
@@ -257,7 +263,7 @@ def _links_made_under(campaign) -> None:
 
 
 @transaction.atomic
-def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
+def duplicates_rebuild(*, campaign: Campaign, marks: bool = False) -> set[int]:
     """Recompute every duplicate link of the campaign from the stored signatures.
 
     For bulk imports, a lost index and threshold changes. Streams the signatures once (no text,
@@ -265,6 +271,7 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     only for the pairs that need it). The band rows are rewritten in bulk when the index was
     lost or at least half of the posts are stale; otherwise only the stale posts' rows are
     added. Returns the ids of posts whose link changed. Idempotent: a second call changes nothing.
+    `marks`: as `duplicates_refresh`'s.
     """
     _signed_first(campaign)
     corpus = CampaignCorpus(campaign)
@@ -286,7 +293,11 @@ def duplicates_rebuild(*, campaign: Campaign) -> set[int]:
     dirty = [(int(owners[r]), *(None if v < 0 else int(v) for v in new[r])) for r in differs]
     links_save(dirty)
     indexed = np.nonzero(stale & (owners > 0))[0]
-    stale_clear(zip(owners[indexed].tolist(), corpus.hashes[indexed].tolist()))
+    indexed_hashes = zip(owners[indexed].tolist(), corpus.hashes[indexed].tolist())
+    if marks:
+        marks_store(campaign, indexed_hashes)
+    else:
+        stale_clear(indexed_hashes)
     # After a bulk import nothing has analysed the posts yet: with no statistics on
     # duplicate_of_id, the refresh's "who points at these posts" became a sequential scan.
     analyze(Post._meta.db_table)

@@ -9,10 +9,13 @@ import is acknowledged. Then this module's job works out the verdicts, in three 
    of post ids, in any order and in parallel: each post is signed alone;
 2. index: the near-duplicate index and links (`qualify.index_catch_up`), one chunk under the
    campaign lock, since "earliest wins" (RULES.md section 3, check 6) needs the campaign whole
-   and in order; the posts whose link changed are marked for judging;
+   and in order; the posts whose link changed are marked for judging, and the posts indexed
+   get an `IndexMark` instead of a write of their `index_stale` flag;
 3. judge: the verdict and score of every post not judged since it changed (`posts_judge`), by
    ranges of post ids, in parallel under the campaign lock's share mode (settlement, moderation
-   and the index wait for them, and they for those).
+   and the index wait for them, and they for those); a post's index mark is cleared in the
+   write of its verdict, so the judging writes each wide row twice (signature, verdict), not
+   three times.
 
 Who works: a Celery task per chunk (`campaign.tasks.judging_chunk_task`), queued when its stage
 opens, on every worker process of the same database and broker; and the process that waits for
@@ -39,6 +42,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaign.models import Campaign, JudgingChunk, JudgingJob, Post
+from campaign.near_duplicates.db import marks_apply
 from campaign.page_cache import campaign_pages_changed
 from campaign.services.duplicates import duplicates_lock
 from campaign.services.judging import ANALYZE_AFTER, posts_judge
@@ -108,6 +112,8 @@ def _eager() -> bool:
 
 
 def _job_finish(job: JudgingJob) -> None:
+    # The marks of indexed posts no chunk judged (their verdicts stood: a re-signing's posts).
+    marks_apply(job.campaign)
     judged = JudgingChunk.objects.filter(job=job, stage=Stage.JUDGE).aggregate(n=Sum("size"))["n"] or 0
     if judged >= ANALYZE_AFTER:
         # Once for the job, not once a chunk: the planner's statistics describe the posts before.
@@ -157,14 +163,15 @@ def _chunk_do(chunk: JudgingChunk) -> None:
         posts_sign(campaign=campaign, low=chunk.low, high=chunk.high)
     elif chunk.stage == Stage.INDEX:
         duplicates_lock(campaign)
-        affected, _stale = index_catch_up(campaign=campaign)
+        # The indexed posts are marked, not cleared: their flags go with their verdicts below.
+        affected, _stale = index_catch_up(campaign=campaign, marks=True)
         # Judged in the next stage with the import's posts (whose write left them unjudged).
         affected = sorted(affected)
         for lo in range(0, len(affected), ID_BATCH):
             Post.objects.filter(id__in=affected[lo : lo + ID_BATCH], judged_at__isnull=False).update(judged_at=None)
     else:
         ids = list(Post.objects.filter(campaign=campaign, id__gte=chunk.low, id__lte=chunk.high, judged_at__isnull=True).values_list("id", flat=True))
-        posts_judge(campaign=campaign, post_ids=ids, shared=True)
+        posts_judge(campaign=campaign, post_ids=ids, shared=True, marks=True)
 
 
 def _error_note(*, chunk_id, job, error: str) -> None:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from campaign.models import Campaign, JudgingState, Post
+from campaign.near_duplicates.db import STILL_INDEXED, marks_take, stale_rows_clear
 from campaign.page_cache import campaign_pages_changed
 from campaign.qualification import Lexicon, PostFacts, judge, lexicon_key, post_score, text_facts
 from campaign.selectors import enrolment_map
@@ -174,20 +176,26 @@ def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
     )
 
 
-def _verdicts_save(dirty: dict[tuple[str, int], list[int]], now: datetime) -> int:
-    """Store new (verdict, score) pairs with `judged_at` = now; returns how many posts."""
+def _verdicts_save(dirty: dict[tuple[str, int], list[int]], now: datetime, marks: dict[int, str] | None = None) -> int:
+    """Store new (verdict, score) pairs with `judged_at` = now; returns how many posts. The posts
+    in `marks` (taken from the index, `near_duplicates.db.marks_take`) have their `index_stale`
+    flag cleared in the same write, while their text is the one the index read; they are
+    removed from `marks`."""
     if not dirty:
         return 0
     # One statement for the batch, however many pairs it has (a batch judged from scratch has
     # hundreds of scores, each one a statement before).
     rows = [(pk, verdict, score) for (verdict, score), pks in dirty.items() for pk in pks]
-    rows_update(
-        model=Post, values=("id", "verdict", "score"), rows=rows, assign={"verdict": "v.verdict", "score": "v.score"}, constants={"judged_at": now}, where="t.id = v.id"
-    )
+    values, assign = ("id", "verdict", "score"), {"verdict": "v.verdict", "score": "v.score"}
+    if marks:
+        rows = [(*row, marks.pop(row[0], None)) for row in rows]
+        values = (*values, ("prefix", CharField(max_length=16, null=True)))
+        assign["index_stale"] = f"CASE WHEN v.prefix IS NOT NULL AND {STILL_INDEXED} THEN FALSE ELSE t.index_stale END"
+    rows_update(model=Post, values=values, rows=rows, assign=assign, constants={"judged_at": now}, where="t.id = v.id")
     return len(rows)
 
 
-def posts_judge(*, campaign: Campaign, post_ids=None, now=None, shared: bool = False) -> int:
+def posts_judge(*, campaign: Campaign, post_ids=None, now=None, shared: bool = False, marks: bool = False) -> int:
     """Recompute verdict and score of the campaign's posts (all, or `post_ids`) from the data as it
     is now: window, enrolment, deletion, length, lexicon, duplicates, moderation, engagement.
 
@@ -200,7 +208,10 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None, shared: bool = F
     `shared` (the chunks of a queued judging, `campaign.services.import_judging`): the lock is
     taken in share mode, so chunks of posts judge side by side on several workers while
     excluding every holder of the campaign lock; the caller refreshes the statistics once at
-    the end instead of each chunk.
+    the end instead of each chunk. `marks` (with `post_ids`): the index marks of these posts
+    (`IndexMark`) are taken once the lock is held (no index run can pass them meanwhile) and
+    their `index_stale` flags cleared in the write of their verdicts, or apart for a verdict
+    only confirmed.
     """
     if post_ids is not None:
         post_ids = list(post_ids)
@@ -208,10 +219,15 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None, shared: bool = F
             return 0
     with transaction.atomic():
         (campaign_lock_shared if shared else duplicates_lock)(campaign)
-        return _posts_judge(campaign, post_ids, now or judging_now(JudgingState.objects.filter(campaign=campaign).first()), analyze_after=not shared)
+        now = now or judging_now(JudgingState.objects.filter(campaign=campaign).first())
+        taken = marks_take(post_ids) if marks and post_ids else {}
+        changed = _posts_judge(campaign, post_ids, now, analyze_after=not shared, marks=taken)
+        if taken:  # posts whose verdict was only confirmed: no write of theirs to clear it in
+            stale_rows_clear(list(taken.items()))
+        return changed
 
 
-def _posts_judge(campaign: Campaign, post_ids, now: datetime, *, analyze_after: bool = True) -> int:
+def _posts_judge(campaign: Campaign, post_ids, now: datetime, *, analyze_after: bool = True, marks: dict[int, str] | None = None) -> int:
     lexicon = campaign_lexicon(campaign)
     changed = 0
     enrolled: dict = {}  # each trader's enrolment evaluated once per call, not once per batch
@@ -228,7 +244,7 @@ def _posts_judge(campaign: Campaign, post_ids, now: datetime, *, analyze_after: 
             # A post not judged since it changed is stamped even when its verdict stays.
             if (verdict, score) != (post.verdict, post.score) or post.judged_at is None:
                 dirty.setdefault((verdict, score), []).append(post.pk)
-        changed += _verdicts_save(dirty, now)
+        changed += _verdicts_save(dirty, now, marks)
     if changed:
         campaign_pages_changed(campaign_id=campaign.pk)
     if analyze_after and changed >= ANALYZE_AFTER:

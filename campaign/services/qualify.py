@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import transaction
 
 from campaign.models import Campaign, JudgingState, Post, ReferenceText, Signup
+from campaign.near_duplicates.db import marks_apply
 from campaign.services.duplicates import duplicates_lock, duplicates_rebuild, duplicates_refresh
 from campaign.services.judging import JUDGE_BATCH, judging_now, posts_judge
 from traders.models import LeadTraderRegistration
@@ -79,15 +80,20 @@ def posts_qualify(*, campaign: Campaign, post_ids=None, full: bool = False) -> i
         return changed
 
 
-def index_catch_up(*, campaign: Campaign) -> tuple[set[int], set[int]]:
+def index_catch_up(*, campaign: Campaign, marks: bool = False) -> tuple[set[int], set[int]]:
     """Bring the near-duplicate index up to date with every post whose text changed (call under
     the campaign lock): the index is rebuilt in memory when many posts wait for it, else
     refreshed for them (both sign first what a bulk import stored unsigned). Returns (the posts
-    whose link changed, the posts that waited): the posts to judge again."""
+    whose link changed, the posts that waited): the posts to judge again.
+
+    The marks a queued judging left (`IndexMark`: posts indexed, their flags not cleared yet) are
+    applied first, so those posts do not wait again. With `marks` (that judging's index stage)
+    the posts indexed now are marked in their turn instead of cleared."""
+    marks_apply(campaign)
     stale = set(Post.objects.filter(campaign=campaign, index_stale=True).values_list("id", flat=True))
     if len(stale) >= REBUILD_AT:
-        return duplicates_rebuild(campaign=campaign), stale
-    return duplicates_refresh(campaign=campaign, post_ids=stale), stale
+        return duplicates_rebuild(campaign=campaign, marks=marks), stale
+    return duplicates_refresh(campaign=campaign, post_ids=stale, marks=marks), stale
 
 
 # Part of the digest: a release that changes how posts are judged bumps it, and every campaign

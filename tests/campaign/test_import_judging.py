@@ -10,10 +10,11 @@ import random
 
 import pytest
 
-from campaign.models import JudgingChunk, JudgingJob, Post
+from campaign.models import DuplicateBand, IndexMark, JudgingChunk, JudgingJob, Post
 from campaign.services import posts_import_file, posts_qualify
 from campaign.services.import_judging import judging_chunk_work, judging_job_progress, judging_job_wait
-from campaign.services.posts import posts_ingest
+from campaign.near_duplicates import text_signature
+from campaign.services.posts import content_hash, posts_ingest
 from core.reading import jsonl_records
 from tests.campaign.test_duplicate_contract import brute_force, random_posts
 from tests.factories import OTHER_TEXTS, TRADING_TEXT, enrolled_trader, post_item
@@ -121,6 +122,58 @@ def outcome_of(campaign, items, order):
         job.refresh_from_db()
     assert job.stage == Stage.DONE
     return outcome(campaign)
+
+
+def job_until(job, stage):
+    """Work the job's chunks in order until it reaches `stage`."""
+    while job.stage != stage:
+        assert judging_chunk_work(job=job)
+        job.refresh_from_db()
+    return job
+
+
+@pytest.mark.parametrize("rebuild_at", [1, 2000], ids=["rebuild", "refresh"])
+def test_the_index_stage_marks_its_posts_and_each_flag_goes_with_the_posts_verdict(campaign, monkeypatch, rebuild_at):
+    monkeypatch.setattr("campaign.services.qualify.REBUILD_AT", rebuild_at)  # the index rebuilt whole, or refreshed
+    enrol(campaign)
+    items = corpus(31, 14)
+    job = job_until(posts_import_file(campaign=campaign, data=jsonl(items), wait=False).followup, Stage.JUDGE)
+    stored = Post.objects.filter(campaign=campaign)
+    # Indexed, and marked so: the flags wait for the verdicts, the wide rows are not written for them.
+    assert set(IndexMark.objects.values_list("post_id", flat=True)) == set(stored.values_list("id", flat=True))
+    assert not stored.filter(index_stale=False).exists()
+    job = job_until(job, Stage.DONE)
+    assert not IndexMark.objects.exists() and not stored.filter(index_stale=True).exists()
+    chunked = outcome(campaign)
+    Post.objects.all().delete()
+    assert posts_ingest(campaign=campaign, records=jsonl_records(jsonl(items))).ok
+    assert outcome(campaign) == chunked
+
+
+def test_a_settlement_between_the_index_and_the_verdicts_takes_the_marks_without_indexing_again(campaign):
+    enrol(campaign)
+    items = corpus(37, 12)
+    job = job_until(posts_import_file(campaign=campaign, data=jsonl(items), wait=False).followup, Stage.JUDGE)
+    bands = DuplicateBand.objects.count()
+    posts_qualify(campaign=campaign)
+    assert not IndexMark.objects.exists() and DuplicateBand.objects.count() == bands
+    qualified = outcome(campaign)
+    assert all(judged and not stale for _, _, _, judged, stale in qualified.values())
+    assert judging_job_wait(job=job).stage == Stage.DONE and outcome(campaign) == qualified
+
+
+def test_a_text_stored_after_the_index_stage_keeps_waiting_for_the_index_past_its_verdict(campaign):
+    enrol(campaign)
+    job = job_until(posts_import_file(campaign=campaign, data=jsonl(corpus(41, 10)), wait=False).followup, Stage.JUDGE)
+    edited = Post.objects.order_by("id").first()
+    # What a writer that takes no lock (the webhook's) stores meanwhile: a new text, waiting for the index.
+    new = OTHER_TEXTS[2]
+    Post.objects.filter(pk=edited.pk).update(text=new, content_hash=content_hash(new), signature=text_signature(new), index_stale=True, judged_at=None)
+    job_until(job, Stage.DONE)
+    assert list(Post.objects.filter(index_stale=True).values_list("pk", flat=True)) == [edited.pk]
+    assert not IndexMark.objects.exists()
+    posts_qualify(campaign=campaign)  # the next judging indexes the new text
+    assert not Post.objects.filter(index_stale=True).exists()
 
 
 def test_a_reimported_file_changes_nothing_and_judges_nothing_again(campaign):
