@@ -371,6 +371,15 @@ def marks_store(campaign, pairs) -> None:
         rows_insert(model=IndexMark, columns=columns, constants={"campaign": campaign.pk})
 
 
+def index_caught_up(campaign, pairs, *, marks: bool) -> None:
+    """What the index does for the posts it read ((id, `hash64`) pairs): clear their flags now
+    (`stale_clear`), or, with `marks`, leave them to the caller's judging (`marks_store`)."""
+    if marks:
+        marks_store(campaign, pairs)
+    else:
+        stale_clear(pairs)
+
+
 def marks_take(post_ids) -> dict[int, str]:
     """{post id: content hash prefix} of the marks of these posts, forgotten: the caller clears
     their flags in the same transaction (`posts_judge`'s `marks`)."""

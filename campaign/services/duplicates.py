@@ -37,13 +37,12 @@ from campaign.near_duplicates.db import (
     bands_rewrite,
     entries_read,
     hash64,
+    index_caught_up,
     index_complete,
     link_of,
     links_save,
-    marks_store,
     owners_of,
     sketches_write,
-    stale_clear,
     texts_read,
 )
 from campaign.near_duplicates.decision import key_hits, relinks
@@ -233,10 +232,7 @@ def duplicates_refresh(*, campaign: Campaign, post_ids=(), reference_ids=(), mar
     )
     dirty = [(pk, *link_of(target)) for pk, target in new.items() if link_of(target) != around.entries[pk].link]
     links_save(dirty)
-    if marks:
-        marks_store(campaign, read_hashes)
-    else:
-        stale_clear(read_hashes)
+    index_caught_up(campaign, read_hashes, marks=marks)
     _links_made_under(campaign)
     return {pk for pk, _, _ in dirty} | post_ids
 
@@ -293,11 +289,7 @@ def duplicates_rebuild(*, campaign: Campaign, marks: bool = False) -> set[int]:
     dirty = [(int(owners[r]), *(None if v < 0 else int(v) for v in new[r])) for r in differs]
     links_save(dirty)
     indexed = np.nonzero(stale & (owners > 0))[0]
-    indexed_hashes = zip(owners[indexed].tolist(), corpus.hashes[indexed].tolist())
-    if marks:
-        marks_store(campaign, indexed_hashes)
-    else:
-        stale_clear(indexed_hashes)
+    index_caught_up(campaign, zip(owners[indexed].tolist(), corpus.hashes[indexed].tolist()), marks=marks)
     # After a bulk import nothing has analysed the posts yet: with no statistics on
     # duplicate_of_id, the refresh's "who points at these posts" became a sequential scan.
     analyze(Post._meta.db_table)

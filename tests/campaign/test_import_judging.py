@@ -11,9 +11,9 @@ import random
 import pytest
 
 from campaign.models import DuplicateBand, IndexMark, JudgingChunk, JudgingJob, Post
+from campaign.near_duplicates import text_signature
 from campaign.services import posts_import_file, posts_qualify
 from campaign.services.import_judging import judging_chunk_work, judging_job_progress, judging_job_wait
-from campaign.near_duplicates import text_signature
 from campaign.services.posts import content_hash, posts_ingest
 from core.reading import jsonl_records
 from tests.campaign.test_duplicate_contract import brute_force, random_posts
