@@ -347,6 +347,32 @@ def rows_lookup(*, model: type[Model], fields: Sequence[str], filters: Mapping[s
     return found
 
 
+def rows_take(*, model: type[Model], fields: Sequence[str], key: str, keys: Iterable) -> list[tuple]:
+    """Delete every row of the model whose `key` is one of `keys` and return their `fields` (each
+    row once, in no particular order): one statement a batch, so a row is returned exactly when
+    this transaction deleted it, never when another one took it first.
+
+    Both: DELETE ... RETURNING (SQLite 3.35 or later); PostgreSQL joins the unnested keys, as
+    `rows_lookup` does, SQLite uses `IN`, in batches.
+    """
+    keys = sorted(set(_as_list(keys)))
+    table, key_field = _qn(model._meta.db_table), model._meta.get_field(key)
+    returned = ", ".join(_qn(model._meta.get_field(name).column) for name in fields)
+    taken = []
+    with connection.cursor() as cursor:
+        for lo in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[lo : lo + LOOKUP_BATCH]
+            if _postgresql():
+                cursor.execute(
+                    f"DELETE FROM {table} USING unnest(%s::{key_field.db_type(connection)}[]) AS k(key) WHERE {table}.{_qn(key_field.column)} = k.key RETURNING {returned}",
+                    [batch],
+                )
+            else:
+                cursor.execute(f"DELETE FROM {table} WHERE {_qn(key_field.column)} IN ({', '.join(['%s'] * len(batch))}) RETURNING {returned}", batch)
+            taken.extend(cursor.fetchall())
+    return taken
+
+
 def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True) -> None:
     """Replace every row of the model in `scope` (field name -> value) by the given rows: the
     scope's values plus, block after block, the `blocks`' columns (field name -> values, lists or

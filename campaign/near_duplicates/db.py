@@ -23,7 +23,7 @@ from django.db.models import CharField, Q
 from campaign.models import DuplicateBand, IndexMark, Post, ReferenceText
 from campaign.near_duplicates.core import BANDS, NUM_PERM, SKETCH_BYTES, band_key_matrix, post_order, reference_order, signature_matrix, sketch_matrix
 from campaign.near_duplicates.decision import Bands
-from core.database import binary_collation, rows_insert, rows_lookup, rows_replace, rows_update, values_binary
+from core.database import binary_collation, rows_insert, rows_lookup, rows_replace, rows_take, rows_update, values_binary
 
 ID_BATCH = 5000
 STREAM_CHUNK = 10000
@@ -382,14 +382,9 @@ def index_caught_up(campaign, pairs, *, marks: bool) -> None:
 
 def marks_take(post_ids) -> dict[int, str]:
     """{post id: content hash prefix} of the marks of these posts, forgotten: the caller clears
-    their flags in the same transaction (`posts_judge`'s `marks`)."""
-    post_ids = sorted(set(post_ids))
-    found = {}
-    for lo in range(0, len(post_ids), ID_BATCH):
-        marks = IndexMark.objects.filter(post_id__in=post_ids[lo : lo + ID_BATCH])
-        found.update(marks.values_list("post_id", "prefix"))
-        marks.delete()
-    return found
+    their flags in the same transaction (`posts_judge`'s `marks`). One DELETE ... RETURNING a
+    batch: a mark is taken once, by whoever deleted it."""
+    return dict(rows_take(model=IndexMark, fields=("post_id", "prefix"), key="post_id", keys=post_ids))
 
 
 def marks_apply(campaign) -> int:

@@ -13,9 +13,9 @@ import pytest
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from campaign.models import DuplicateBand, Post
+from campaign.models import DuplicateBand, IndexMark, Post
 from campaign.services.posts import WRITTEN, _posts_upsert
-from core.database import binary_collation, rows_batches, rows_insert, rows_lookup, rows_replace, rows_update, rows_upsert, values_binary
+from core.database import binary_collation, rows_batches, rows_insert, rows_lookup, rows_replace, rows_take, rows_update, rows_upsert, values_binary
 from tests.factories import CampaignFactory, TraderFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +210,14 @@ def test_a_lookup_of_many_keys_crosses_every_batch(campaign):
     keys = list(range(1, 12001))
     rows_insert(model=DuplicateBand, columns={"key": keys, "owner": [7] * len(keys)}, constants={"campaign": campaign.pk})
     assert len(rows_lookup(model=DuplicateBand, fields=("owner",), filters={"campaign_id": campaign.pk}, key="key", keys=keys)) == len(keys)
+
+
+def test_a_take_deletes_the_rows_of_its_keys_and_returns_them_once(campaign):
+    IndexMark.objects.bulk_create(IndexMark(post_id=pk, campaign_id=campaign.pk, prefix=f"{pk:016x}") for pk in range(1, 12001))
+    taken = rows_take(model=IndexMark, fields=("post_id", "prefix"), key="post_id", keys=[*range(2, 12001, 2), 3, 3, 99999])
+    assert sorted(taken) == [(pk, f"{pk:016x}") for pk in sorted([*range(2, 12001, 2), 3])]  # every batch; a key twice, once; a key with no row, nothing
+    assert rows_take(model=IndexMark, fields=("post_id",), key="post_id", keys=[2, 3, 5]) == [(5,)]  # taken once
+    assert IndexMark.objects.count() == 12000 - 6000 - 2
 
 
 def test_a_replace_swaps_the_rows_of_its_scope_and_keeps_the_others(campaign):
