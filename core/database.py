@@ -373,7 +373,9 @@ def rows_take(*, model: type[Model], fields: Sequence[str], key: str, keys: Iter
     return taken
 
 
-def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True) -> None:
+def rows_replace(
+    *, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True, analyzed: bool = True
+) -> None:
     """Replace every row of the model in `scope` (field name -> value) by the given rows: the
     scope's values plus, block after block, the `blocks`' columns (field name -> values, lists or
     numpy arrays), so a caller holding millions of rows never builds them all at once. Every
@@ -381,7 +383,8 @@ def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterab
     the rows outside the scope go too. Run in a transaction (one is opened when none is).
 
     PostgreSQL: TRUNCATE (others not kept) or DELETE, the primary key dropped, one binary COPY,
-    the key built again in one sorted pass, ANALYZE. SQLite: DELETE and INSERT.
+    the key built again in one sorted pass, ANALYZE (`analyzed` False: the caller's, once it has
+    written the rest of what it writes). SQLite: DELETE and INSERT.
     """
     table = _qn(model._meta.db_table)
     scoped = {model._meta.get_field(name).column: value for name, value in scope.items()}
@@ -397,7 +400,8 @@ def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterab
                 _insert(model, block, dict(scope), conflict="")
             return
         _copy_replacing_key(cursor, model, scoped, ({model._meta.get_field(name).column: v for name, v in block.items()} for block in blocks))
-    analyze(model._meta.db_table)  # fresh statistics, or the planner guesses from an empty table (bench/README.md)
+    if analyzed:
+        analyze(model._meta.db_table)  # fresh statistics, or the planner guesses from an empty table (bench/README.md)
 
 
 COPY_ROWS = 20_000  # rows per block of a binary COPY

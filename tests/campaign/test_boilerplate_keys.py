@@ -133,6 +133,24 @@ def test_a_boilerplate_key_gives_the_brute_force_links_by_refresh_rebuild_and_re
     assert assert_sketches_current() == DuplicateBand.objects.filter(key__in=crowded).count()
 
 
+@pytest.mark.postgres
+def test_a_full_rewrite_leaves_statistics_that_count_its_sketched_rows(campaign, boilerplate):
+    """The rewrite inserts the sketched rows after its COPY: statistics taken between the two said
+    that no row has a sketch, and the planner then read an owner's sketches (`sketches_clear`) by
+    scanning every sketched row of the campaign."""
+    from django.db import connection
+
+    DuplicateBand.objects.filter(campaign=campaign, key=0, owner=0).delete()
+    duplicates_rebuild(campaign=campaign)
+    sketched = DuplicateBand.objects.filter(campaign=campaign, sketch__isnull=False).count()
+    total = DuplicateBand.objects.filter(campaign=campaign).count()
+    assert 0 < sketched < total
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT null_frac FROM pg_stats WHERE tablename = %s AND attname = 'sketch'", [DuplicateBand._meta.db_table])
+        (null_frac,) = cursor.fetchone()
+    assert null_frac == pytest.approx(1 - sketched / total, abs=0.01)
+
+
 def test_texts_changed_without_the_index_are_caught_up_by_the_rebuild_with_current_sketches(campaign, boilerplate):
     """The rebuild's other path: a few stale posts (a lockless writer's new texts) get their rows
     added and their old sketches replaced, the other rows kept."""
