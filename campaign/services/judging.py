@@ -151,7 +151,7 @@ def _judge_rows(rows: list[tuple], uids: dict[int, int]) -> list[JudgeRow]:
     unknown = {row[1] for row in rows} - uids.keys()
     if unknown:  # at most JUDGE_BATCH ids, which one SQLite statement takes
         uids.update(Trader.objects.filter(pk__in=unknown).values_list("pk", "uid"))
-    return [JudgeRow(pk, uids[author], *rest) for pk, author, *rest in rows]
+    return [JudgeRow(row[0], uids[row[1]], *row[2:]) for row in rows]
 
 
 def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:

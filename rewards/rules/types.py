@@ -6,11 +6,15 @@ its own shape on construction so that a bad value fails where it is made, not de
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 # The period code of the rewards that belong to the whole campaign (first post, leaderboard).
 ALL = "ALL"
+# Time zone types whose `utcoffset` is never None: a datetime that carries one is aware without
+# asking (what the database gives, once per post of a settlement).
+_ALWAYS_AWARE = (timezone, ZoneInfo)
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,8 @@ class QualifiedPost:
             raise ValueError(f"post_id must be a non-empty string, got {self.post_id!r}")
         if isinstance(self.uid, bool) or not isinstance(self.uid, int) or self.uid <= 0:
             raise ValueError(f"uid must be a positive int, got {self.uid!r}")
-        if not isinstance(self.created_at, datetime) or self.created_at.utcoffset() is None:
+        created_at = self.created_at
+        if not isinstance(created_at, datetime) or (type(created_at.tzinfo) not in _ALWAYS_AWARE and created_at.utcoffset() is None):
             raise ValueError(f"created_at of post {self.post_id} must be an aware datetime")
         if isinstance(self.score, bool) or not isinstance(self.score, int) or self.score < 0:
             raise ValueError(f"score of post {self.post_id} must be a non-negative int")
@@ -70,12 +75,22 @@ class TraderStats:
 NO_STATS = TraderStats(new_copiers=0, copier_pnl_usdt=Decimal("0"))
 
 
+class UniquePosts(tuple):
+    """A tuple of posts that `unique_posts` checked: immutable, so it stays checked."""
+
+    __slots__ = ()
+
+
 def unique_posts(posts: Iterable[QualifiedPost]) -> tuple[QualifiedPost, ...]:
     """Return ``posts`` as a tuple, raising ``ValueError`` if a ``post_id`` appears twice.
 
     A post id is unique (RULES.md section 3); a repeated one means the caller joined rows
     twice, and counting it twice would inflate a score, so it fails instead of being dropped.
+    The tuple is a `UniquePosts`: given one again (a caller that checks once and hands the same
+    posts to every rule), it is returned as it is.
     """
+    if type(posts) is UniquePosts:
+        return posts
     posts = tuple(posts)
     seen: set[str] = set()
     for post in posts:
@@ -84,4 +99,4 @@ def unique_posts(posts: Iterable[QualifiedPost]) -> tuple[QualifiedPost, ...]:
         if post.post_id in seen:
             raise ValueError(f"post {post.post_id} is given more than once")
         seen.add(post.post_id)
-    return posts
+    return UniquePosts(posts)

@@ -5,6 +5,7 @@ Reads only. `settle_campaign` writes what `rewards_compute` returns into the led
 preview and the dashboard compute through it too, so there is one computation of the money.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -16,7 +17,7 @@ from core.database import values_binary
 from rewards.models import Reward, SettlementRun
 from rewards.rules import QualifiedPost, TraderStats, first_post_awards, rank_traders, split_content_pool, split_leaderboard
 from rewards.rules.money import format_money, quantize_money
-from rewards.rules.types import ALL
+from rewards.rules.types import ALL, unique_posts
 from traders.models import Trader
 from traders.selectors import trading_stats_as_of
 
@@ -92,7 +93,7 @@ def rewards_compute(
     *,
     campaign: Campaign,
     at: datetime,
-    posts: list[QualifiedPost] | None = None,
+    posts: Sequence[QualifiedPost] | None = None,
     verdict_counts: dict | None = None,
     already_due: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[list[Computed], dict]:
@@ -104,8 +105,8 @@ def rewards_compute(
     the campaign, exclusions already applied, so both go through this one computation. A pool is
     due when `at` is past its end plus grace, or when it is in `already_due` (`settled_due`).
     """
-    if posts is None:
-        posts = qualified_posts(campaign)
+    # Checked for repeated post ids once here; every rule is given these same checked posts.
+    posts = unique_posts(qualified_posts(campaign) if posts is None else posts)
     window_due = at >= campaign.ends_at + campaign.grace
     first_post_due = window_due or (Reward.Kind.FIRST_POST, ALL) in already_due
     leaderboard_due = window_due or (Reward.Kind.LEADERBOARD, ALL) in already_due

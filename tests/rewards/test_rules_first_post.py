@@ -1,13 +1,14 @@
 """First-post bonus rule (RULES.md section 4): each trader's earliest qualifying post."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rewards.rules.first_post import FIRST_POST_AMOUNT, FIRST_POST_ASSET, first_post_awards
-from rewards.rules.types import QualifiedPost
+from rewards.rules.types import QualifiedPost, unique_posts
 
 UTC8 = timezone(timedelta(hours=8))
 START = datetime(2026, 2, 12, 18, 0, tzinfo=UTC8)
@@ -64,6 +65,27 @@ def test_a_post_id_given_twice_is_refused():
 def test_a_naive_created_at_is_refused():
     with pytest.raises(ValueError):
         QualifiedPost("a", 1, datetime(2026, 2, 13, 12, 0), 1)
+
+
+class NoOffset(tzinfo):
+    """A time zone that knows no offset: a datetime carrying it is naive (Python's definition)."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_a_created_at_whose_zone_gives_no_offset_is_refused_and_zoneinfo_is_aware():
+    with pytest.raises(ValueError):
+        QualifiedPost("a", 1, datetime(2026, 2, 13, 12, 0, tzinfo=NoOffset()), 1)
+    assert QualifiedPost("a", 1, datetime(2026, 2, 13, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai")), 1).created_at.utcoffset() == timedelta(hours=8)
+
+
+def test_posts_are_checked_once_and_a_checked_tuple_is_handed_on_as_it_is():
+    checked = unique_posts([post("a", 1, 0), post("b", 2, 5)])
+    assert unique_posts(checked) is checked
+    assert first_post_awards(checked) == first_post_awards(list(checked))
+    with pytest.raises(ValueError):
+        unique_posts((*checked, post("a", 3, 9)))  # a new tuple is checked again
 
 
 posts_strategy = st.lists(
