@@ -22,7 +22,8 @@ from campaign.near_duplicates import earlier_duplicates, post_order, reference_o
 from campaign.qualification import jaccard_at_least, shingles
 from campaign.services import posts_import_file, reference_texts_import
 from campaign.services.duplicates import duplicates_rebuild
-from tests.factories import enrolled_trader, post_item
+from campaign.services.qualify import posts_judge_pending
+from tests.factories import TRADING_TEXT, enrolled_trader, post_item
 
 FOUR_FIFTHS = Fraction(4, 5)
 # Distinct code points make the 5-gram sets, hence the Jaccard values, easy to count.
@@ -54,6 +55,12 @@ class MemoryStore:
     def references(self, *texts: str):
         self.refs.extend(t for t in texts if t not in self.refs)
 
+    def delete(self, post_id: str):
+        del self.posts[post_id]
+
+    def delete_reference(self, text: str):
+        self.refs.remove(text)
+
     def links(self) -> dict[str, str]:
         entries = [(f"ref:{i}", text, reference_order(i + 1)) for i, text in enumerate(self.refs)]
         entries += [(post_id, text, post_order(created, post_id)) for post_id, (created, text) in self.posts.items()]
@@ -83,6 +90,15 @@ class DatabaseStore:
     def references(self, *texts: str):
         assert reference_texts_import(campaign=self.campaign, data="\n---\n".join(texts).encode()).ok
 
+    def delete(self, post_id: str):
+        """A post row deleted (the admin), then the next judging of the campaign (the beat's)."""
+        Post.objects.get(post_id=post_id).delete()
+        posts_judge_pending(campaign=self.campaign)
+
+    def delete_reference(self, text: str):
+        ReferenceText.objects.get(text=text).delete()
+        posts_judge_pending(campaign=self.campaign)
+
     def _stored_links(self) -> dict[str, str]:
         refs = {pk: f"ref:{i}" for i, pk in enumerate(ReferenceText.objects.order_by("id").values_list("id", flat=True))}
         rows = Post.objects.values_list("post_id", "duplicate_of__post_id", "duplicate_of_reference_id")
@@ -106,6 +122,27 @@ def test_an_identical_text_is_a_duplicate_of_the_earlier_post(store):
     store.post("b", at(2), text)
     store.post("a", at(1), text)
     assert store.links() == {"b": "a"}
+
+
+def test_a_deleted_post_leaves_its_copies_linked_to_the_earliest_copy_that_stays(store):
+    text = "BTC breaks out above resistance, funding rate turns positive and shorts get squeezed."
+    store.post_many([("a", at(1), text), ("b", at(2), text + " !"), ("c", at(3), text + " ?"), ("d", at(4), text)])
+    assert store.links() == {"b": "a", "c": "a", "d": "a"}
+    store.delete("a")
+    assert store.links() == {"c": "b", "d": "b"}
+    store.delete("c")
+    assert store.links() == {"d": "b"}
+
+
+def test_a_deleted_reference_text_leaves_its_copies_linked_to_what_stays(store):
+    text = "Not financial advice: copy trading carries risk, past returns promise nothing about the future."
+    other = "$ETH breakout retest, entry at support, stop loss below the range, take profit at 4k."
+    store.references(text, other)
+    store.post_many([("a", at(1), text), ("b", at(2), text + " !"), ("e", at(3), other)])
+    assert store.links() == {"a": "ref:0", "b": "ref:0", "e": "ref:1"}
+    store.delete_reference(text)
+    # The reference left is now ref:0 (the memory store numbers the texts that stay).
+    assert store.links() == {"b": "a", "e": "ref:0"}
 
 
 def test_jaccard_exactly_four_fifths_is_a_duplicate_and_just_below_is_not(store):
@@ -260,3 +297,15 @@ def test_both_adapters_give_the_brute_force_earlier_duplicate_map(store, seed, s
     for lo in range(0, len(shuffled), batch):  # several changed texts per refresh, in any order
         store.post_many(shuffled[lo : lo + batch])
     assert store.links() == brute_force({p: (created, text) for p, created, text in posts})
+
+
+@pytest.mark.django_db
+def test_a_copy_whose_link_was_deleted_is_judged_a_duplicate_of_the_copy_that_stays(campaign):
+    """The money side of the deletion cases above: the later copy is not paid as an original."""
+    store = DatabaseStore(campaign)
+    store.post_many([("a", at(1), TRADING_TEXT), ("b", at(2), TRADING_TEXT + " !"), ("c", at(3), TRADING_TEXT + " ?")])
+    assert dict(Post.objects.values_list("post_id", "verdict")) == {"a": "qualified", "b": "duplicate", "c": "duplicate"}
+    store.delete("a")
+    verdicts = dict(Post.objects.values_list("post_id", "verdict"))
+    assert verdicts == {"b": Post.Verdict.QUALIFIED, "c": Post.Verdict.DUPLICATE}
+    assert not Post.objects.filter(index_stale=True).exists() and not Post.objects.filter(judged_at__isnull=True).exists()
