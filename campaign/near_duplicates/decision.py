@@ -65,8 +65,16 @@ def bucket_pairs(keys: np.ndarray, rows: np.ndarray, n: int):
         yield rows[later_pos] * n + rows[earlier_pos]
 
 
-def earlier_matches(bands: Bands, corpus: Corpus, *, threshold: Fraction = DEFAULT_THRESHOLD, k: int = SHINGLE_SIZE) -> np.ndarray:
+def earlier_matches(
+    bands: Bands, corpus: Corpus, *, threshold: Fraction = DEFAULT_THRESHOLD, k: int = SHINGLE_SIZE, looser: np.ndarray | None = None
+) -> np.ndarray:
     """The earliest earlier near-duplicate row of every row (-1: none): RULES.md section 3, check 6.
+
+    `looser` (optional, (n,) int64): every row's answer under a threshold at most `threshold`, or
+    0 for a row whose answer is not known (0 bounds nothing). The candidates do not depend on
+    the threshold, and a pair at least `threshold` alike is at least as alike as the looser one
+    asks: a row's answer here is -1 where it was -1 there, and never earlier than it was there.
+    Only the pairs that can still answer are decided (a what-if preview of a stricter threshold).
 
     Nothing of the corpus is held but `bands`; signatures and texts are read for the few rows
     that need them:
@@ -88,7 +96,7 @@ def earlier_matches(bands: Bands, corpus: Corpus, *, threshold: Fraction = DEFAU
     copies = _identical_copies(bands, corpus)
     representative = bands.has.copy()
     representative[[row for row, _ in copies]] = False
-    later, earlier = _candidate_pairs(bands, corpus, np.nonzero(representative)[0])
+    later, earlier = _candidate_pairs(bands, corpus, np.nonzero(representative)[0], looser)
     _decide(match, later, earlier, corpus, Fraction(threshold), k)
     # A copy has the 5-grams of its earliest holder: it matches what that one matches, or else
     # that holder itself (always earlier, orders being unique).
@@ -124,15 +132,20 @@ def _identical_copies(bands: Bands, corpus: Corpus) -> list[tuple[int, int]]:
     return copies
 
 
-def _candidate_pairs(bands: Bands, corpus: Corpus, eligible: np.ndarray) -> tuple[list[int], list[int]]:
+def _candidate_pairs(bands: Bands, corpus: Corpus, eligible: np.ndarray, looser: np.ndarray | None = None) -> tuple[list[int], list[int]]:
     """(later rows, earlier rows) sharing a band and passing the prefilter, sorted by later row
-    then earlier row: the first exact success of a later row is then its earliest match."""
+    then earlier row: the first exact success of a later row is then its earliest match. With
+    `looser` (`earlier_matches`), only the pairs whose earlier row is at or after the later
+    row's looser answer."""
     n = len(bands.keys)
     # Band by band, chunk by chunk, each chunk prefiltered at once: only plausible pairs are kept,
     # so a bucket of thousands of unrelated texts costs time, never memory.
     survivors, pending = [], 0
     for band in range(BANDS):
         for codes in bucket_pairs(bands.keys[eligible, band], eligible, n):
+            if looser is not None:
+                bound = looser[codes // n]
+                codes = codes[(bound >= 0) & (codes % n >= bound)]
             survivors.append(codes[plausible(bands.low[codes // n], bands.low[codes % n])])
             pending += len(survivors[-1])
             if pending > _PAIR_FLUSH:

@@ -131,6 +131,25 @@ def test_links_from_the_stored_signatures_are_those_decided_from_the_texts(corpu
         assert links.as_dict() == stored_links(corpus)
 
 
+@pytest.mark.parametrize("threshold", ["0.8", "0.801", "0.85", "0.9", "1"])
+def test_a_stricter_threshold_decided_from_the_stored_links_gives_the_links_decided_from_the_texts(corpus, threshold):
+    """The preview of a stricter threshold decides only the pairs the stored (current) links leave
+    possible; the answer is the full one. Also through a looser threshold decided first."""
+    expected = old_links(corpus, old_posts(corpus), Decimal(threshold))
+    (links,) = links_decide(campaign=corpus, thresholds=[Decimal(threshold)], stored=corpus.duplicate_threshold)
+    assert links.as_dict() == expected
+    _first, links = links_decide(campaign=corpus, thresholds=[Decimal("0.8"), Decimal(threshold)])
+    assert links.as_dict() == expected
+
+
+def test_a_looser_threshold_is_decided_whole_whatever_links_are_stored(corpus):
+    expected = old_links(corpus, old_posts(corpus), Decimal("0.6"))
+    stored = stored_links(corpus)
+    assert any(stored.get(pk) != link for pk, link in expected.items())  # looser: links move earlier
+    (links,) = links_decide(campaign=corpus, thresholds=[Decimal("0.6")], stored=corpus.duplicate_threshold)
+    assert links.as_dict() == expected
+
+
 @pytest.mark.parametrize(
     "changes",
     [

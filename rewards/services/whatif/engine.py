@@ -80,9 +80,17 @@ class _CountedCorpus(CampaignCorpus):
         return found
 
 
-def links_decide(*, campaign: Campaign, thresholds: list[Decimal], on_read=None, on_texts=None, on_decided=None) -> list[Links]:
+def links_decide(
+    *, campaign: Campaign, thresholds: list[Decimal], stored: Decimal | None = None, on_read=None, on_texts=None, on_decided=None
+) -> list[Links]:
     """The links `duplicates_rebuild` would store under each threshold, from one read of the stored
     signatures and reference texts of `campaign`. Reads only.
+
+    `stored`: the threshold the stored links are exactly the answer of (the index caught up and
+    built under it), None when they are not. A threshold at least as strict as one whose links
+    are known (stored, or decided here before it) only decides what those links leave possible
+    (`earlier_matches`'s `looser`): a post with no link keeps none, a linked one is linked at
+    its link or later.
 
     `on_read(posts)` is told after each chunk of the signatures read, `on_texts()` after each batch
     of texts a decision reads, `on_decided(i)` after the links of `thresholds[i]` are decided.
@@ -92,15 +100,32 @@ def links_decide(*, campaign: Campaign, thresholds: list[Decimal], on_read=None,
     posts = owners > 0
     by_pk = np.argsort(owners[posts], kind="stable")
     pks = owners[posts][by_pk]
+    known = [] if stored is None else [(Fraction(stored), _stored_matches(corpus))]
     found = []
     for i, threshold in enumerate(thresholds):
-        match = earlier_matches(corpus.bands, corpus, threshold=Fraction(threshold))
+        looser = max((k for k in known if k[0] <= Fraction(threshold)), key=lambda k: k[0], default=None)
+        match = earlier_matches(corpus.bands, corpus, threshold=Fraction(threshold), looser=None if looser is None else looser[1])
+        known.append((Fraction(threshold), match))
         # As duplicates_rebuild maps them: an owner > 0 is a post, < 0 a reference text.
         target = np.where(match >= 0, owners[np.maximum(match, 0)], 0)[posts][by_pk]
         found.append(Links(pks=pks, dup=np.where(target > 0, target, -1), ref=np.where(target < 0, -target, -1)))
         if on_decided is not None:
             on_decided(i)
     return found
+
+
+def _stored_matches(corpus: CampaignCorpus) -> np.ndarray:
+    """Every row's stored link as the row it links to (-1: none), in `earlier_matches`'s terms; 0
+    (bounds nothing) for a reference text's row, whose answer is not stored, and for a link to a
+    text the corpus lacks."""
+    owners = corpus.owners
+    dup, ref = corpus.links[:, 0], corpus.links[:, 1]
+    target = np.where(dup >= 0, dup, np.where(ref >= 0, -ref, 0))
+    sorter = np.argsort(owners)
+    at = sorter[np.minimum(np.searchsorted(owners, target, sorter=sorter), len(owners) - 1)]
+    looser = np.where(target == 0, -1, np.where(owners[at] == target, at, 0))
+    looser[owners < 0] = 0
+    return looser
 
 
 @dataclass(frozen=True)

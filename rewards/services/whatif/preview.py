@@ -173,7 +173,10 @@ def _links(current: Campaign, proposed: Campaign, *, behind: bool, relink: bool,
         tally.advance_to(decided(i + 1))
         tally.report()
 
-    found = links_decide(campaign=current, thresholds=thresholds, on_read=on_read, on_texts=on_texts, on_decided=on_decided)
+    # Not behind: the stored links are the current threshold's answer, and a stricter proposed one
+    # decides only what they leave possible.
+    stored = None if behind else current.duplicate_threshold
+    found = links_decide(campaign=current, thresholds=thresholds, stored=stored, on_read=on_read, on_texts=on_texts, on_decided=on_decided)
     current_links = found[0] if behind else None
     return current_links, (found[-1] if relink else current_links)
 
