@@ -373,9 +373,7 @@ def rows_take(*, model: type[Model], fields: Sequence[str], key: str, keys: Iter
     return taken
 
 
-def rows_replace(
-    *, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True, analyzed: bool = True
-) -> None:
+def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True) -> None:
     """Replace every row of the model in `scope` (field name -> value) by the given rows: the
     scope's values plus, block after block, the `blocks`' columns (field name -> values, lists or
     numpy arrays), so a caller holding millions of rows never builds them all at once. Every
@@ -383,8 +381,9 @@ def rows_replace(
     the rows outside the scope go too. Run in a transaction (one is opened when none is).
 
     PostgreSQL: TRUNCATE (others not kept) or DELETE, the primary key dropped, one binary COPY,
-    the key built again in one sorted pass, ANALYZE (`analyzed` False: the caller's, once it has
-    written the rest of what it writes). SQLite: DELETE and INSERT.
+    the key built again in one sorted pass. SQLite: DELETE and INSERT. The statistics are the
+    caller's to refresh (`analyze`) once it has written all it writes: taken before that, they
+    describe a table that is not the one the next queries read (bench/README.md).
     """
     table = _qn(model._meta.db_table)
     scoped = {model._meta.get_field(name).column: value for name, value in scope.items()}
@@ -400,8 +399,6 @@ def rows_replace(
                 _insert(model, block, dict(scope), conflict="")
             return
         _copy_replacing_key(cursor, model, scoped, ({model._meta.get_field(name).column: v for name, v in block.items()} for block in blocks))
-    if analyzed:
-        analyze(model._meta.db_table)  # fresh statistics, or the planner guesses from an empty table (bench/README.md)
 
 
 COPY_ROWS = 20_000  # rows per block of a binary COPY

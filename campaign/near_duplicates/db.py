@@ -306,7 +306,7 @@ def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: Crowd
         yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64)}  # the complete mark
 
     others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
-    rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others, analyzed=False)
+    rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others)
     if crowded is not None:
         batch = []
         for triple in crowded.triples(owners, keys):
@@ -315,9 +315,10 @@ def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: Crowd
                 _sketched_insert(campaign, batch)
                 batch = []
         _sketched_insert(campaign, batch)
-    # Once every row is in, sketched ones included: statistics taken before those went in said no
-    # row has a sketch, and the planner then read the owners' sketches by scanning every sketched
-    # row (1.3 s a refresh at 1,000,000 posts, bench/README.md).
+    # Once every row is in, sketched ones included: fresh statistics, or the planner guesses from
+    # an empty table; taken before the sketched rows went in, they said no row has a sketch, and
+    # the planner read the owners' sketches by scanning every sketched row (1.3 s a refresh at
+    # 1,000,000 posts, bench/README.md).
     analyze(DuplicateBand._meta.db_table)
 
 
