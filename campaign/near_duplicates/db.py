@@ -135,7 +135,26 @@ class CorpusRows:
         self.links = np.full((n, 2), -1, dtype=np.int64)
         self.stale = np.zeros(n, dtype=bool)
         self.hashes = np.zeros(n, dtype=np.int64)
-        self._post_sorter = np.argsort(post_ids)
+        self._sorter = np.argsort(self.owners)
+
+    def rows_of(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the row of each owner, whether the corpus holds it): a row is meaningful only where held."""
+        if not len(self.owners):
+            return np.zeros(len(owners), dtype=np.int64), np.zeros(len(owners), dtype=bool)
+        rows = self._sorter[np.minimum(np.searchsorted(self.owners, owners, sorter=self._sorter), len(self.owners) - 1)]
+        return rows, self.owners[rows] == owners
+
+    def stored_matches(self) -> np.ndarray:
+        """The stored links as `decision.earlier_matches` answers: per row, the row its post links
+        to (-1: no link); 0, which bounds nothing, for a reference text's row (its answer is not
+        stored) and for a link to a text the corpus lacks. The inverse of `duplicates_rebuild`'s
+        mapping of answers to links."""
+        dup, ref = self.links[:, 0], self.links[:, 1]
+        target = np.where(dup >= 0, dup, np.where(ref >= 0, -ref, 0))
+        rows, held = self.rows_of(target)
+        matches = np.where(target == 0, -1, np.where(held, rows, 0))
+        matches[self.owners < 0] = 0
+        return matches
 
     def take(self, rows: np.ndarray, sigs: list[bytes]) -> None:
         matrix, present = signature_matrix(sigs)
@@ -145,17 +164,15 @@ class CorpusRows:
 
     def take_posts(self, chunk: PostRows) -> None:
         """Store a chunk of the stream at the rows of its posts."""
-        posts, offset = self.posts, len(self.owners) - len(self.posts)
-        if not len(posts) or not len(chunk.ids):
+        if not len(self.posts) or not len(chunk.ids):
             return
-        found = self._post_sorter[np.minimum(np.searchsorted(posts, chunk.ids, sorter=self._post_sorter), len(posts) - 1)]
         # A post committed by a writer that takes no lock (the webhook's) between the two reads is in
         # this stream but not in `posts`: it is left out, still stale, for the next refresh to index.
-        known = posts[found] == chunk.ids
+        rows, known = self.rows_of(chunk.ids)
         keep = np.nonzero(known)[0].tolist()
         if not keep:
             return
-        rows = offset + found[known]
+        rows = rows[known]
         self.take(rows, [chunk.signatures[i] for i in keep])
         self.stale[rows] = [chunk.stale[i] for i in keep]
         self.links[rows] = [chunk.links[i] for i in keep]

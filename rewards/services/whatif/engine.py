@@ -100,7 +100,7 @@ def links_decide(
     posts = owners > 0
     by_pk = np.argsort(owners[posts], kind="stable")
     pks = owners[posts][by_pk]
-    known = [] if stored is None else [(Fraction(stored), _stored_matches(corpus))]
+    known = [] if stored is None else [(Fraction(stored), corpus.stored_matches())]
     found = []
     for i, threshold in enumerate(thresholds):
         looser = max((k for k in known if k[0] <= Fraction(threshold)), key=lambda k: k[0], default=None)
@@ -112,20 +112,6 @@ def links_decide(
         if on_decided is not None:
             on_decided(i)
     return found
-
-
-def _stored_matches(corpus: CampaignCorpus) -> np.ndarray:
-    """Every row's stored link as the row it links to (-1: none), in `earlier_matches`'s terms; 0
-    (bounds nothing) for a reference text's row, whose answer is not stored, and for a link to a
-    text the corpus lacks."""
-    owners = corpus.owners
-    dup, ref = corpus.links[:, 0], corpus.links[:, 1]
-    target = np.where(dup >= 0, dup, np.where(ref >= 0, -ref, 0))
-    sorter = np.argsort(owners)
-    at = sorter[np.minimum(np.searchsorted(owners, target, sorter=sorter), len(owners) - 1)]
-    looser = np.where(target == 0, -1, np.where(owners[at] == target, at, 0))
-    looser[owners < 0] = 0
-    return looser
 
 
 @dataclass(frozen=True)
