@@ -247,7 +247,8 @@ def step_ingest(ds, campaign, rec, path=None):
     table and one upsert a chunk, posts stored unsigned, the judging queued) is the acknowledged
     figure (`write_seconds`); then the judging job, taken here by this process alone as the import
     command does with no worker running (`judge_seconds`). `seconds` is the two together."""
-    from campaign.models import DuplicateBand, Post
+    from campaign.models import Post
+    from campaign.near_duplicates.db import BAND_TABLES
     from campaign.services.import_judging import judging_job_progress, judging_job_wait
     from campaign.services.posts import posts_ingest
 
@@ -269,7 +270,7 @@ def step_ingest(ds, campaign, rec, path=None):
     _rate(rec, report.run.total, "rows_per_s")
     rec["acknowledged_rows_per_s"] = round(report.run.total / rec["write_seconds"], 1) if rec["write_seconds"] else None
     rec["posts_stored"] = Post.objects.filter(campaign=campaign).count()
-    rec["band_rows"] = DuplicateBand.objects.filter(campaign=campaign).count()
+    rec["band_rows"] = sum(model.objects.filter(campaign=campaign).count() for model in BAND_TABLES)
     rec["verdicts"] = _verdicts(campaign)
 
 
@@ -288,7 +289,8 @@ def step_judge_workers(campaign, rec, *, workers: int, redis_url: str, log=print
     alone (this process only watches), from the state the import's write leaves: every post
     unsigned, waiting for the index and unjudged, no band rows. That state is set by SQL first
     (timed apart). The verdicts and links must come out as before."""
-    from campaign.models import DuplicateBand, IndexMark, Post
+    from campaign.models import IndexMark, Post
+    from campaign.near_duplicates.db import BAND_TABLES
     from campaign.services.import_judging import judging_job_progress, judging_job_start, judging_job_wait
 
     before = _verdicts(campaign)
@@ -298,7 +300,8 @@ def step_judge_workers(campaign, rec, *, workers: int, redis_url: str, log=print
             signature=b"", text_length=None, trading_term=None, lexicon_key="", index_stale=True, judged_at=None,
             verdict=Post.Verdict.PENDING, score=0, duplicate_of=None, duplicate_of_reference=None,
         )  # fmt: skip
-        DuplicateBand.objects.filter(campaign=campaign).delete()
+        for model in BAND_TABLES:
+            model.objects.filter(campaign=campaign).delete()
         IndexMark.objects.filter(campaign=campaign).delete()
     with connection.cursor() as c:
         c.execute(f"VACUUM (ANALYZE) {Post._meta.db_table}")

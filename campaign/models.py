@@ -383,19 +383,9 @@ class ReferenceText(models.Model):
         return self.text[:60]
 
 
-class DuplicateBand(models.Model):
-    """One LSH band key of a post or reference text: the persistent near-duplicate index.
-
-    Looking up a text's band keys finds its candidates in any process without rebuilding an index;
-    the decision is still the exact Jaccard value. A derived cache, so it is kept lean: the
-    primary key (campaign, key, owner) is its only full index (the other holds sketched rows
-    only), there is no foreign key to check per row, and on PostgreSQL the table is UNLOGGED
-    (migration 0009). `owner` is the post id, or
-    minus the reference text id. Rows of a post whose text changed, or that was deleted, stay
-    until the next full rewrite; lookups check every hit against the owner's current signature.
-    The row (campaign, 0, 0) marks an index that is complete: after a crash PostgreSQL empties
-    an unlogged table, the mark goes with it, and the next refresh rebuilds the index.
-    """
+class BandRows(models.Model):
+    """The columns of a band table (`DuplicateBand`, `DuplicateBandRecent`): one LSH band key of a
+    post or reference text."""
 
     pk = models.CompositePrimaryKey("campaign_id", "key", "owner")
     # No database constraint: a cascade per row would be the cost of the 40 rows per post. The
@@ -409,14 +399,48 @@ class DuplicateBand(models.Model):
     sketch = models.BinaryField(_("signature sketch"), null=True, editable=False)
 
     class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.key} -> {self.owner}"
+
+
+class DuplicateBand(BandRows):
+    """One LSH band key of a post or reference text: the persistent near-duplicate index.
+
+    Looking up a text's band keys finds its candidates in any process without rebuilding an index;
+    the decision is still the exact Jaccard value. A derived cache, so it is kept lean: the
+    primary key (campaign, key, owner) is its only full index (the other holds sketched rows
+    only), there is no foreign key to check per row, and on PostgreSQL the table is UNLOGGED
+    (migration 0009). `owner` is the post id, or
+    minus the reference text id. Rows of a post whose text changed, or that was deleted, stay
+    until the next full rewrite; lookups check every hit against the owner's current signature.
+    The row (campaign, 0, 0) marks an index that is complete: after a crash PostgreSQL empties
+    an unlogged table, the mark goes with it, and the next refresh rebuilds the index.
+
+    This table holds what the last full rewrite wrote; the rows of texts indexed one by one since
+    go to `DuplicateBandRecent` (`near_duplicates.db`, "Two band tables").
+    """
+
+    class Meta:
         verbose_name = _("near-duplicate index entry")
         verbose_name_plural = _("near-duplicate index entries")
         # Finds an owner's sketches to clear when its text is indexed again; only sketched rows
         # (about 1% of them) are in it.
         indexes = [models.Index(fields=["campaign", "owner"], condition=Q(sketch__isnull=False), name="duplicateband_sketched")]
 
-    def __str__(self):
-        return f"{self.key} -> {self.owner}"
+
+class DuplicateBandRecent(BandRows):
+    """The band rows of the texts indexed since the last full rewrite of `DuplicateBand`: a small
+    table whose pages stay in memory, where adding a text's 40 keys to the large one costs 40
+    random index pages (`near_duplicates.db`, "Two band tables"). Lookups read both; a rewrite
+    empties it, and it is merged into the large one once it grows (`RECENT_ROWS`). UNLOGGED on
+    PostgreSQL like the large one (migration 0024): a crash empties both, marks included."""
+
+    class Meta:
+        verbose_name = _("near-duplicate index entry, recent")
+        verbose_name_plural = _("near-duplicate index entries, recent")
+        indexes = [models.Index(fields=["campaign", "owner"], condition=Q(sketch__isnull=False), name="duplicatebandrecent_sketched")]
 
 
 class IndexMark(models.Model):

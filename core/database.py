@@ -373,6 +373,25 @@ def rows_take(*, model: type[Model], fields: Sequence[str], key: str, keys: Iter
     return taken
 
 
+def rows_move(*, source: type[Model], target: type[Model], scope: Mapping[str, Any], ordered: str = "") -> int:
+    """Move every row of `source` in `scope` (field name -> value) into `target`, a model of the
+    same concrete columns, leaving out those whose key `target` already holds (ON CONFLICT DO
+    NOTHING); returns how many rows left `source`. One INSERT ... SELECT, then one DELETE, in a
+    transaction (one is opened when none is). `ordered`: a column to insert in the order of (on
+    PostgreSQL, so that a B-tree on it is filled page after page instead of at random)."""
+    columns = ", ".join(_qn(f.column) for f in source._meta.concrete_fields if not f.primary_key)
+    where = " AND ".join(f"{_qn(source._meta.get_field(name).column)} = %s" for name in scope)
+    order = f" ORDER BY {_qn(ordered)}" if ordered and _postgresql() else ""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # SQLite parses the ON of a conflict clause after a SELECT only behind its WHERE (given here).
+        cursor.execute(
+            f"INSERT INTO {_qn(target._meta.db_table)} ({columns}) SELECT {columns} FROM {_qn(source._meta.db_table)} WHERE {where}{order} ON CONFLICT DO NOTHING",
+            list(scope.values()),
+        )
+        cursor.execute(f"DELETE FROM {_qn(source._meta.db_table)} WHERE {where}", list(scope.values()))
+        return cursor.rowcount
+
+
 def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True) -> None:
     """Replace every row of the model in `scope` (field name -> value) by the given rows: the
     scope's values plus, block after block, the `blocks`' columns (field name -> values, lists or

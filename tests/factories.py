@@ -89,3 +89,15 @@ def post_item(post_id, uid, created_at="2026-02-14T12:00:00+08:00", text=TRADING
     }
     item.update(overrides)
     return item
+
+
+def band_rows(*extra: str, **filters) -> list[tuple]:
+    """The rows of both band tables (near_duplicates/db.py, "Two band tables") that match
+    `filters`, each (key, owner) once as a lookup sees it: (key, owner, *extra fields), sorted."""
+    from campaign.near_duplicates.db import BAND_TABLES
+
+    rows = {}
+    for model in BAND_TABLES:
+        for row in model.objects.filter(**filters).values_list("key", "owner", *extra):
+            rows[row[:2]] = row
+    return sorted(rows.values())

@@ -13,6 +13,16 @@ it is the current one, because indexing an owner again first clears all of its s
 A row left by an earlier text may keep an old sketch: harmless, since a pair that still shares a
 band also meets on a row of the current text. Where they are written is a matter of speed only;
 which pairs become candidates never depends on them.
+
+Two band tables. A full rewrite (`bands_rewrite`) writes every row into `DuplicateBand` at once,
+sorted; the rows of texts indexed after it (`bands_insert`: a feed page, the 1,000 posts of a
+small import) go to `DuplicateBandRecent`. Adding a text's 40 keys to the large table dirtied 40
+random pages of a 1.6 GB key at 1,000,000 posts (6.6 s for 1,000 new posts once the pages had
+left memory, bench/README.md); the small table's pages stay in memory. Lookups, sketches and the
+complete mark read and write both, so where a row lives never changes an answer; a row may be in
+both (a text indexed again with some keys unchanged), and lookups return it once. Once the small
+table holds `RECENT_ROWS` rows of a campaign, an insert of many texts first moves them into the
+large one in key order (`bands_merge`); a rewrite empties it.
 """
 
 from typing import NamedTuple
@@ -20,10 +30,10 @@ from typing import NamedTuple
 import numpy as np
 from django.db.models import CharField, Q
 
-from campaign.models import DuplicateBand, IndexMark, Post, ReferenceText
+from campaign.models import DuplicateBand, DuplicateBandRecent, IndexMark, Post, ReferenceText
 from campaign.near_duplicates.core import BANDS, NUM_PERM, SKETCH_BYTES, band_key_matrix, post_order, reference_order, signature_matrix, sketch_matrix
 from campaign.near_duplicates.decision import Bands
-from core.database import analyze, binary_collation, rows_insert, rows_lookup, rows_replace, rows_take, rows_update, values_binary
+from core.database import analyze, binary_collation, rows_insert, rows_lookup, rows_move, rows_replace, rows_take, rows_update, values_binary
 
 ID_BATCH = 5000
 STREAM_CHUNK = 10000
@@ -35,6 +45,12 @@ MARK = {"key": 0, "owner": 0}
 # (docs/near-duplicates.md, "Boilerplate band keys").
 CROWDED = 8
 SKETCH_BATCH = 20000
+BAND_TABLES = (DuplicateBand, DuplicateBandRecent)
+# Rows of a campaign the small band table holds before they move into the large one (about 50,000
+# texts, some 170 MB with its key); checked by inserts of `MERGE_CHECK` texts or more, so that
+# indexing one post never pays for the count.
+RECENT_ROWS = 2_000_000
+MERGE_CHECK = 1000
 
 
 def owners_of(*, post_ids=(), reference_ids=()) -> list[int]:
@@ -212,36 +228,63 @@ class CampaignCorpus(CorpusRows):
 
 
 def index_complete(campaign) -> bool:
-    return DuplicateBand.objects.filter(campaign=campaign, **MARK).exists()
+    return any(model.objects.filter(campaign=campaign, **MARK).exists() for model in BAND_TABLES)
+
+
+def index_forget(campaign) -> None:
+    """Drop the campaign's complete mark: the next refresh rebuilds its band rows and links."""
+    for model in BAND_TABLES:
+        model.objects.filter(campaign=campaign, **MARK).delete()
 
 
 def bands_insert(campaign, owners: list[int], keys: np.ndarray) -> None:
-    """Add (campaign, key, owner) rows, ignoring those already there, plus the complete mark. The
-    owners' sketches are cleared first: a row their earlier text left may hold this one's key."""
+    """Add (campaign, key, owner) rows, ignoring those already there, plus the complete mark, into
+    the small band table (merged first when it is full). The owners' sketches are cleared first:
+    a row their earlier text left may hold this one's key."""
     sketches_clear(campaign, owners)
+    if len(owners) >= MERGE_CHECK and DuplicateBandRecent.objects.filter(campaign=campaign)[RECENT_ROWS - 1 : RECENT_ROWS].exists():
+        bands_merge(campaign)
     present = keys.any(axis=1) if len(keys) else np.zeros(0, dtype=bool)
     flat_keys = np.r_[keys[present].ravel(), 0]
     flat_owners = np.r_[np.repeat(np.asarray(owners, dtype=np.int64)[present], BANDS), 0]
-    rows_insert(model=DuplicateBand, columns={"key": flat_keys, "owner": flat_owners}, constants={"campaign": campaign.pk})
+    rows_insert(model=DuplicateBandRecent, columns={"key": flat_keys, "owner": flat_owners}, constants={"campaign": campaign.pk})
+
+
+def bands_merge(campaign) -> int:
+    """Move the campaign's rows of the small band table into the large one, in key order (the
+    large table's key is filled page after page, not at random); returns how many moved."""
+    moved = rows_move(source=DuplicateBandRecent, target=DuplicateBand, scope={"campaign": campaign.pk}, ordered="key")
+    analyze(DuplicateBand._meta.db_table)
+    return moved
+
+
+def _bands_lookup(campaign, keys, fields) -> list[tuple]:
+    """Rows of both band tables for the keys, each (key, owner) once: a row in both is the same
+    row (its sketch is cleared and written in both), and the complete mark is left out."""
+    found = {}
+    for model in BAND_TABLES:
+        for row in rows_lookup(model=model, fields=fields, filters={"campaign_id": campaign.pk}, key="key", keys=keys):
+            if row[1] != 0:
+                found[row[0], row[1]] = row
+    return list(found.values())
 
 
 def bands_lookup(campaign, keys) -> list[tuple[int, int]]:
     """(key, owner) rows of the campaign for the given keys (the complete mark left out)."""
-    found = rows_lookup(model=DuplicateBand, fields=("key", "owner"), filters={"campaign_id": campaign.pk}, key="key", keys=keys)
-    return [(key, owner) for key, owner in found if owner != 0]
+    return _bands_lookup(campaign, keys, ("key", "owner"))
 
 
 def bands_lookup_sketched(campaign, keys) -> list[tuple[int, int, bytes | None]]:
     """(key, owner, sketch or None) rows of the campaign for the given keys (no complete mark)."""
-    found = rows_lookup(model=DuplicateBand, fields=("key", "owner", "sketch"), filters={"campaign_id": campaign.pk}, key="key", keys=keys)
-    return [(key, owner, None if sketch is None else bytes(sketch)) for key, owner, sketch in found if owner != 0]
+    return [(key, owner, None if sketch is None else bytes(sketch)) for key, owner, sketch in _bands_lookup(campaign, keys, ("key", "owner", "sketch"))]
 
 
 def sketches_clear(campaign, owners) -> None:
     """Forget every sketch of these owners (only sketched rows are read: a partial index)."""
     owners = sorted(set(owners))
-    for lo in range(0, len(owners), ID_BATCH):
-        DuplicateBand.objects.filter(campaign=campaign, owner__in=owners[lo : lo + ID_BATCH], sketch__isnull=False).update(sketch=None)
+    for model in BAND_TABLES:
+        for lo in range(0, len(owners), ID_BATCH):
+            model.objects.filter(campaign=campaign, owner__in=owners[lo : lo + ID_BATCH], sketch__isnull=False).update(sketch=None)
 
 
 def sketches_write(campaign, rows) -> None:
@@ -257,13 +300,14 @@ def sketches_write(campaign, rows) -> None:
 
 def _sketches_update(batch) -> None:
     if batch:
-        rows_update(
-            model=DuplicateBand,
-            values=("campaign", "key", "owner", "sketch"),
-            rows=batch,
-            assign={"sketch": "v.sketch"},
-            where='t.campaign_id = v.campaign_id AND t."key" = v."key" AND t.owner = v.owner',
-        )
+        for model in BAND_TABLES:
+            rows_update(
+                model=model,
+                values=("campaign", "key", "owner", "sketch"),
+                rows=batch,
+                assign={"sketch": "v.sketch"},
+                where='t.campaign_id = v.campaign_id AND t."key" = v."key" AND t.owner = v.owner',
+            )
 
 
 def crowded_keys(keys: np.ndarray, has: np.ndarray) -> np.ndarray:
@@ -323,6 +367,7 @@ def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: Crowd
         yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64)}  # the complete mark
 
     others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
+    (DuplicateBandRecent.objects.filter(campaign=campaign) if others else DuplicateBandRecent.objects.all()).delete()
     rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others)
     if crowded is not None:
         batch = []

@@ -63,8 +63,8 @@ def posts_resign_all(*, campaign: Campaign) -> int:
     Returns how many posts wait. Under the campaign lock: no judging sees half of it."""
     from django.db import transaction
 
-    from campaign.models import DuplicateBand, ReferenceText
-    from campaign.near_duplicates.db import MARK
+    from campaign.models import ReferenceText
+    from campaign.near_duplicates.db import index_forget
     from campaign.services.locks import campaign_lock
 
     with transaction.atomic():
@@ -73,5 +73,5 @@ def posts_resign_all(*, campaign: Campaign) -> int:
         for reference, signature in zip(references, text_signatures([r.text for r in references])):
             reference.signature = signature
         ReferenceText.objects.bulk_update(references, ["signature"], batch_size=1000)
-        DuplicateBand.objects.filter(campaign=campaign, **MARK).delete()
+        index_forget(campaign)
         return Post.objects.filter(campaign=campaign).update(signature=b"", index_stale=True)

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaign.models import DuplicateBand, Post, ReferenceText
+from campaign.models import Post, ReferenceText
 from campaign.near_duplicates import earlier_duplicates, post_order, reference_order
+from campaign.near_duplicates.db import BAND_TABLES
 from campaign.qualification import jaccard_at_least, shingles
 from campaign.services import posts_import_file, reference_texts_import
 from campaign.services.duplicates import duplicates_rebuild
@@ -77,7 +78,8 @@ class DatabaseStore:
     def reset(self):
         Post.objects.all().delete()
         ReferenceText.objects.all().delete()
-        DuplicateBand.objects.all().delete()
+        for model in BAND_TABLES:
+            model.objects.all().delete()
 
     def post(self, post_id: str, created_at: datetime, text: str, deleted: bool = False):
         item = post_item(post_id, 1, created_at=created_at.isoformat(), text=text, deleted=deleted)

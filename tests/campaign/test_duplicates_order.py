@@ -11,7 +11,7 @@ from campaign.models import Post, Signup
 from campaign.near_duplicates import DEFAULT_THRESHOLD
 from campaign.qualification import jaccard_at_least, shingles
 from campaign.services import posts_import_file
-from tests.factories import OTHER_TEXTS, TRADING_TEXT, enrolled_trader, post_item
+from tests.factories import OTHER_TEXTS, TRADING_TEXT, band_rows, enrolled_trader, post_item
 
 BASES = [TRADING_TEXT, *OTHER_TEXTS]
 
@@ -76,7 +76,6 @@ def test_editing_the_earlier_text_frees_its_former_copy(campaign):
 
 @pytest.mark.django_db
 def test_the_bulk_rebuild_gives_the_same_links_and_index_as_the_incremental_path(campaign):
-    from campaign.models import DuplicateBand
     from campaign.services import posts_ingest
     from campaign.services.duplicates import duplicates_rebuild
     from core.reading import SourceRecord
@@ -87,13 +86,13 @@ def test_the_bulk_rebuild_gives_the_same_links_and_index_as_the_incremental_path
     for n, item in enumerate(reversed(items), start=1):
         posts_ingest(campaign=campaign, records=[SourceRecord(n, json.dumps(item), item)])
     incremental = dict(Post.objects.filter(duplicate_of__isnull=False).values_list("post_id", "duplicate_of__post_id"))
-    bands = sorted(DuplicateBand.objects.values_list("key", "owner"))
+    bands = band_rows()
     assert len(bands) == 40 * len(items) + 1  # 40 keys per post, and the complete mark
     assert incremental == brute_force(items)
     Post.objects.update(duplicate_of=None, index_stale=True)
     duplicates_rebuild(campaign=campaign)
     assert dict(Post.objects.filter(duplicate_of__isnull=False).values_list("post_id", "duplicate_of__post_id")) == incremental
-    assert sorted(DuplicateBand.objects.values_list("key", "owner")) == bands
+    assert band_rows() == bands
     assert not Post.objects.filter(index_stale=True).exists()
 
 

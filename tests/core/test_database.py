@@ -13,9 +13,9 @@ import pytest
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from campaign.models import DuplicateBand, IndexMark, Post
+from campaign.models import DuplicateBand, DuplicateBandRecent, IndexMark, Post
 from campaign.services.posts import WRITTEN, _posts_upsert
-from core.database import binary_collation, rows_batches, rows_insert, rows_lookup, rows_replace, rows_take, rows_update, rows_upsert, values_binary
+from core.database import binary_collation, rows_batches, rows_insert, rows_lookup, rows_move, rows_replace, rows_take, rows_update, rows_upsert, values_binary
 from tests.factories import CampaignFactory, TraderFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,6 +204,19 @@ def test_a_lookup_finds_each_row_once_within_its_filter(campaign):
     rows_insert(model=DuplicateBand, columns={"key": [1], "owner": [99]}, constants={"campaign": other.pk})
     found = rows_lookup(model=DuplicateBand, fields=("key", "owner"), filters={"campaign_id": campaign.pk}, key="key", keys=[2, 1, 1, 5, 2])
     assert sorted(found) == [(1, 10), (1, 11), (2, 10)]
+
+
+def test_a_move_takes_the_scope_s_rows_keeps_the_target_s_and_leaves_the_others(campaign):
+    other = CampaignFactory()
+    rows_insert(model=DuplicateBand, columns={"key": [1], "owner": [10]}, constants={"campaign": campaign.pk})
+    DuplicateBand.objects.filter(campaign=campaign).update(sketch=b"kept")
+    DuplicateBandRecent.objects.bulk_create(
+        [DuplicateBandRecent(campaign=campaign, key=1, owner=10, sketch=b"moved"), DuplicateBandRecent(campaign=campaign, key=2, owner=11, sketch=b"s")]
+        + [DuplicateBandRecent(campaign=other, key=1, owner=99)]
+    )
+    assert rows_move(source=DuplicateBandRecent, target=DuplicateBand, scope={"campaign": campaign.pk}, ordered="key") == 2
+    assert sorted(DuplicateBand.objects.filter(campaign=campaign).values_list("key", "owner", "sketch")) == [(1, 10, b"kept"), (2, 11, b"s")]
+    assert list(DuplicateBandRecent.objects.values_list("campaign", "key", "owner")) == [(other.pk, 1, 99)]
 
 
 def test_a_lookup_of_many_keys_crosses_every_batch(campaign):
