@@ -42,6 +42,21 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
+    paths = sorted(args.data_dir.glob("**/new_posts.jsonl"))
+    if len(paths) != 1:
+        parser.error(f"{args.data_dir}: expected one new_posts.jsonl, found {len(paths)}")
+    for number, rec in enumerate(measure(paths[0], rounds=args.rounds, scratch=args.scratch, profile=args.profile), start=1):
+        scratch = f"qualification from scratch {rec['scratch_seconds']} s, " if "scratch_seconds" in rec else ""
+        print(
+            f"round {number}: {scratch}{rec['posts']} posts, write {rec['write_seconds']} s, judging {rec['judge_seconds']} s, "
+            f"stage ends {rec['stage_ends']}, verdicts {rec['verdicts']}",
+            flush=True,
+        )
+    return 0
+
+
+def measure(path: Path, *, rounds: int = 1, scratch: bool = False, profile: Path | None = None):
+    """Each round's figures (a dict), the new posts of `path` deleted and imported again."""
     from django.db import transaction
 
     from bench.steps import _records, _stage_seconds, _verdicts, step_qualify_scratch
@@ -50,22 +65,18 @@ def main(argv=None) -> int:
     from campaign.services.posts import posts_ingest
     from campaign.services.qualify import posts_judge_pending
 
-    paths = sorted(args.data_dir.glob("**/new_posts.jsonl"))
-    if len(paths) != 1:
-        parser.error(f"{args.data_dir}: expected one new_posts.jsonl, found {len(paths)}")
-    path = paths[0]
     post_ids = [json.loads(line)["post_id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)
-    for number in range(1, args.rounds + 1):
+    for number in range(1, rounds + 1):
+        rec = {}
         with transaction.atomic():
             Post.objects.filter(campaign=campaign, post_id__in=post_ids).delete()
         posts_judge_pending(campaign=campaign)
-        if args.scratch:
-            rec = {}
-            step_qualify_scratch(campaign, rec)
-            print(f"round {number}: qualification from scratch {rec['seconds']} s", flush=True)
+        if scratch:
+            step_qualify_scratch(campaign, done := {})
+            rec["scratch_seconds"] = done["seconds"]
         profiler = None
-        if args.profile is not None:
+        if profile is not None:
             from pyinstrument import Profiler
 
             profiler = Profiler(interval=0.002)
@@ -77,15 +88,17 @@ def main(argv=None) -> int:
         t2 = time.perf_counter()
         if profiler is not None:
             profiler.stop()
-            args.profile.mkdir(parents=True, exist_ok=True)
-            (args.profile / f"new-posts-{number}.html").write_text(profiler.output_html())
-            (args.profile / f"new-posts-{number}.txt").write_text(profiler.output_text(unicode=False, color=False))
-        print(
-            f"round {number}: {report.run.total} posts, write {t1 - t0:.2f} s, judging {t2 - t1:.2f} s, "
-            f"stage ends {_stage_seconds(job)}, verdicts {_verdicts(campaign)}",
-            flush=True,
+            profile.mkdir(parents=True, exist_ok=True)
+            (profile / f"new-posts-{number}.html").write_text(profiler.output_html())
+            (profile / f"new-posts-{number}.txt").write_text(profiler.output_text(unicode=False, color=False))
+        rec.update(
+            posts=report.run.total,
+            write_seconds=round(t1 - t0, 3),
+            judge_seconds=round(t2 - t1, 3),
+            stage_ends=_stage_seconds(job),
+            verdicts=_verdicts(campaign),
         )
-    return 0
+        yield rec
 
 
 if __name__ == "__main__":

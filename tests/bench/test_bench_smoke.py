@@ -75,3 +75,10 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
     again = json.loads(out.read_text())["steps"]["settlement"]
     assert "rerun_at" in again and again == json.loads(json.dumps(rerun["steps"]["settlement"], default=str))
     assert again["qualified_posts"] == s["settlement"]["qualified_posts"] and _number(before)
+
+    # python -m bench.new_posts: step b.'s new posts deleted and imported again give its verdicts.
+    from bench.new_posts import measure
+
+    (again,) = measure(next((tmp_path / "data").glob("**/new_posts.jsonl")), rounds=1)
+    assert again["posts"] == 20 and again["verdicts"] == s["qualify_incremental"]["verdicts"]
+    assert _number(again["write_seconds"]) and set(again["stage_ends"]) <= {"sign", "index", "judge"} and "index" in again["stage_ends"]
