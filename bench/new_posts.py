@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 CAMPAIGN_SLUG = "star-lead-traders-2"
@@ -48,21 +47,20 @@ def main(argv=None) -> int:
     for number, rec in enumerate(measure(paths[0], rounds=args.rounds, scratch=args.scratch, profile=args.profile), start=1):
         scratch = f"qualification from scratch {rec['scratch_seconds']} s, " if "scratch_seconds" in rec else ""
         print(
-            f"round {number}: {scratch}{rec['posts']} posts, write {rec['write_seconds']} s, judging {rec['judge_seconds']} s, "
-            f"stage ends {rec['stage_ends']}, verdicts {rec['verdicts']}",
+            f"round {number}: {scratch}{rec['rows']} posts, write {rec['write_seconds']} s, judging {rec['judge_seconds']} s, "
+            f"stage ends {rec['judge_stage_seconds']}, verdicts {rec['verdicts']}",
             flush=True,
         )
     return 0
 
 
 def measure(path: Path, *, rounds: int = 1, scratch: bool = False, profile: Path | None = None):
-    """Each round's figures (a dict), the new posts of `path` deleted and imported again."""
+    """Each round's figures (a dict: `bench.steps.import_timed`'s, the verdicts after it), the new
+    posts of `path` deleted and imported again."""
     from django.db import transaction
 
-    from bench.steps import _records, _stage_seconds, _verdicts, step_qualify_scratch
+    from bench.steps import _verdicts, import_timed, step_qualify_scratch
     from campaign.models import Campaign, Post
-    from campaign.services.import_judging import judging_job_wait
-    from campaign.services.posts import posts_ingest
     from campaign.services.qualify import posts_judge_pending
 
     post_ids = [json.loads(line)["post_id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -81,23 +79,13 @@ def measure(path: Path, *, rounds: int = 1, scratch: bool = False, profile: Path
 
             profiler = Profiler(interval=0.002)
             profiler.start()
-        t0 = time.perf_counter()
-        report = posts_ingest(campaign=campaign, records=_records(path), filename="bench", bulk=True, wait=False)
-        t1 = time.perf_counter()
-        job = judging_job_wait(job=report.followup)
-        t2 = time.perf_counter()
+        import_timed(campaign, path, rec)
         if profiler is not None:
             profiler.stop()
             profile.mkdir(parents=True, exist_ok=True)
             (profile / f"new-posts-{number}.html").write_text(profiler.output_html())
             (profile / f"new-posts-{number}.txt").write_text(profiler.output_text(unicode=False, color=False))
-        rec.update(
-            posts=report.run.total,
-            write_seconds=round(t1 - t0, 3),
-            judge_seconds=round(t2 - t1, 3),
-            stage_ends=_stage_seconds(job),
-            verdicts=_verdicts(campaign),
-        )
+        rec["verdicts"] = _verdicts(campaign)
         yield rec
 
 

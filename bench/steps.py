@@ -241,20 +241,19 @@ def step_copy_upsert(ds, campaign, rec):
         c.execute("DROP TABLE bench_proto_post")
 
 
-def step_ingest(ds, campaign, rec, path=None):
-    """a. (and the incremental half of b.): a posts file's import in its two steps. The write
-    (`posts_ingest(bulk=True, wait=False)`, the path `posts_import_file` takes: COPY into a staging
-    table and one upsert a chunk, posts stored unsigned, the judging queued) is the acknowledged
-    figure (`write_seconds`); then the judging job, taken here by this process alone as the import
-    command does with no worker running (`judge_seconds`). `seconds` is the two together."""
-    from campaign.models import Post
-    from campaign.near_duplicates.db import BAND_TABLES
+def import_timed(campaign, path, rec):
+    """A posts file's import in its two steps, timed into `rec`; returns the import's report. The
+    write (`posts_ingest(bulk=True, wait=False)`, the path `posts_import_file` takes: COPY into a
+    staging table and one upsert a chunk, posts stored unsigned, the judging queued) is the
+    acknowledged figure (`write_seconds`); then the judging job, taken here by this process alone
+    as the import command does with no worker running (`judge_seconds`, and the instant each
+    stage ended: `judge_stage_seconds`). `seconds` is the two together."""
     from campaign.services.import_judging import judging_job_progress, judging_job_wait
     from campaign.services.posts import posts_ingest
 
     rec["mode"] = "two steps: write (acknowledged), then the queued judging taken by this process"
     t0 = time.perf_counter()
-    report = posts_ingest(campaign=campaign, records=_records(path or ds.posts), filename="bench", bulk=True, wait=False)
+    report = posts_ingest(campaign=campaign, records=_records(path), filename="bench", bulk=True, wait=False)
     rec["write_seconds"] = round(time.perf_counter() - t0, 3)
     job = report.followup
     if job is not None:
@@ -267,6 +266,16 @@ def step_ingest(ds, campaign, rec, path=None):
     rec["rows"] = report.run.total
     rec["accepted"] = report.run.accepted
     rec["rejected"] = report.run.rejected
+    return report
+
+
+def step_ingest(ds, campaign, rec, path=None):
+    """a. (and the incremental half of b.): a posts file's import in its two steps (`import_timed`),
+    then its rates, what it stored and the verdicts."""
+    from campaign.models import Post
+    from campaign.near_duplicates.db import BAND_TABLES
+
+    report = import_timed(campaign, path or ds.posts, rec)
     _rate(rec, report.run.total, "rows_per_s")
     rec["acknowledged_rows_per_s"] = round(report.run.total / rec["write_seconds"], 1) if rec["write_seconds"] else None
     rec["posts_stored"] = Post.objects.filter(campaign=campaign).count()

@@ -80,5 +80,5 @@ def test_harness_produces_every_figure_and_well_formed_json(tmp_path, campaign):
     from bench.new_posts import measure
 
     (again,) = measure(next((tmp_path / "data").glob("**/new_posts.jsonl")), rounds=1)
-    assert again["posts"] == 20 and again["verdicts"] == s["qualify_incremental"]["verdicts"]
-    assert _number(again["write_seconds"]) and set(again["stage_ends"]) <= {"sign", "index", "judge"} and "index" in again["stage_ends"]
+    assert again["rows"] == 20 and again["verdicts"] == s["qualify_incremental"]["verdicts"]
+    assert _number(again["write_seconds"]) and set(again["judge_stage_seconds"]) <= {"sign", "index", "judge"} and "index" in again["judge_stage_seconds"]
