@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import CharField
 from django.utils import timezone
 
+from campaign.enrolment import enrolment_decide
 from campaign.models import Campaign, JudgingState, Post
 from campaign.near_duplicates.db import STILL_INDEXED, marks_take, stale_rows_clear
 from campaign.page_cache import campaign_pages_changed
@@ -124,34 +125,100 @@ class JudgeRow:
 # Columns of the post row only, and exactly the columns the covering index post_judging includes
 # (campaign/models.py): PostgreSQL reads a whole campaign from that index alone, about 130 bytes a
 # post instead of the 2.3 KB heap row (text, signature). The author's uid comes from the traders
-# (`_judge_rows`): a join would read the heap row for the author's id.
+# (`_Authors`): a join would read the heap row for the author's id. `Judging.rows` unpacks a row in
+# this order.
 JUDGE_FIELDS = (
     "id", "author_id", "created_at", "deleted", "moderation", "duplicate_of_id", "duplicate_of_reference_id", "verdict", "score",
     "text_length", "trading_term", "lexicon_key", *ENGAGEMENT, "judged_at",
 )  # fmt: skip
 
 
+# Where each of JUDGE_FIELDS is in a row of them.
+_AT = {name: i for i, name in enumerate(JUDGE_FIELDS)}
+_PK, _AUTHOR, _VERDICT, _SCORE, _JUDGED_AT = _AT["id"], _AT["author_id"], _AT["verdict"], _AT["score"], _AT["judged_at"]
+
+
+class Judging:
+    """`post_judgement` of many stored posts under one configuration (`campaign`, its lexicon or
+    `lexicon`), sharing one memo of the decisions by facts.
+
+    `rows` judges JUDGE_FIELDS rows as they are read, without a `JudgeRow` each: a million posts
+    are judged in a settlement, and building an object per post cost as much as judging it. It
+    gathers the facts exactly as `_post_facts` does for a post whose stored checks 4 and 5 were
+    computed under this lexicon (tests/campaign/test_judging_rows.py holds the two together),
+    and leaves the others (None) to `post`, with their text.
+    """
+
+    def __init__(self, campaign: Campaign, lexicon: Lexicon | None = None):
+        self.campaign = campaign
+        self.lexicon = campaign_lexicon(campaign) if lexicon is None else lexicon
+        self.key = lexicon_key(self.lexicon)
+        self.reasons: dict = {}
+
+    def post(self, post: "Post | JudgeRow", *, enrolled: bool) -> tuple[str, int]:
+        """(verdict, score) of one post (its text read where its stored facts do not apply)."""
+        return post_judgement(self.campaign, post, enrolled=enrolled, lexicon=self.lexicon, reasons=self.reasons, key=self.key)
+
+    def rows(self, rows: list[tuple], enrolled: dict[int, bool]) -> list[tuple[str, int] | None]:
+        """(verdict, score) of each JUDGE_FIELDS row (`enrolled`: by author id), None where the
+        stored facts were not computed under this lexicon."""
+        campaign, key, reasons = self.campaign, self.key, self.reasons
+        in_window, cap = campaign.in_window, campaign.score_cap
+        judged: list[tuple[str, int] | None] = []
+        for _pk, author, created, deleted, moderation, dup, ref, _v, _s, length, trading, row_key, likes, comments, shares, views, _j in rows:
+            if length is None or trading is None or row_key != key:
+                judged.append(None)
+                continue
+            # `_post_facts` of a post with stored facts: no text, the stored checks 4 and 5.
+            facts = (in_window(created), enrolled[author], deleted, "", dup is not None or ref is not None, moderation or None, length, trading)
+            reason = reasons.get(facts, _UNDECIDED)
+            if reason is _UNDECIDED:
+                reason = reasons[facts] = _reason(facts, campaign=campaign, lexicon=self.lexicon)
+            judged.append((reason or QUALIFIED, post_score(likes=likes, comments=comments, shares=shares, views=views, cap=cap)))
+        return judged
+
+
 def _judge_batches(campaign: Campaign, post_ids):
-    """The posts to judge in batches of JUDGE_BATCH, without their texts: the given ids, or the
-    whole campaign streamed (memory bounded whatever its size), in PostgreSQL's binary format."""
+    """The posts to judge in batches of JUDGE_BATCH, as JUDGE_FIELDS rows (no text): the given ids,
+    or the whole campaign streamed (memory bounded whatever its size), in PostgreSQL's binary
+    format."""
     posts = Post.objects.filter(campaign=campaign).order_by().values_list(*JUDGE_FIELDS)
-    uids: dict[int, int] = {}  # author id -> uid, each trader read once per call
     if post_ids is not None:
         for i in range(0, len(post_ids), JUDGE_BATCH):
-            yield _judge_rows(values_binary(posts.filter(id__in=post_ids[i : i + JUDGE_BATCH])), uids)
+            yield values_binary(posts.filter(id__in=post_ids[i : i + JUDGE_BATCH]))
         return
     # Streamed (memory bounded), each post once; `_posts_judge` writes a batch's verdicts before the next.
-    for rows in rows_batches(posts, size=JUDGE_BATCH, binary=True):
-        yield _judge_rows(rows, uids)
+    yield from rows_batches(posts, size=JUDGE_BATCH, binary=True)
 
 
-def _judge_rows(rows: list[tuple], uids: dict[int, int]) -> list[JudgeRow]:
-    """JUDGE_FIELDS rows as JudgeRows, the author's id replaced by the uid (`uids` is filled with
-    the authors not seen yet)."""
-    unknown = {row[1] for row in rows} - uids.keys()
-    if unknown:  # at most JUDGE_BATCH ids, which one SQLite statement takes
-        uids.update(Trader.objects.filter(pk__in=unknown).values_list("pk", "uid"))
-    return [JudgeRow(row[0], uids[row[1]], *row[2:]) for row in rows]
+class _Authors:
+    """The authors of the posts one call judges: uid and enrolment, each trader read once."""
+
+    def __init__(self, campaign: Campaign):
+        self.campaign = campaign
+        self.uid: dict[int, int] = {}  # author id -> uid
+        self.enrolled: dict[int, bool] = {}  # author id -> enrolled
+
+    def learn(self, rows: list[tuple]) -> None:
+        """Learn the authors of `rows` not known yet."""
+        unknown = {row[_AUTHOR] for row in rows} - self.uid.keys()
+        if unknown:
+            # At most JUDGE_BATCH ids, which one SQLite statement takes.
+            self._add(dict(Trader.objects.filter(pk__in=unknown).values_list("pk", "uid")))
+
+    def learn_all(self) -> None:
+        """Learn every trader at once (a whole campaign judged: most traders are its authors; one
+        read of each table instead of one a batch)."""
+        self._add(dict(Trader.objects.values_list("pk", "uid")), everyone=True)
+
+    def _add(self, uids: dict[int, int], everyone: bool = False) -> None:
+        enrolment = enrolment_map(campaign=self.campaign, uids=None if everyone else set(uids.values()))
+        # `enrolment_map` of every trader leaves out those the campaign does not know: decided as
+        # it decides them when asked by uid (no registration, no sign-up).
+        for uid in set(uids.values()) - enrolment.keys():
+            enrolment[uid] = enrolment_decide(uid=uid, registration=None, signed_up=False, signed_up_in_window=False)
+        self.uid.update(uids)
+        self.enrolled.update((author, enrolment[uid].enrolled) for author, uid in uids.items())
 
 
 def _text_facts_fill(posts: list[JudgeRow], lexicon: Lexicon) -> None:
@@ -228,22 +295,26 @@ def posts_judge(*, campaign: Campaign, post_ids=None, now=None, shared: bool = F
 
 
 def _posts_judge(campaign: Campaign, post_ids, now: datetime, *, analyze_after: bool = True, marks: dict[int, str] | None = None) -> int:
-    lexicon = campaign_lexicon(campaign)
+    judging = Judging(campaign)  # decisions by facts shared by the whole call (`post_judgement`)
+    authors = _Authors(campaign)
+    if post_ids is None:
+        authors.learn_all()
     changed = 0
-    enrolled: dict = {}  # each trader's enrolment evaluated once per call, not once per batch
-    reasons: dict = {}  # decisions by facts, for this call's configuration (`post_judgement`)
-    key = lexicon_key(lexicon)
     for rows in _judge_batches(campaign, post_ids):
-        _text_facts_fill(rows, lexicon)
-        unknown = {p.author_uid for p in rows} - enrolled.keys()
-        if unknown:
-            enrolled.update(enrolment_map(campaign=campaign, uids=unknown))
+        authors.learn(rows)
+        judged = judging.rows(rows, authors.enrolled)
+        # Stored checks 4 and 5 missing or of another lexicon: computed from the text and stored.
+        waiting = [i for i, verdict in enumerate(judged) if verdict is None]
+        if waiting:
+            posts = [JudgeRow(row[_PK], authors.uid[row[_AUTHOR]], *row[_AUTHOR + 1 :]) for row in (rows[i] for i in waiting)]
+            _text_facts_fill(posts, judging.lexicon)
+            for i, post in zip(waiting, posts):
+                judged[i] = judging.post(post, enrolled=authors.enrolled[rows[i][_AUTHOR]])
         dirty: dict[tuple[str, int], list[int]] = {}
-        for post in rows:
-            verdict, score = post_judgement(campaign, post, enrolled=enrolled[post.author_uid].enrolled, lexicon=lexicon, reasons=reasons, key=key)
+        for row, verdict in zip(rows, judged):
             # A post not judged since it changed is stamped even when its verdict stays.
-            if (verdict, score) != (post.verdict, post.score) or post.judged_at is None:
-                dirty.setdefault((verdict, score), []).append(post.pk)
+            if verdict[0] != row[_VERDICT] or verdict[1] != row[_SCORE] or row[_JUDGED_AT] is None:
+                dirty.setdefault(verdict, []).append(row[_PK])
         changed += _verdicts_save(dirty, now, marks)
     if changed:
         campaign_pages_changed(campaign_id=campaign.pk)

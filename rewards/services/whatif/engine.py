@@ -6,7 +6,8 @@ under an unsaved configuration without writing anything.
   hashed again, texts are read only for the pairs that reach the exact decision, and one read of
   the signatures serves every threshold asked for. Nothing is written (no band row, no link).
 - Verdicts: the posts are streamed in batches of `JUDGE_BATCH` as `JudgeRow`s (the values
-  `posts_judge` reads, `JUDGE_FIELDS`) and judged by `post_judgement` under each configuration. Checks 4 and 5
+  `posts_judge` reads, `JUDGE_FIELDS`) and judged under each configuration by its `Judging`
+  (`post_judgement`, with one memo of decisions by facts for the whole stream). Checks 4 and 5
   come from the facts stored at ingest; where they were computed under another lexicon, the texts
   of that batch alone are read, and only for posts whose verdict can depend on them.
 
@@ -26,7 +27,7 @@ from campaign.near_duplicates import earlier_matches
 from campaign.near_duplicates.db import CampaignCorpus, PostRows, texts_read
 from campaign.qualification import APPROVED, Lexicon, lexicon_key
 from campaign.selectors import enrolment_map
-from campaign.services.judging import JUDGE_BATCH, JudgeRow, campaign_lexicon, post_judgement
+from campaign.services.judging import JUDGE_BATCH, JudgeRow, Judging, campaign_lexicon
 from core.database import rows_batches
 
 # A `JudgeRow`'s columns by name (what `JUDGE_FIELDS` reads, the author as its uid), then what a
@@ -149,6 +150,8 @@ def judged_batches(*, campaign: Campaign, sides: list[Side], size: int = JUDGE_B
     # Under another lexicon than the campaign's, nearly every text is needed: they come in the
     # stream itself (one sequential read) rather than by id afterwards.
     streamed = any(key != lexicon_key(campaign_lexicon(campaign)) for _lexicon, key in lexicons)
+    # One judging a side for the whole stream: its memo of decisions by facts serves every batch.
+    judgings = [Judging(side.config, lexicon) for side, (lexicon, _key) in zip(sides, lexicons)]
     enrolled: dict = {}
     stream = Post.objects.filter(campaign=campaign).order_by().values_list(*PREVIEW_FIELDS, *(["text"] if streamed else []))
     for rows in rows_batches(stream, size=size):
@@ -176,11 +179,11 @@ def judged_batches(*, campaign: Campaign, sides: list[Side], size: int = JUDGE_B
                     post.text = texts.get(post.pk, "")
         stored = [(post.duplicate_of_id, post.duplicate_of_reference_id) for post in posts]
         judged = []
-        for side, (lexicon, _key) in zip(sides, lexicons):
+        for side, judging in zip(sides, judgings):
             links = stored if side.links is None else [found or own for found, own in zip(side.links.lookup([p.pk for p in posts]), stored)]
             verdicts = []
             for post, (dup, ref) in zip(posts, links):
                 post.duplicate_of_id, post.duplicate_of_reference_id = dup, ref
-                verdicts.append(post_judgement(side.config, post, enrolled=enrolled[post.author_uid], lexicon=lexicon))
+                verdicts.append(judging.post(post, enrolled=enrolled[post.author_uid]))
             judged.append(verdicts)
         yield JudgedBatch(rows=rows, judged=tuple(judged))
