@@ -345,38 +345,60 @@ class CrowdedRows(NamedTuple):
                 yield int(keys[row, band]), int(owners[row]), sketch
 
 
+# A full rewrite writes its rows in key order, a slice of the key range at a time: by the key's
+# top bits, `KEY_SLICE_BITS` of them, each slice sorted (about 2,500,000 rows a slice at 1,000,000
+# posts, instead of a sort of every row at once).
+KEY_SLICE_BITS = 4
+
+
+def _key_slices(keys: np.ndarray, plain: np.ndarray):
+    """(flat positions, keys) of the `plain` positions of `keys` ((n, BANDS) each), slice after
+    slice of the key range in ascending order, each sorted by key: every row in key order."""
+    shift = 64 - KEY_SLICE_BITS
+    top = np.empty(keys.shape, dtype=np.int8)
+    for lo in range(0, len(keys), COPY_OWNERS):  # the shifted keys block by block, not 320 MB at once
+        top[lo : lo + COPY_OWNERS] = keys[lo : lo + COPY_OWNERS] >> shift
+    flat = keys.reshape(-1)
+    for part in range(-(2 ** (KEY_SLICE_BITS - 1)), 2 ** (KEY_SLICE_BITS - 1)):
+        positions = np.flatnonzero((top == part) & plain)
+        values = flat[positions]
+        order = np.argsort(values, kind="stable")
+        yield positions[order], values[order]
+
+
 def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: CrowdedRows | None = None) -> None:
     """Replace every band row of the campaign (and set its complete mark), the `crowded` positions
     with their sketch. When no other campaign has posts or references, the rows of deleted
-    campaigns go too (one TRUNCATE on PostgreSQL)."""
-    rows = np.nonzero(keys.any(axis=1))[0]
-    sketched = np.zeros(keys.shape[0], dtype=np.int64) - 1
+    campaigns go too (one TRUNCATE on PostgreSQL).
+
+    The rows are written in key order, the plain ones and then the sketched ones, so the rows of
+    one key lie side by side in the table: a lookup of a text's 40 keys reads about one page a key
+    instead of one a row (a boilerplate key has thousands of rows), and the primary key is built
+    from rows already in its order (bench/README.md, "Band rows in key order")."""
+    plain = keys.any(axis=1)[:, None].repeat(BANDS, axis=1)
     if crowded is not None:
-        sketched[crowded.rows] = np.arange(len(crowded.rows))
+        plain[crowded.rows] &= ~crowded.crowded  # inserted afterwards with their sketch (the COPY takes integers)
 
     def blocks():
-        # Block by block: a copy of every key at once would add 320 MB at 1,000,000 posts. The
-        # crowded positions are inserted afterwards with their sketch (the COPY takes integers).
-        for lo in range(0, len(rows), COPY_OWNERS):
-            block = rows[lo : lo + COPY_OWNERS]
-            plain = np.ones((len(block), BANDS), dtype=bool)
-            if crowded is not None:
-                at = sketched[block]
-                plain[at >= 0] = ~crowded.crowded[at[at >= 0]]
-            yield {"key": keys[block][plain], "owner": np.repeat(owners[block], BANDS).reshape(-1, BANDS)[plain]}
+        for positions, values in _key_slices(keys, plain):
+            yield {"key": values, "owner": owners[positions // BANDS]}
         yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64)}  # the complete mark
 
     others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
     (DuplicateBandRecent.objects.filter(campaign=campaign) if others else DuplicateBandRecent.objects.all()).delete()
     rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others)
-    if crowded is not None:
-        batch = []
-        for triple in crowded.triples(owners, keys):
-            batch.append(triple)
-            if len(batch) == SKETCH_BATCH:
-                _sketched_insert(campaign, batch)
-                batch = []
-        _sketched_insert(campaign, batch)
+    if crowded is not None and len(crowded.rows):
+        at, band = np.nonzero(crowded.crowded)  # the crowded positions, by their row in `crowded`
+        values = keys[crowded.rows[at], band]
+        order = np.argsort(values, kind="stable")
+        for lo in range(0, len(order), SKETCH_BATCH):
+            chosen = order[lo : lo + SKETCH_BATCH]
+            _sketched_insert(
+                campaign,
+                values[chosen].tolist(),
+                owners[crowded.rows[at[chosen]]].tolist(),
+                [crowded.sketches[i].tobytes() for i in at[chosen].tolist()],
+            )
     # Once every row is in, sketched ones included: fresh statistics, or the planner guesses from
     # an empty table; taken before the sketched rows went in, they said no row has a sketch, and
     # the planner read the owners' sketches by scanning every sketched row (1.3 s a refresh at
@@ -384,10 +406,9 @@ def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: Crowd
     analyze(DuplicateBand._meta.db_table)
 
 
-def _sketched_insert(campaign, batch) -> None:
-    if batch:
-        columns = {"key": [t[0] for t in batch], "owner": [t[1] for t in batch], "sketch": [t[2] for t in batch]}
-        rows_insert(model=DuplicateBand, columns=columns, constants={"campaign": campaign.pk})
+def _sketched_insert(campaign, keys: list[int], owners: list[int], sketches: list[bytes]) -> None:
+    if keys:
+        rows_insert(model=DuplicateBand, columns={"key": keys, "owner": owners, "sketch": sketches}, constants={"campaign": campaign.pk})
 
 
 def links_save(rows: list[tuple[int, int | None, int | None]]) -> None:

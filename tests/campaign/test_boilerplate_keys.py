@@ -151,6 +151,33 @@ def test_a_full_rewrite_leaves_statistics_that_count_its_sketched_rows(campaign,
     assert null_frac == pytest.approx(1 - sketched / total, abs=0.01)
 
 
+@pytest.mark.postgres
+def test_a_full_rewrite_stores_the_rows_of_a_key_side_by_side(campaign, boilerplate, monkeypatch):
+    """The rewrite writes its plain rows, then its sketched rows, each in key order (several
+    slices of the key range here), so a lookup reads about one page a key: the table's physical
+    order (ctid) is key order within each of the two runs, and the rows are those the refreshes
+    wrote before, with current sketches."""
+    from django.db import connection
+
+    from campaign.near_duplicates import db
+
+    before = band_rows()
+    monkeypatch.setattr(db, "COPY_OWNERS", 7)  # the top bits taken block by block, several blocks
+    index_forget(campaign)
+    duplicates_rebuild(campaign=campaign)
+    assert band_rows() == before
+    assert_sketches_current()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, sketch IS NOT NULL FROM {DuplicateBand._meta.db_table} WHERE owner <> 0 ORDER BY ctid")
+        stored = cursor.fetchall()
+    plain = [key for key, sketched in stored if not sketched]
+    sketched = [key for key, sketched in stored if sketched]
+    assert plain and sketched
+    assert stored == [(key, False) for key in plain] + [(key, True) for key in sketched]  # plain rows first
+    assert plain == sorted(plain) and sketched == sorted(sketched)
+    assert plain[0] < 0 < plain[-1]  # keys from more than one slice of the range
+
+
 def test_texts_changed_without_the_index_are_caught_up_by_the_rebuild_with_current_sketches(campaign, boilerplate):
     """The rebuild's other path: a few stale posts (a lockless writer's new texts) get their rows
     added and their old sketches replaced, the other rows kept."""
