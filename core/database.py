@@ -394,15 +394,19 @@ def rows_move(*, source: type[Model], target: type[Model], scope: Mapping[str, A
 
 def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterable[Mapping[str, Sequence]], others_kept: bool = True) -> None:
     """Replace every row of the model in `scope` (field name -> value) by the given rows: the
-    scope's values plus, block after block, the `blocks`' columns (field name -> values, lists or
-    numpy arrays), so a caller holding millions of rows never builds them all at once. Every
-    column a 64-bit integer; no two rows alike (IntegrityError on both). With `others_kept` False
-    the rows outside the scope go too. Run in a transaction (one is opened when none is).
+    scope's values plus, block after block, the `blocks`' columns (field name -> values), so a
+    caller holding millions of rows never builds them all at once. Every block names the same
+    columns; a column is 64-bit integers (a list or a numpy array), or binary values of one width
+    (an (n, width) uint8 array), or None (NULL in every row of the block). No two rows alike
+    (IntegrityError on both). With `others_kept` False the rows outside the scope go too. Run in a
+    transaction (one is opened when none is).
 
     PostgreSQL: TRUNCATE (others not kept) or DELETE, the primary key dropped, one binary COPY,
-    the key built again in one sorted pass. SQLite: DELETE and INSERT. The statistics are the
-    caller's to refresh (`analyze`) once it has written all it writes: taken before that, they
-    describe a table that is not the one the next queries read (bench/README.md).
+    the key built again in one sorted pass. After a TRUNCATE the COPY is `FREEZE`: its rows are
+    written frozen and their pages all-visible, so no later reader has hint bits to set on them
+    (each first read dirtied its page, bench/README.md). SQLite: DELETE and INSERT. The
+    statistics are the caller's to refresh (`analyze`) once it has written all it writes: taken
+    before that, they describe a table that is not the one the next queries read.
     """
     table = _qn(model._meta.db_table)
     scoped = {model._meta.get_field(name).column: value for name, value in scope.items()}
@@ -415,15 +419,48 @@ def rows_replace(*, model: type[Model], scope: Mapping[str, int], blocks: Iterab
             cursor.execute(f"DELETE FROM {table}")
         if not _postgresql():
             for block in blocks:
-                _insert(model, block, dict(scope), conflict="")
+                _insert(model, _sqlite_block(block), dict(scope), conflict="")
             return
-        _copy_replacing_key(cursor, model, scoped, ({model._meta.get_field(name).column: v for name, v in block.items()} for block in blocks))
+        columns = ({model._meta.get_field(name).column: v for name, v in block.items()} for block in blocks)
+        # FREEZE needs the table truncated in this (sub)transaction: the statement just above.
+        _copy_replacing_key(cursor, model, scoped, columns, freeze=not others_kept)
+
+
+def _sqlite_block(block: Mapping[str, Sequence]) -> dict:
+    """A `rows_replace` block as `_insert` takes it: NULL columns left out, binary rows as bytes."""
+    import numpy as np
+
+    out = {}
+    for name, values in block.items():
+        if values is None:
+            continue
+        out[name] = [row.tobytes() for row in values] if isinstance(values, np.ndarray) and values.ndim == 2 else values
+    return out
 
 
 COPY_ROWS = 20_000  # rows per block of a binary COPY
 
 
-def _copy_replacing_key(cursor, model, scoped: dict, blocks: Iterable[dict]) -> None:
+def _copy_row_type(names: list[str], values: dict):
+    """The numpy record of one binary COPY row whose fields are `values[name]` in `names` order:
+    the number of fields, then each field's length and bytes (an int8; `width` bytes; no bytes
+    for a NULL, whose length is -1)."""
+    import numpy as np
+
+    parts = [("fields", ">i2")]
+    for i, name in enumerate(names):
+        parts.append((f"l{i}", ">i4"))
+        value = values[name]
+        if value is None:
+            continue
+        if isinstance(value, np.ndarray) and value.ndim == 2:
+            parts.append((f"c{i}", "u1", (value.shape[1],)))
+        else:
+            parts.append((f"c{i}", ">i8"))
+    return np.dtype(parts)
+
+
+def _copy_replacing_key(cursor, model, scoped: dict, blocks: Iterable[dict], *, freeze: bool = False) -> None:
     import numpy as np
 
     table = model._meta.db_table
@@ -434,18 +471,26 @@ def _copy_replacing_key(cursor, model, scoped: dict, blocks: Iterable[dict]) -> 
     blocks = iter(blocks)
     first = next(blocks, {})
     names = [*scoped, *first]
-    # A binary COPY row: the number of fields, then each field's length (8) and value (int8).
-    row_type = np.dtype([("fields", ">i2"), *((f"{part}{i}", ">i4" if part == "l" else ">i8") for i in range(len(names)) for part in ("l", "c"))])
-    with cursor.cursor.copy(f"COPY {_qn(table)} ({', '.join(map(_qn, names))}) FROM STDIN (FORMAT BINARY)") as copy:
+    options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
+    with cursor.cursor.copy(f"COPY {_qn(table)} ({', '.join(map(_qn, names))}) FROM STDIN ({options})") as copy:
         copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
         for block in chain([first], blocks) if first else ():
-            size = len(next(iter(block.values())))
+            values = {**scoped, **block}
+            row_type = _copy_row_type(names, values)
+            size = len(next(v for v in block.values() if v is not None))
             for lo in range(0, size, COPY_ROWS):
                 rows = np.empty(min(COPY_ROWS, size - lo), dtype=row_type)
                 rows["fields"] = len(names)
                 for i, name in enumerate(names):
-                    rows[f"l{i}"] = 8
-                    rows[f"c{i}"] = scoped[name] if name in scoped else np.asarray(block[name][lo : lo + COPY_ROWS], dtype=np.int64)
+                    value = values[name]
+                    if value is None:
+                        rows[f"l{i}"] = -1
+                    elif isinstance(value, np.ndarray) and value.ndim == 2:
+                        rows[f"l{i}"] = value.shape[1]
+                        rows[f"c{i}"] = value[lo : lo + COPY_ROWS]
+                    else:
+                        rows[f"l{i}"] = 8
+                        rows[f"c{i}"] = value if name in scoped else np.asarray(value[lo : lo + COPY_ROWS], dtype=np.int64)
                 copy.write(rows.tobytes())
         copy.write(b"\xff\xff")
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")

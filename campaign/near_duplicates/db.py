@@ -374,41 +374,33 @@ def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: Crowd
     The rows are written in key order, the plain ones and then the sketched ones, so the rows of
     one key lie side by side in the table: a lookup of a text's 40 keys reads about one page a key
     instead of one a row (a boilerplate key has thousands of rows), and the primary key is built
-    from rows already in its order (bench/README.md, "Band rows in key order")."""
+    from rows already in its order. All in one COPY, sketches included: after the TRUNCATE it
+    writes them frozen (`rows_replace`), so the first lookups set no hint bits on them (bench/
+    README.md, "Judging rows, not objects; band rows in key order")."""
     plain = keys.any(axis=1)[:, None].repeat(BANDS, axis=1)
     if crowded is not None:
-        plain[crowded.rows] &= ~crowded.crowded  # inserted afterwards with their sketch (the COPY takes integers)
+        plain[crowded.rows] &= ~crowded.crowded  # written after the plain rows, with their sketch
 
     def blocks():
         for positions, values in _key_slices(keys, plain):
-            yield {"key": values, "owner": owners[positions // BANDS]}
-        yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64)}  # the complete mark
+            yield {"key": values, "owner": owners[positions // BANDS], "sketch": None}
+        if crowded is not None and len(crowded.rows):
+            at, band = np.nonzero(crowded.crowded)  # the crowded positions, by their row in `crowded`
+            values = keys[crowded.rows[at], band]
+            order = np.argsort(values, kind="stable")
+            for lo in range(0, len(order), COPY_OWNERS):
+                chosen = order[lo : lo + COPY_OWNERS]
+                yield {"key": values[chosen], "owner": owners[crowded.rows[at[chosen]]], "sketch": crowded.sketches[at[chosen]]}
+        yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64), "sketch": None}  # the complete mark
 
     others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
     (DuplicateBandRecent.objects.filter(campaign=campaign) if others else DuplicateBandRecent.objects.all()).delete()
     rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks(), others_kept=others)
-    if crowded is not None and len(crowded.rows):
-        at, band = np.nonzero(crowded.crowded)  # the crowded positions, by their row in `crowded`
-        values = keys[crowded.rows[at], band]
-        order = np.argsort(values, kind="stable")
-        for lo in range(0, len(order), SKETCH_BATCH):
-            chosen = order[lo : lo + SKETCH_BATCH]
-            _sketched_insert(
-                campaign,
-                values[chosen].tolist(),
-                owners[crowded.rows[at[chosen]]].tolist(),
-                [crowded.sketches[i].tobytes() for i in at[chosen].tolist()],
-            )
     # Once every row is in, sketched ones included: fresh statistics, or the planner guesses from
     # an empty table; taken before the sketched rows went in, they said no row has a sketch, and
     # the planner read the owners' sketches by scanning every sketched row (1.3 s a refresh at
     # 1,000,000 posts, bench/README.md).
     analyze(DuplicateBand._meta.db_table)
-
-
-def _sketched_insert(campaign, keys: list[int], owners: list[int], sketches: list[bytes]) -> None:
-    if keys:
-        rows_insert(model=DuplicateBand, columns={"key": keys, "owner": owners, "sketch": sketches}, constants={"campaign": campaign.pk})
 
 
 def links_save(rows: list[tuple[int, int | None, int | None]]) -> None:

@@ -251,6 +251,40 @@ def test_a_replace_that_keeps_no_others_empties_the_table_first(campaign):
     assert sorted(DuplicateBand.objects.values_list("campaign_id", "key", "owner")) == [(campaign.pk, 3, 30)]
 
 
+def test_a_replace_writes_binary_columns_of_one_width_and_nulls(campaign):
+    sketches = np.arange(2 * 100, dtype=np.uint8).reshape(2, 100)
+    blocks = [
+        {"key": np.array([5, 6]), "owner": np.array([50, 60]), "sketch": None},
+        {"key": np.array([7, 8]), "owner": np.array([70, 80]), "sketch": sketches},
+        {"key": [0], "owner": [0], "sketch": None},
+    ]
+    rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=blocks, others_kept=False)
+    stored = {(key, owner): None if sketch is None else bytes(sketch) for key, owner, sketch in DuplicateBand.objects.values_list("key", "owner", "sketch")}
+    assert stored == {(0, 0): None, (5, 50): None, (6, 60): None, (7, 70): sketches[0].tobytes(), (8, 80): sketches[1].tobytes()}
+
+
+@pytest.mark.postgres
+def test_a_replace_after_a_truncate_leaves_every_page_all_visible(campaign):
+    """The COPY after the TRUNCATE is FREEZE: its pages are all-visible at once (the visibility
+    map, which ANALYZE counts into relallvisible), so no reader sets hint bits on them later; a
+    replace that keeps the other rows (a DELETE) copies without it."""
+    from django.db import connection
+
+    def visible() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {DuplicateBand._meta.db_table}")
+            cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE oid = %s::regclass", [DuplicateBand._meta.db_table])
+            return cursor.fetchone()
+
+    many = {"key": np.arange(1, 5001), "owner": np.full(5000, 7), "sketch": None}
+    rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=[many], others_kept=False)
+    pages, all_visible = visible()
+    assert pages > 5 and all_visible == pages
+    rows_replace(model=DuplicateBand, scope={"campaign": campaign.pk}, blocks=[many], others_kept=True)
+    assert visible()[1] == 0
+    assert DuplicateBand.objects.count() == 5000
+
+
 def test_a_replace_with_two_rows_alike_raises_and_changes_nothing(campaign):
     rows_insert(model=DuplicateBand, columns={"key": [1], "owner": [10]}, constants={"campaign": campaign.pk})
     with pytest.raises(IntegrityError), transaction.atomic():
