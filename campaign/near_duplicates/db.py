@@ -351,16 +351,21 @@ class CrowdedRows(NamedTuple):
 KEY_SLICE_BITS = 4
 
 
-def _key_slices(keys: np.ndarray, plain: np.ndarray):
-    """(flat positions, keys) of the `plain` positions of `keys` ((n, BANDS) each), slice after
-    slice of the key range in ascending order, each sorted by key: every row in key order."""
-    shift = 64 - KEY_SLICE_BITS
+def _key_tops(keys: np.ndarray) -> np.ndarray:
+    """The slice of the key range of each of `keys` ((n, BANDS)): its top `KEY_SLICE_BITS` bits."""
     top = np.empty(keys.shape, dtype=np.int8)
     for lo in range(0, len(keys), COPY_OWNERS):  # the shifted keys block by block, not 320 MB at once
-        top[lo : lo + COPY_OWNERS] = keys[lo : lo + COPY_OWNERS] >> shift
+        top[lo : lo + COPY_OWNERS] = keys[lo : lo + COPY_OWNERS] >> (64 - KEY_SLICE_BITS)
+    return top
+
+
+def _key_slices(keys: np.ndarray, top: np.ndarray, chosen: np.ndarray):
+    """(flat positions, keys) of the `chosen` positions of `keys` ((n, BANDS) each; `top` their
+    `_key_tops`), slice after slice of the key range in ascending order, each sorted by key:
+    every chosen position in key order."""
     flat = keys.reshape(-1)
     for part in range(-(2 ** (KEY_SLICE_BITS - 1)), 2 ** (KEY_SLICE_BITS - 1)):
-        positions = np.flatnonzero((top == part) & plain)
+        positions = np.flatnonzero((top == part) & chosen)
         values = flat[positions]
         order = np.argsort(values, kind="stable")
         yield positions[order], values[order]
@@ -377,20 +382,21 @@ def bands_rewrite(campaign, owners: np.ndarray, keys: np.ndarray, crowded: Crowd
     from rows already in its order. All in one COPY, sketches included: after the TRUNCATE it
     writes them frozen (`rows_replace`), so the first lookups set no hint bits on them (bench/
     README.md, "Judging rows, not objects; band rows in key order")."""
+    top = _key_tops(keys)
     plain = keys.any(axis=1)[:, None].repeat(BANDS, axis=1)
+    sketched = np.zeros_like(plain)  # the crowded positions: written after the plain ones, with their sketch
+    at = np.full(len(keys), -1, dtype=np.int64)  # a row's place in `crowded`
     if crowded is not None:
-        plain[crowded.rows] &= ~crowded.crowded  # written after the plain rows, with their sketch
+        sketched[crowded.rows] = crowded.crowded
+        plain &= ~sketched
+        at[crowded.rows] = np.arange(len(crowded.rows))
 
     def blocks():
-        for positions, values in _key_slices(keys, plain):
+        for positions, values in _key_slices(keys, top, plain):
             yield {"key": values, "owner": owners[positions // BANDS], "sketch": None}
-        if crowded is not None and len(crowded.rows):
-            at, band = np.nonzero(crowded.crowded)  # the crowded positions, by their row in `crowded`
-            values = keys[crowded.rows[at], band]
-            order = np.argsort(values, kind="stable")
-            for lo in range(0, len(order), COPY_OWNERS):
-                chosen = order[lo : lo + COPY_OWNERS]
-                yield {"key": values[chosen], "owner": owners[crowded.rows[at[chosen]]], "sketch": crowded.sketches[at[chosen]]}
+        for positions, values in _key_slices(keys, top, sketched) if crowded is not None else ():
+            rows = positions // BANDS
+            yield {"key": values, "owner": owners[rows], "sketch": crowded.sketches[at[rows]]}
         yield {"key": np.zeros(1, dtype=np.int64), "owner": np.zeros(1, dtype=np.int64), "sketch": None}  # the complete mark
 
     others = Post.objects.filter(~Q(campaign=campaign)).exists() or ReferenceText.objects.filter(~Q(campaign=campaign)).exists()
